@@ -1,0 +1,400 @@
+"""Frozen values passed between the stages.
+
+Times are absolute seconds on the cut's timeline (0 = the cut's first frame), named `*_s`.
+Collections are tuples. What is persisted has `to_dict()/from_dict()` and a schema tag.
+"""
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from scorer.errors import InputError
+from scorer.timebase import SAMPLE_RATE, beat_s, fps_str, parse_fps
+
+CUESHEET_SCHEMA = "CueSheet.1"
+TRANSITIONS = ("start", "cut", "dissolve", "fade")
+HIT_KINDS = ("cut", "onset", "flash", "motion", "marker", "end")
+
+
+def _need(d: dict, key: str, where: str) -> Any:
+    if not isinstance(d, dict):
+        raise InputError(f"{where} must be an object, got {type(d).__name__}")
+    if key not in d:
+        raise InputError(f"{where} is missing field '{key}'")
+    return d[key]
+
+
+def _num(d: dict, key: str, where: str, lo: float | None = None, hi: float | None = None) -> float:
+    v = _need(d, key, where)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise InputError(f"{where}.{key} must be a finite number, got {v!r}")
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+        raise InputError(f"{where}.{key} = {v!r} is outside [{lo}, {hi}]")
+    return float(v)
+
+
+# --- the cut --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Source:
+    """The picture being scored."""
+    path: str
+    fps: Fraction
+    duration_s: float
+    n_frames: int
+    width: int = 0
+    height: int = 0
+    has_audio: bool = False
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "fps": fps_str(self.fps), "duration_s": self.duration_s,
+                "n_frames": self.n_frames, "width": self.width, "height": self.height,
+                "has_audio": self.has_audio}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Source":
+        w = "source"
+        return cls(path=str(_need(d, "path", w)), fps=parse_fps(str(_need(d, "fps", w))),
+                   duration_s=_num(d, "duration_s", w, 0), n_frames=int(_num(d, "n_frames", w, 0)),
+                   width=int(d.get("width", 0)), height=int(d.get("height", 0)),
+                   has_audio=bool(d.get("has_audio", False)))
+
+
+@dataclass(frozen=True)
+class Shot:
+    """A shot: [start_s, end_s). transition_in is how it begins: start | cut | dissolve | fade."""
+    start_s: float
+    end_s: float
+    start_frame: int
+    transition_in: str = "cut"
+    motion: float = 0.0       # mean motion energy 0…1
+    brightness: float = 0.0   # mean luma 0…1
+
+    def to_dict(self) -> dict:
+        return {"start_s": self.start_s, "end_s": self.end_s, "start_frame": self.start_frame,
+                "transition_in": self.transition_in, "motion": self.motion,
+                "brightness": self.brightness}
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "shot") -> "Shot":
+        t = str(_need(d, "transition_in", where))
+        if t not in TRANSITIONS:
+            raise InputError(f"{where}.transition_in {t!r} is not one of {TRANSITIONS}")
+        return cls(start_s=_num(d, "start_s", where, 0), end_s=_num(d, "end_s", where, 0),
+                   start_frame=int(_num(d, "start_frame", where, 0)), transition_in=t,
+                   motion=float(d.get("motion", 0.0)), brightness=float(d.get("brightness", 0.0)))
+
+
+@dataclass(frozen=True)
+class Span:
+    """A time span [start_s, end_s), e.g. a line of dialogue."""
+    start_s: float
+    end_s: float
+
+    def to_dict(self) -> dict:
+        return {"start_s": self.start_s, "end_s": self.end_s}
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "span") -> "Span":
+        s, e = _num(d, "start_s", where, 0), _num(d, "end_s", where, 0)
+        if e < s:
+            raise InputError(f"{where} ends ({e}) before it starts ({s})")
+        return cls(s, e)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A sync point the music may land on. t_s is frame-snapped: t_s == frame / fps."""
+    t_s: float
+    frame: int
+    strength: float           # 0…1, higher = more important
+    kind: str                 # one of HIT_KINDS
+    scored: bool = False      # True where the music accents it
+
+    def to_dict(self) -> dict:
+        return {"t_s": self.t_s, "frame": self.frame, "strength": self.strength,
+                "kind": self.kind, "scored": self.scored}
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "hit") -> "Hit":
+        kind = str(_need(d, "kind", where))
+        if kind not in HIT_KINDS:
+            raise InputError(f"{where}.kind {kind!r} is not one of {HIT_KINDS}")
+        return cls(t_s=_num(d, "t_s", where, 0), frame=int(_num(d, "frame", where, 0)),
+                   strength=_num(d, "strength", where, 0, 1), kind=kind,
+                   scored=bool(d.get("scored", False)))
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What analyze() measured. Per-frame curves are float32 arrays indexed by frame number.
+
+    frame_times_s: PTS time of each decoded frame (s).
+    motion: mean absolute luma change to the previous frame, 0…1.
+    brightness: mean luma 0…1.  warmth: (R−B) balance −1…1.  saturation 0…1.
+    cut_score: per-frame transition score used by the cut detector (for inspection).
+    loudness_t_s / loudness_db: production-audio short-term loudness curve (dBFS, RMS).
+    onsets: audio transients as (t_s, strength 0…1), strongest first not implied.
+    """
+    source: Source
+    shots: tuple[Shot, ...]
+    dialogue: tuple[Span, ...]
+    frame_times_s: np.ndarray
+    motion: np.ndarray
+    brightness: np.ndarray
+    warmth: np.ndarray
+    saturation: np.ndarray
+    cut_score: np.ndarray
+    loudness_t_s: np.ndarray
+    loudness_db: np.ndarray
+    onsets: tuple[tuple[float, float], ...]
+    timings_s: dict = field(default_factory=dict)
+
+
+# --- the spotting ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Cue:
+    """A music cue: [start_s, end_s) on the cut, with mood, intensity curve and hits."""
+    id: str                                   # "1M1"
+    start_s: float
+    end_s: float
+    preset: str
+    valence: float                            # −1 (dark) … 1 (bright)
+    arousal: float                            # −1 (calm) … 1 (agitated)
+    intensity: tuple[tuple[float, float], ...]  # (t_s, 0…1), t_s absolute, ascending
+    hits: tuple[Hit, ...] = ()
+    note: str = ""
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+    def intensity_at(self, t_s: float) -> float:
+        """Intensity 0…1 at t_s, linearly interpolated (held at the ends)."""
+        if not self.intensity:
+            return 0.5
+        ts = [p[0] for p in self.intensity]
+        vs = [p[1] for p in self.intensity]
+        return float(np.interp(t_s, ts, vs))
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "start_s": self.start_s, "end_s": self.end_s,
+                "preset": self.preset, "valence": self.valence, "arousal": self.arousal,
+                "intensity": [[t, v] for t, v in self.intensity],
+                "hits": [h.to_dict() for h in self.hits], "note": self.note}
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "cue") -> "Cue":
+        cid = str(_need(d, "id", where))
+        w = f"cue {cid}"
+        start, end = _num(d, "start_s", w, 0), _num(d, "end_s", w, 0)
+        if end <= start:
+            raise InputError(f"{w} ends ({end}) at or before it starts ({start})")
+        raw = _need(d, "intensity", w)
+        if not isinstance(raw, list):
+            raise InputError(f"{w}.intensity must be a list of [t_s, value] pairs")
+        intensity = []
+        for i, p in enumerate(raw):
+            if (not isinstance(p, (list, tuple)) or len(p) != 2
+                    or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in p)):
+                raise InputError(f"{w}.intensity[{i}] must be a [t_s, value] pair of numbers")
+            if not 0 <= p[1] <= 1:
+                raise InputError(f"{w}.intensity[{i}] value {p[1]} is outside [0, 1]")
+            intensity.append((float(p[0]), float(p[1])))
+        hits = _need(d, "hits", w)
+        if not isinstance(hits, list):
+            raise InputError(f"{w}.hits must be a list")
+        return cls(id=cid, start_s=start, end_s=end, preset=str(_need(d, "preset", w)),
+                   valence=_num(d, "valence", w, -1, 1), arousal=_num(d, "arousal", w, -1, 1),
+                   intensity=tuple(intensity),
+                   hits=tuple(Hit.from_dict(h, f"{w}.hits[{i}]") for i, h in enumerate(hits)),
+                   note=str(d.get("note", "")))
+
+
+@dataclass(frozen=True)
+class CueSheet:
+    """The spotting result: the cut, its shots and dialogue, and the music cues."""
+    source: Source
+    shots: tuple[Shot, ...]
+    dialogue: tuple[Span, ...]
+    cues: tuple[Cue, ...]
+    schema: str = CUESHEET_SCHEMA
+
+    def to_dict(self) -> dict:
+        return {"schema": self.schema, "source": self.source.to_dict(),
+                "shots": [s.to_dict() for s in self.shots],
+                "dialogue": [s.to_dict() for s in self.dialogue],
+                "cues": [c.to_dict() for c in self.cues]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "CueSheet":
+        schema = _need(d, "schema", "cue sheet")
+        if schema != CUESHEET_SCHEMA:
+            raise InputError(f"cue sheet schema {schema!r} is not {CUESHEET_SCHEMA!r}")
+        source = Source.from_dict(_need(d, "source", "cue sheet"))
+        for key in ("shots", "dialogue", "cues"):
+            if not isinstance(_need(d, key, "cue sheet"), list):
+                raise InputError(f"cue sheet field '{key}' must be a list")
+        cues = tuple(Cue.from_dict(c, f"cues[{i}]") for i, c in enumerate(d["cues"]))
+        ids = [c.id for c in cues]
+        if len(set(ids)) != len(ids):
+            raise InputError(f"cue ids must be unique, got {ids}")
+        for c in cues:
+            if c.end_s > source.duration_s + 1e-6:
+                raise InputError(f"cue {c.id} ends at {c.end_s:.3f} s, after the cut "
+                                 f"({source.duration_s:.3f} s)")
+        return cls(source=source,
+                   shots=tuple(Shot.from_dict(s, f"shots[{i}]") for i, s in enumerate(d["shots"])),
+                   dialogue=tuple(Span.from_dict(s, f"dialogue[{i}]")
+                                  for i, s in enumerate(d["dialogue"])),
+                   cues=cues)
+
+    def replace_cue(self, cue: Cue) -> "CueSheet":
+        return replace(self, cues=tuple(cue if c.id == cue.id else c for c in self.cues))
+
+
+# --- musical time -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TempoSegment:
+    """From start_s (= beat start_beat) on, the tempo is tempo_bpm."""
+    start_s: float
+    start_beat: float
+    tempo_bpm: float
+
+
+@dataclass(frozen=True)
+class TempoMap:
+    """Piecewise-constant tempo: beats ⇄ absolute seconds. Beat 0 is at segments[0].start_s.
+
+    beats_per_bar is the meter numerator (the beat is a quarter note).
+    """
+    segments: tuple[TempoSegment, ...]
+    beats_per_bar: int = 4
+
+    def __post_init__(self):
+        if not self.segments:
+            raise ValueError("TempoMap needs at least one segment")
+        for a, b in zip(self.segments, self.segments[1:]):
+            if b.start_s <= a.start_s or b.start_beat <= a.start_beat:
+                raise ValueError("TempoMap segments must ascend in time and beats")
+
+    @classmethod
+    def constant(cls, start_s: float, tempo_bpm: float, beats_per_bar: int = 4) -> "TempoMap":
+        return cls((TempoSegment(start_s, 0.0, tempo_bpm),), beats_per_bar)
+
+    @property
+    def start_s(self) -> float:
+        return self.segments[0].start_s
+
+    def _seg_for_beat(self, beat: float) -> TempoSegment:
+        i = bisect.bisect_right([s.start_beat for s in self.segments], beat) - 1
+        return self.segments[max(i, 0)]
+
+    def _seg_for_s(self, t_s: float) -> TempoSegment:
+        i = bisect.bisect_right([s.start_s for s in self.segments], t_s) - 1
+        return self.segments[max(i, 0)]
+
+    def beat_to_s(self, beat: float) -> float:
+        seg = self._seg_for_beat(beat)
+        return seg.start_s + (beat - seg.start_beat) * beat_s(seg.tempo_bpm)
+
+    def s_to_beat(self, t_s: float) -> float:
+        seg = self._seg_for_s(t_s)
+        return seg.start_beat + (t_s - seg.start_s) / beat_s(seg.tempo_bpm)
+
+    def bar_to_s(self, bar: int) -> float:
+        return self.beat_to_s(bar * self.beats_per_bar)
+
+    def tempo_at_s(self, t_s: float) -> float:
+        return self._seg_for_s(t_s).tempo_bpm
+
+    def to_dict(self) -> dict:
+        return {"beats_per_bar": self.beats_per_bar,
+                "segments": [{"start_s": s.start_s, "start_beat": s.start_beat,
+                              "tempo_bpm": s.tempo_bpm} for s in self.segments]}
+
+
+# --- the score -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Note:
+    """A note on the cut's timeline: [start_s, end_s), MIDI pitch, velocity 1…127."""
+    start_s: float
+    end_s: float
+    pitch: int
+    velocity: int
+
+
+@dataclass(frozen=True)
+class Part:
+    """One instrument of one cue. group is the stem it renders to (e.g. "strings")."""
+    name: str              # e.g. "pad", "bass", "pulse", "melody", "hits"
+    group: str             # stem group: strings, brass, woodwinds, keys, percussion, bass, synths
+    program: int           # General MIDI program 0…127 (ignored for drums)
+    is_drums: bool
+    notes: tuple[Note, ...]
+
+
+@dataclass(frozen=True)
+class HitFit:
+    """How a hit sits in a cue's tempo map."""
+    hit: Hit
+    beat: float            # beat index (cue-local) the hit falls on
+    error_s: float         # beat time − hit time (0 for scored hits)
+    on_downbeat: bool
+
+
+@dataclass(frozen=True)
+class CueScore:
+    """The composed music of one cue."""
+    cue: Cue               # the cue, with hits[*].scored as honoured by the tempo map
+    tempo_map: TempoMap
+    key: str               # e.g. "D minor"
+    chords: tuple[tuple[float, str], ...]   # (t_s, chord symbol)
+    parts: tuple[Part, ...]
+    hit_fits: tuple[HitFit, ...]
+    tail_s: float = 2.0    # how long after end_s the last notes may ring
+
+
+@dataclass(frozen=True)
+class Score:
+    """The temp score of a whole cut: cue scores in time order."""
+    source: Source
+    cues: tuple[CueScore, ...]
+    seed: int
+
+
+# --- audio ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Clip:
+    """Audio placed on the timeline: samples (channels, n) float32 at sample_rate,
+    first sample at start_sample (the cut's first frame is sample 0)."""
+    start_sample: int
+    samples: np.ndarray
+    sample_rate: int = SAMPLE_RATE
+
+    @property
+    def end_sample(self) -> int:
+        return self.start_sample + self.samples.shape[1]
+
+
+@dataclass(frozen=True)
+class Stems:
+    """Rendered audio per stem group: group name → clips (one or more per cue).
+
+    Stems are sparse: they are laid onto the full-length timeline by mix/deliver, so
+    memory follows cue lengths, not film length.
+    """
+    groups: dict  # str -> tuple[Clip, ...]
+    duration_s: float
+    sample_rate: int = SAMPLE_RATE
+    backend: str = ""
+    info: dict = field(default_factory=dict)
