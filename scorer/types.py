@@ -380,6 +380,7 @@ class Clip:
     start_sample: int
     samples: np.ndarray
     sample_rate: int = SAMPLE_RATE
+    label: str = ""          # what it is, e.g. the cue id "1M1"
 
     @property
     def end_sample(self) -> int:

@@ -1,0 +1,122 @@
+"""The `scorer` command."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from scorer.errors import ScorerError
+
+STAGE_NAMES = {"video": "decode+picture", "audio": "production audio", "render": "render stems",
+               "mix": "mix", "deliver": "deliver", "compose": "compose", "preview": "preview"}
+
+
+class Progress:
+    """Turns progress(stage, done, total) calls into one tqdm bar per stage (on stderr)."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self.bars: dict = {}
+
+    def __call__(self, stage: str, done: float, total: float) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        bar = self.bars.get(stage)
+        if bar is None:
+            bar = self.bars[stage] = tqdm(total=total, desc=f"{STAGE_NAMES.get(stage, stage):>16}",
+                                          unit="", leave=True, file=sys.stderr,
+                                          bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}")
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="scorer", description="Temp-score a film cut.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    a = sub.add_parser("analyze", help="analyse a cut and write its cue sheet (cues.json)")
+    a.add_argument("cut", help="the cut: a video file (.mp4, .mov, …)")
+    a.add_argument("-o", "--output", default="cues.json", help="cue sheet to write")
+    a.add_argument("--preset", help="use this preset for every cue")
+    a.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+    s = sub.add_parser("score", help="analyse, spot, compose, render, mix and deliver")
+    s.add_argument("cut", help="the cut: a video file (.mp4, .mov, …)")
+    s.add_argument("-o", "--output", required=True, help="output folder")
+    s.add_argument("--seed", type=int, default=0, help="composition seed (same seed, same music)")
+    s.add_argument("--preset", help="use this preset for every cue")
+    s.add_argument("--cues", help="score this (edited) cues.json instead of analysing again")
+    s.add_argument("--backend", default="soundfont", help="render backend (default: soundfont)")
+    s.add_argument("--soundfont", help="a .sf2/.sf3 General MIDI SoundFont to render with")
+    s.add_argument("--spec", default="ebu",
+                   help="loudness spec: ebu (-23 LUFS), atsc, netflix, web, streaming")
+    s.add_argument("--no-preview", action="store_true", help="skip preview.mp4")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+    sub.add_parser("presets", help="list the mood presets")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    progress = Progress(enabled=not getattr(args, "quiet", False))
+    try:
+        if args.command == "analyze":
+            from scorer.io.files import write_json
+            from scorer.pipeline import analyze_and_spot
+
+            sheet = analyze_and_spot(args.cut, preset=args.preset, progress=progress)
+            write_json(args.output, sheet.to_dict())
+            progress.close()
+            print(f"{len(sheet.cues)} cues, {len(sheet.shots)} shots, "
+                  f"{len(sheet.dialogue)} dialogue spans → {args.output}")
+        elif args.command == "score":
+            from scorer.pipeline import score
+
+            report = score(args.cut, args.output, seed=args.seed, preset=args.preset,
+                           cues=args.cues, backend=args.backend, spec=args.spec,
+                           soundfont=args.soundfont, preview=not args.no_preview,
+                           progress=progress)
+            progress.close()
+            _summary(report, Path(args.output))
+        elif args.command == "presets":
+            from scorer.compose.presets import load_presets
+
+            for name, preset in sorted(load_presets().items()):
+                print(f"{name:16} {getattr(preset, 'description', '')}")
+    except ScorerError as exc:
+        progress.close()
+        print(f"scorer: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        progress.close()
+        print("scorer: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _summary(report: dict, out: Path) -> None:
+    hs = report["hits_summary"]
+    loud = report["loudness"]
+    print(f"TEMP SCORE written to {out}/")
+    for cue in report["cues"]:
+        tempi = sorted({round(s["tempo_bpm"], 1) for s in cue["tempo_map"]["segments"]})
+        print(f"  {cue['id']:5} {cue['preset']:14} {cue['key']:10} {tempi[0]:g}"
+              f"{'' if len(tempi) == 1 else '-' + format(tempi[-1], 'g')} BPM")
+    print(f"  hits scored: {hs['scored']}, max onset error {hs['max_onset_error_ms']} ms")
+    print(f"  programme {loud['programme_lufs']} LUFS / {loud['programme_true_peak_dbtp']} dBTP "
+          f"(spec {loud['spec']}); music {loud['music_lufs']} LUFS")
+    print(f"  {report['timings_s']['total']:.1f} s, {report['realtime_factor']}× real time")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""preview.mp4: the cut's picture (copied, not re-encoded, when MP4 can carry it) with the
+programme sound (its own audio + the temp score) encoded as AAC."""
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from typing import Callable, Iterable
+
+import numpy as np
+
+from scorer.errors import InputError
+from scorer.io.files import atomic_path
+from scorer.timebase import SAMPLE_RATE
+
+MP4_VIDEO_CODECS = {"h264", "hevc", "mpeg4", "av1", "vp9"}
+
+
+def write_preview(cut_path: str | os.PathLike, audio_blocks: Iterable[np.ndarray],
+                  out_path: str | os.PathLike, *, sample_rate: int = SAMPLE_RATE,
+                  progress: Callable[[str, float, float], None] | None = None) -> None:
+    """Mux the cut's video with (2, n) float audio blocks starting at the first frame."""
+    import av
+
+    try:
+        src = av.open(str(cut_path))
+    except (av.FFmpegError, OSError) as exc:
+        raise InputError(f"cannot open for the preview ({exc})", path=str(cut_path))
+    with src, atomic_path(out_path, suffix=".mp4") as tmp:
+        vin = src.streams.video[0]
+        remux = vin.codec_context.name in MP4_VIDEO_CODECS
+        with av.open(str(tmp), "w", format="mp4") as dst:
+            if remux:
+                vout = dst.add_stream_from_template(vin)
+            else:
+                rate = vin.average_rate or Fraction(24)
+                vout = dst.add_stream("libx264", rate=rate)
+                vout.width, vout.height = vin.codec_context.width, vin.codec_context.height
+                vout.pix_fmt = "yuv420p"
+                vout.options = {"crf": "20", "preset": "veryfast"}
+            aout = dst.add_stream("aac", rate=sample_rate, layout="stereo")
+            aout.bit_rate = 192_000
+            audio = _AudioWriter(dst, aout, audio_blocks, sample_rate)
+            first_pts = None
+            for packet in src.demux(vin):
+                if packet.dts is None and packet.pts is None:
+                    continue
+                # Interleave: audio up to a second past this picture, so neither stream
+                # piles up in the muxer's buffers on a long cut.
+                audio.write_until(float((packet.pts or 0) * vin.time_base) + 1.0)
+                if remux:
+                    if first_pts is None:
+                        first_pts = packet.pts if packet.pts is not None else 0
+                    # Picture starts at 0 like the audio: sample 0 is the first frame.
+                    if packet.pts is not None:
+                        packet.pts -= first_pts
+                    if packet.dts is not None:
+                        packet.dts -= first_pts
+                    packet.stream = vout
+                    dst.mux(packet)
+                else:
+                    for frame in packet.decode():
+                        frame.pts = None
+                        for out_packet in vout.encode(frame):
+                            dst.mux(out_packet)
+            if not remux:
+                for out_packet in vout.encode(None):
+                    dst.mux(out_packet)
+            audio.finish()
+    if progress:
+        progress("preview", 1, 1)
+
+
+class _AudioWriter:
+    """Encodes (2, n) float blocks to an audio stream on demand, in time order."""
+
+    def __init__(self, dst, stream, blocks: Iterable[np.ndarray], sample_rate: int):
+        self.dst, self.stream, self.blocks = dst, stream, iter(blocks)
+        self.sample_rate, self.pts = sample_rate, 0
+
+    def write_until(self, t_s: float) -> None:
+        import av
+
+        while self.pts < t_s * self.sample_rate:
+            block = next(self.blocks, None)
+            if block is None:
+                return
+            data = np.ascontiguousarray(np.clip(block, -1, 1), dtype=np.float32)
+            frame = av.AudioFrame.from_ndarray(data, format="fltp", layout="stereo")
+            frame.sample_rate = self.sample_rate
+            frame.pts = self.pts
+            self.pts += data.shape[1]
+            for packet in self.stream.encode(frame):
+                self.dst.mux(packet)
+
+    def finish(self) -> None:
+        self.write_until(float("inf"))
+        for packet in self.stream.encode(None):
+            self.dst.mux(packet)

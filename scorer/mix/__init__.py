@@ -1,0 +1,133 @@
+"""Stems → a music mix under the dialogue, at a delivery loudness.
+
+Every gain is applied to every stem alike, so the stems always sum to mix.wav. The
+loudness spec applies to the programme (the cut's own sound + the music), which is what
+the preview plays; the music keeps the same gain in the stems and in mix.wav.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Callable
+
+import numpy as np
+
+from scorer.mix.duck import duck_envelope_db
+from scorer.mix.loudness import SILENCE_DB, DeliverySpec, db_to_gain, get_spec, measure
+from scorer.mix.place import fade_tail, sum_blocks, timeline_blocks
+from scorer.timebase import SAMPLE_RATE, n_samples, s_to_sample
+from scorer.types import Clip, CueSheet, Stems
+
+MUSIC_UNDER_PRODUCTION_LU = 4.0   # music bed sits this far below the cut's own sound
+
+
+@dataclass(frozen=True)
+class Mix:
+    """The mixed music. `stems` are final (tails faded, ducked, gain applied) and sum to
+    the music mix; `production_audio` (2, n) is the cut's own sound at `production_gain_db`."""
+    stems: Stems
+    n_samples: int
+    spec: DeliverySpec
+    music_gain_db: float
+    production_gain_db: float
+    music_lufs: float
+    music_true_peak_dbtp: float
+    programme_lufs: float
+    programme_true_peak_dbtp: float
+    production_audio: np.ndarray | None = None
+
+    def music_blocks(self):
+        """(2, n) blocks of the full-length music mix (the sum of the stems)."""
+        return sum_blocks(self.stem_blocks(g) for g in sorted(self.stems.groups))
+
+    def stem_blocks(self, group: str):
+        return timeline_blocks(self.stems.groups[group], n_total=self.n_samples)
+
+    def programme_blocks(self):
+        """(2, n) blocks of the cut's own sound plus the music, as the preview plays it."""
+        return _programme(self.music_blocks(), self.production_audio,
+                          db_to_gain(self.production_gain_db))
+
+
+def _programme(music_blocks, production: np.ndarray | None, production_gain: float):
+    pos = 0
+    for block in music_blocks:
+        n = block.shape[1]
+        if production is not None:
+            block = block + production_gain * production[:, pos:pos + n]
+        pos += n
+        yield block
+
+
+def _scaled(stems: Stems, gain: float) -> Stems:
+    return replace(stems, groups={g: tuple(replace(c, samples=c.samples * np.float32(gain))
+                                           for c in clips) for g, clips in stems.groups.items()})
+
+
+def mix(stems: Stems, cue_sheet: CueSheet, *, production_audio: np.ndarray | None = None,
+        spec: str = "ebu", duck_db: float = -8.0,
+        progress: Callable[[str, float, float], None] | None = None) -> Mix:
+    """Fade cue tails, duck under dialogue, set the level so the programme meets `spec`.
+
+    production_audio: the cut's own sound, (channels, n) float32 at 48 kHz, or None.
+    """
+    delivery = get_spec(spec)
+    total = n_samples(cue_sheet.source.duration_s)
+    if production_audio is not None:
+        production_audio = _fit_production(production_audio, total)
+    ends = {c.id: c.end_s for c in cue_sheet.cues}
+    groups = {}
+    for g, clips in stems.groups.items():
+        out = []
+        for clip in clips:
+            samples = clip.samples
+            if clip.label in ends:
+                samples = fade_tail(samples, tail_start=s_to_sample(ends[clip.label]) - clip.start_sample)
+            env = duck_envelope_db(cue_sheet.dialogue, start_sample=clip.start_sample,
+                                   n=samples.shape[1], depth_db=duck_db)
+            out.append(replace(clip, samples=(samples * (10 ** (env / 20))[None, :]).astype(np.float32)))
+        groups[g] = tuple(out)
+    ducked = replace(stems, groups=groups)
+    if progress:
+        progress("mix", 1, 3)
+
+    def music_of(s: Stems):
+        return sum_blocks(timeline_blocks(clips, n_total=total) for clips in s.groups.values())
+
+    music_lufs, _ = measure(music_of(ducked), sample_rate=SAMPLE_RATE)
+    music_gain_db = 0.0
+    if production_audio is not None:
+        prod_lufs, _ = measure(timeline_blocks([Clip(0, production_audio)], n_total=total),
+                               sample_rate=SAMPLE_RATE)
+        if prod_lufs > SILENCE_DB and music_lufs > SILENCE_DB:
+            music_gain_db = prod_lufs - MUSIC_UNDER_PRODUCTION_LU - music_lufs
+    staged = _scaled(ducked, db_to_gain(music_gain_db))
+    prog_lufs, prog_tp = measure(_programme(music_of(staged), production_audio, 1.0),
+                                 sample_rate=SAMPLE_RATE)
+    if progress:
+        progress("mix", 2, 3)
+    gain_db = 0.0 if prog_lufs <= SILENCE_DB else delivery.integrated_lufs - prog_lufs
+    # No limiter yet: where normalising would push the peak over the spec, stay below it.
+    gain_db = min(gain_db, delivery.true_peak_dbtp - prog_tp) if prog_tp > SILENCE_DB else gain_db
+    final = _scaled(staged, db_to_gain(gain_db))
+    m_lufs, m_tp = measure(music_of(final), sample_rate=SAMPLE_RATE)
+    p_lufs, p_tp = measure(_programme(music_of(final), production_audio, db_to_gain(gain_db)),
+                           sample_rate=SAMPLE_RATE)
+    if progress:
+        progress("mix", 3, 3)
+    return Mix(stems=final, n_samples=total, spec=delivery,
+               music_gain_db=music_gain_db + gain_db, production_gain_db=gain_db,
+               music_lufs=m_lufs, music_true_peak_dbtp=m_tp,
+               programme_lufs=p_lufs, programme_true_peak_dbtp=p_tp,
+               production_audio=production_audio)
+
+
+def _fit_production(audio: np.ndarray, total: int) -> np.ndarray:
+    """The cut's own sound as (2, total): mono doubled, padded or trimmed to the picture."""
+    if audio.ndim != 2:
+        raise ValueError(f"production audio must be (channels, n), got {audio.shape}")
+    if audio.shape[0] == 1:
+        audio = np.repeat(audio, 2, axis=0)
+    audio = audio[:2, :total]
+    if audio.shape[1] < total:
+        audio = np.pad(audio, ((0, 0), (0, total - audio.shape[1])))
+    return np.ascontiguousarray(audio, dtype=np.float32)

@@ -1,0 +1,121 @@
+"""ITU-R BS.1770-4 loudness and true peak, measured block by block (memory stays flat).
+
+Delivery specs (FILM.md): EBU R128 −23 LUFS/−1 dBTP, ATSC A/85 −24/−2, Netflix −27/−2,
+web −16/−1, streaming −14/−1.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+
+from scorer.errors import InputError
+
+SILENCE_DB = -120.0
+
+
+@dataclass(frozen=True)
+class DeliverySpec:
+    name: str
+    integrated_lufs: float
+    true_peak_dbtp: float
+
+
+SPECS = {
+    "ebu": DeliverySpec("ebu", -23.0, -1.0),
+    "atsc": DeliverySpec("atsc", -24.0, -2.0),
+    "netflix": DeliverySpec("netflix", -27.0, -2.0),
+    "web": DeliverySpec("web", -16.0, -1.0),
+    "streaming": DeliverySpec("streaming", -14.0, -1.0),
+}
+
+
+def get_spec(name: str) -> DeliverySpec:
+    if name not in SPECS:
+        raise InputError(f"unknown loudness spec {name!r}; choose one of {sorted(SPECS)}")
+    return SPECS[name]
+
+
+def _k_weighting(sample_rate: int):
+    """The two BS.1770 K-weighting biquads (shelf, high-pass) for any rate."""
+    # Coefficients derived for arbitrary rates (as in libebur128 / pyloudnorm).
+    f0, g, q = 1681.974450955533, 3.999843853973347, 0.7071752369554196
+    k = np.tan(np.pi * f0 / sample_rate)
+    vh = 10 ** (g / 20)
+    vb = vh ** 0.4996667741545416
+    a0 = 1 + k / q + k * k
+    b1 = np.array([(vh + vb * k / q + k * k), 2 * (k * k - vh), (vh - vb * k / q + k * k)]) / a0
+    a1 = np.array([1.0, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0])
+    f0, q = 38.13547087602444, 0.5003270373238773
+    k = np.tan(np.pi * f0 / sample_rate)
+    b2 = np.array([1.0, -2.0, 1.0])
+    a2 = np.array([1.0, 2 * (k * k - 1) / (1 + k / q + k * k), (1 - k / q + k * k) / (1 + k / q + k * k)])
+    return (b1, a1), (b2, a2)
+
+
+class LoudnessMeter:
+    """Feed (channels, n) float blocks with add(); integrated_lufs() and true_peak_dbtp() at the end."""
+
+    def __init__(self, sample_rate: int, channels: int):
+
+        self.sample_rate = sample_rate
+        self.channels = channels
+        (self._b1, self._a1), (self._b2, self._a2) = _k_weighting(sample_rate)
+        self._z1 = np.zeros((channels, 2))
+        self._z2 = np.zeros((channels, 2))
+        self._hop = sample_rate // 10          # 100 ms sub-blocks; 4 make a 400 ms gate block
+        self._pending = np.zeros((channels, 0))
+        self._energies: list[float] = []       # mean square summed over channels per 100 ms
+        self._peak = 0.0
+
+    def add(self, block: np.ndarray) -> None:
+        from scipy.signal import lfilter, resample_poly
+
+        block = np.asarray(block, dtype=np.float64)
+        if block.ndim != 2 or block.shape[0] != self.channels:
+            raise ValueError(f"expected ({self.channels}, n) audio, got {block.shape}")
+        if block.shape[1] == 0:
+            return
+        y, self._z1 = lfilter(self._b1, self._a1, block, axis=1, zi=self._z1)
+        y, self._z2 = lfilter(self._b2, self._a2, y, axis=1, zi=self._z2)
+        y = np.concatenate([self._pending, y], axis=1)
+        n_hops = y.shape[1] // self._hop
+        if n_hops:
+            sq = (y[:, :n_hops * self._hop] ** 2).reshape(self.channels, n_hops, self._hop)
+            self._energies.extend(sq.mean(axis=2).sum(axis=0).tolist())
+        self._pending = y[:, n_hops * self._hop:]
+        # True peak: 4× oversampled (BS.1770 annex 2) per block.
+        self._peak = max(self._peak, float(np.abs(resample_poly(block, 4, 1, axis=1)).max()))
+
+    def integrated_lufs(self) -> float:
+        e = np.asarray(self._energies)
+        if len(e) < 4:
+            return SILENCE_DB
+        blocks = np.convolve(e, np.ones(4) / 4, mode="valid")   # 400 ms, 75 % overlap
+        with np.errstate(divide="ignore"):
+            lk = -0.691 + 10 * np.log10(blocks)
+        gated = blocks[lk > -70.0]
+        if not len(gated):
+            return SILENCE_DB
+        rel = -0.691 + 10 * np.log10(gated.mean()) - 10.0
+        with np.errstate(divide="ignore"):
+            final = gated[-0.691 + 10 * np.log10(gated) > rel]
+        if not len(final):
+            return SILENCE_DB
+        return float(-0.691 + 10 * np.log10(final.mean()))
+
+    def true_peak_dbtp(self) -> float:
+        return float(20 * np.log10(self._peak)) if self._peak > 0 else SILENCE_DB
+
+
+def measure(blocks: Iterable[np.ndarray], *, sample_rate: int, channels: int = 2) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) of audio given as (channels, n) blocks."""
+    meter = LoudnessMeter(sample_rate, channels)
+    for block in blocks:
+        meter.add(block)
+    return meter.integrated_lufs(), meter.true_peak_dbtp()
+
+
+def db_to_gain(db: float) -> float:
+    return float(10 ** (db / 20))

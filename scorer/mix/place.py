@@ -1,0 +1,43 @@
+"""Laying clips onto the full-length timeline, block by block (memory follows the block)."""
+from __future__ import annotations
+
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from scorer.timebase import SAMPLE_RATE
+from scorer.types import Clip
+
+BLOCK_SAMPLES = SAMPLE_RATE * 10
+
+
+def timeline_blocks(clips: Sequence[Clip], *, n_total: int, channels: int = 2,
+                    block: int = BLOCK_SAMPLES) -> Iterator[np.ndarray]:
+    """Yield consecutive (channels, ≤block) float32 blocks of the sum of `clips` over
+    samples [0, n_total). Clip audio outside [0, n_total) is cut off."""
+    clips = sorted(clips, key=lambda c: c.start_sample)
+    for start in range(0, n_total, block):
+        end = min(start + block, n_total)
+        out = np.zeros((channels, end - start), dtype=np.float32)
+        for clip in clips:
+            if clip.start_sample >= end:
+                break
+            lo, hi = max(start, clip.start_sample), min(end, clip.end_sample)
+            if lo < hi:
+                out[:, lo - start:hi - start] += clip.samples[:, lo - clip.start_sample:hi - clip.start_sample]
+        yield out
+
+
+def sum_blocks(streams: Iterable[Iterator[np.ndarray]]) -> Iterator[np.ndarray]:
+    """Block-wise sum of several equally-blocked streams."""
+    for blocks in zip(*streams):
+        yield np.sum(blocks, axis=0, dtype=np.float32)
+
+
+def fade_tail(samples: np.ndarray, *, tail_start: int) -> np.ndarray:
+    """Equal-power fade to silence from sample tail_start to the end (the cue's tail)."""
+    out = samples.copy()
+    n = out.shape[1] - tail_start
+    if n > 0:
+        out[:, tail_start:] *= np.cos(np.linspace(0, np.pi / 2, n, dtype=np.float32))
+    return out

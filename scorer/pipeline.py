@@ -1,0 +1,108 @@
+"""The whole job in one call: analyze → spot → compose → render → mix → deliver."""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Callable
+
+from scorer.errors import InputError
+from scorer.types import CueSheet
+
+ProgressFn = Callable[[str, float, float], None]
+
+
+def load_cue_sheet(path: str | os.PathLike) -> CueSheet:
+    """A cues.json written by `scorer analyze` (possibly edited by hand), validated."""
+    from scorer.io.files import read_json
+
+    try:
+        return CueSheet.from_dict(read_json(path))
+    except InputError as exc:
+        if exc.path:
+            raise
+        raise InputError(str(exc), path=str(path))
+
+
+def analyze_and_spot(cut: str | os.PathLike, *, preset: str | None = None,
+                     progress: ProgressFn | None = None, timings_s: dict | None = None) -> CueSheet:
+    from scorer.analyze import analyze
+    from scorer.spot import spot
+
+    t0 = time.perf_counter()
+    analysis = analyze(cut, progress=progress)
+    t1 = time.perf_counter()
+    sheet = spot(analysis, preset=preset)
+    if timings_s is not None:
+        timings_s["analyze"] = t1 - t0
+        timings_s.update({f"analyze.{k}": v for k, v in analysis.timings_s.items()})
+        timings_s["spot"] = time.perf_counter() - t1
+    return sheet
+
+
+def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
+          preset: str | None = None, cues: CueSheet | str | os.PathLike | None = None,
+          backend: str = "soundfont", spec: str = "ebu", soundfont: str | None = None,
+          preview: bool = True, progress: ProgressFn | None = None) -> dict:
+    """Temp-score `cut` into out_dir; returns the report (also written as report.json).
+
+    cues: an edited cue sheet (object or path to cues.json) to score instead of analysing.
+    preset: force one preset for every cue.
+    """
+    from scorer.compose import compose
+    from scorer.deliver import deliver
+    from scorer.mix import mix
+    from scorer.render import get_backend
+
+    cut = Path(cut)
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    get_backend(backend)  # fail before the long analysis if the backend can't run
+    if cues is None:
+        sheet = analyze_and_spot(cut, preset=preset, progress=progress, timings_s=timings)
+    else:
+        sheet = cues if isinstance(cues, CueSheet) else load_cue_sheet(cues)
+        _check_same_cut(sheet, cut)
+    t = time.perf_counter()
+    composed = compose(sheet, seed=seed, preset_override=preset)
+    timings["compose"] = time.perf_counter() - t
+    if progress:
+        progress("compose", 1, 1)
+
+    t = time.perf_counter()
+    options = {"soundfont": soundfont} if soundfont else {}
+    stems = get_backend(backend).render(composed, progress=progress, **options)
+    timings["render"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    production = None
+    if sheet.source.has_audio:
+        from scorer.io.video import decode_audio
+        from scorer.timebase import SAMPLE_RATE
+        production = decode_audio(cut, sample_rate=SAMPLE_RATE, mono=False)
+    mixed = mix(stems, sheet, production_audio=production, spec=spec, progress=progress)
+    timings["mix"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    timings_view = dict(timings)
+    report = deliver(composed, mixed, sheet, out_dir, cut_path=cut, timings_s=timings_view,
+                     preview=preview, progress=progress)
+    timings["deliver"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - start
+    report["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
+    report["realtime_factor"] = round(sheet.source.duration_s / timings["total"], 2)
+    from scorer.io.files import write_json
+    write_json(Path(out_dir) / "report.json", report)
+    return report
+
+
+def _check_same_cut(sheet: CueSheet, cut: Path) -> None:
+    from scorer.io.video import probe
+
+    src = probe(cut)
+    frame = 1 / float(src.fps)
+    if abs(src.duration_s - sheet.source.duration_s) > 2 * frame or src.fps != sheet.source.fps:
+        raise InputError(
+            f"the cue sheet was made for a cut of {sheet.source.duration_s:.3f} s at "
+            f"{sheet.source.fps} fps, but this cut is {src.duration_s:.3f} s at {src.fps} fps; "
+            "analyse the new cut (re-conform is not automatic yet)", path=str(cut))

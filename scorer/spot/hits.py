@@ -1,0 +1,77 @@
+"""Hit candidates from the analysis, ranked by strength, and which of them to score."""
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+
+from scorer.timebase import frame_to_s
+from scorer.types import Analysis, Hit
+
+
+def _late_frame(t_s: float, fps: Fraction) -> int:
+    """The first frame starting at or after t_s: better a frame late than early."""
+    return math.ceil(t_s * fps.numerator / fps.denominator - 1e-6)
+
+
+def candidates(analysis: Analysis) -> list[Hit]:
+    """Every hit candidate on the cut: cuts (strength from how much the picture changes)
+    and production-audio transients (strength from the onset envelope)."""
+    fps = analysis.source.fps
+    hits: list[Hit] = []
+    shots = analysis.shots
+    for prev, shot in zip(shots, shots[1:]):
+        if shot.transition_in != "cut":
+            continue
+        change = (abs(shot.brightness - prev.brightness) / 0.3 + abs(shot.motion - prev.motion) / 0.05)
+        score = 0.0
+        if len(analysis.cut_score) > shot.start_frame:
+            score = float(analysis.cut_score[shot.start_frame])
+        strength = float(np.clip(0.45 + 0.25 * min(change, 1.0) + 0.3 * min(score, 1.0), 0, 1))
+        hits.append(Hit(t_s=frame_to_s(shot.start_frame, fps), frame=shot.start_frame,
+                        strength=round(strength, 4), kind="cut"))
+    for t_s, strength in analysis.onsets:
+        frame = _late_frame(t_s, fps)
+        if frame >= analysis.source.n_frames:
+            continue
+        hits.append(Hit(t_s=frame_to_s(frame, fps), frame=frame,
+                        strength=round(float(np.clip(strength, 0, 1)), 4), kind="onset"))
+    # A cut and a sound on (almost) the same frame are one sync point: keep the stronger,
+    # lifted, since picture and sound agree.
+    hits.sort(key=lambda h: h.frame)
+    merged: list[Hit] = []
+    for h in hits:
+        if merged and h.frame - merged[-1].frame <= 2:
+            a, b = merged[-1], h
+            keep = a if a.strength >= b.strength else b
+            merged[-1] = Hit(keep.t_s, keep.frame, round(min(1.0, max(a.strength, b.strength) + 0.15), 4),
+                             keep.kind)
+        else:
+            merged.append(h)
+    return merged
+
+
+def select(hits: list[Hit], *, start_s: float, end_s: float, min_spacing_s: float = 2.0,
+           max_per_min: float = 12.0, min_strength: float = 0.35, margin_s: float = 1.0,
+           keep_per_min: float = 30.0) -> tuple[Hit, ...]:
+    """Hits of one cue: the strongest scored (spaced, capped per minute: no mickey-mousing),
+    weaker ones kept as unscored candidates. Hits near the cue's edges are not scored:
+    the cue's start is itself a sync point and its end has the button."""
+    inside = [h for h in hits if start_s <= h.t_s < end_s]
+    duration = end_s - start_s
+    cap = max(1, int(duration * max_per_min / 60))
+    ranked = sorted(inside, key=lambda h: (-h.strength, h.t_s))
+    chosen: list[Hit] = []
+    for h in ranked:
+        if len(chosen) >= cap or h.strength < min_strength:
+            break
+        if h.t_s - start_s < margin_s or end_s - h.t_s < margin_s:
+            continue
+        if all(abs(h.t_s - c.t_s) >= min_spacing_s for c in chosen):
+            chosen.append(h)
+    chosen_frames = {h.frame for h in chosen}
+    keep = max(len(chosen), int(duration * keep_per_min / 60))
+    kept = [h for h in ranked if h.frame not in chosen_frames][:max(keep - len(chosen), 0)]
+    out = [Hit(h.t_s, h.frame, h.strength, h.kind, scored=True) for h in chosen] + kept
+    return tuple(sorted(out, key=lambda h: h.t_s))
