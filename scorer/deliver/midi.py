@@ -92,7 +92,7 @@ def build_midi(score: Score, *, title: str = "scorer temp score"):
     tmap = midi_tempo_map(film_tempo_segments(score))
     fps = score.source.fps
     conductor: list[tuple[int, int, mido.MetaMessage]] = []
-    conductor.append((0, 0, mido.MetaMessage("track_name", name=f"{title} — TEMP, not final")))
+    conductor.append((0, 0, mido.MetaMessage("track_name", name=f"{title} - TEMP, not final")))
     conductor.append((0, 0, mido.MetaMessage(
         "text", text=f"scorer temp score; picture {fps_str(fps)} fps; seed {score.seed}")))
     for seg in tmap.segments:

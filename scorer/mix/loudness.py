@@ -13,6 +13,7 @@ import numpy as np
 from scorer.errors import InputError
 
 SILENCE_DB = -120.0
+TP_MARGIN = 64
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,11 @@ class LoudnessMeter:
         self._pending = np.zeros((channels, 0))
         self._energies: list[float] = []       # mean square summed over channels per 100 ms
         self._peak = 0.0
+        self._tp_context = np.zeros((channels, 0))   # held-back samples for the oversampler
+        self._tp_started = False
 
     def add(self, block: np.ndarray) -> None:
-        from scipy.signal import lfilter, resample_poly
+        from scipy.signal import lfilter
 
         block = np.asarray(block, dtype=np.float64)
         if block.ndim != 2 or block.shape[0] != self.channels:
@@ -85,8 +88,25 @@ class LoudnessMeter:
             sq = (y[:, :n_hops * self._hop] ** 2).reshape(self.channels, n_hops, self._hop)
             self._energies.extend(sq.mean(axis=2).sum(axis=0).tolist())
         self._pending = y[:, n_hops * self._hop:]
-        # True peak: 4× oversampled (BS.1770 annex 2) per block.
-        self._peak = max(self._peak, float(np.abs(resample_poly(block, 4, 1, axis=1)).max()))
+        self._true_peak(block)
+
+    def _true_peak(self, block: np.ndarray | None) -> None:
+        """4× oversampled peak (BS.1770 annex 2). The polyphase filter rings at a buffer's
+        edges, so each block is measured with TP_MARGIN samples of context on both sides
+        (the trailing ones are held back until the next block, or the end)."""
+        from scipy.signal import resample_poly
+
+        m = TP_MARGIN
+        buf = self._tp_context if block is None else np.concatenate([self._tp_context, block], axis=1)
+        first = 0 if not self._tp_started else m      # the signal's true start has no context
+        last = buf.shape[1] if block is None else buf.shape[1] - m
+        if last - first <= 0:
+            self._tp_context = buf
+            return
+        y = resample_poly(buf, 4, 1, axis=1)
+        self._peak = max(self._peak, float(np.abs(y[:, 4 * first:4 * last]).max()))
+        self._tp_started = True
+        self._tp_context = buf[:, max(last - m, 0):]
 
     def integrated_lufs(self) -> float:
         e = np.asarray(self._energies)
@@ -106,6 +126,9 @@ class LoudnessMeter:
         return float(-0.691 + 10 * np.log10(final.mean()))
 
     def true_peak_dbtp(self) -> float:
+        if self._tp_context.shape[1]:
+            self._true_peak(None)
+            self._tp_context = self._tp_context[:, :0]
         return float(20 * np.log10(self._peak)) if self._peak > 0 else SILENCE_DB
 
 

@@ -1,0 +1,122 @@
+"""Rendering and MIDI export on a hand-built score with known note and hit times."""
+import io
+from fractions import Fraction
+
+import mido
+import numpy as np
+import pytest
+
+from scorer.deliver.hits import measured_onset_s
+from scorer.deliver.midi import PPQ, build_midi, midi_bytes
+from scorer.render import get_backend
+from scorer.errors import BackendUnavailable
+from scorer.timebase import frame_to_s, s_to_sample
+from scorer.types import (Cue, CueScore, Hit, HitFit, Note, Part, Score, Source, TempoMap,
+                          TempoSegment)
+
+FPS = Fraction(24000, 1001)
+
+
+def hand_score() -> Score:
+    # Two cues with a gap; the first has a tempo change so the hit at frame 100 is on beat 8.
+    h1 = Hit(frame_to_s(100, FPS), 100, 0.9, "cut", True)
+    start1 = frame_to_s(24, FPS)
+    seg2_tempo = 90.0
+    beat8_s = h1.t_s
+    tempo1 = 8 * 60 / (beat8_s - start1)
+    tm1 = TempoMap((TempoSegment(start1, 0, tempo1), TempoSegment(beat8_s, 8, seg2_tempo)))
+    end1 = tm1.beat_to_s(16)
+    cue1 = Cue("1M1", start1, end1, "tension", -0.2, 0.3, ((start1, 0.3), (end1, 0.6)), (h1,))
+    notes = tuple(Note(tm1.beat_to_s(b), tm1.beat_to_s(b + 0.5), 48 + b % 12, 100) for b in range(16))
+    hits_part = (Note(h1.t_s, h1.t_s + 0.4, 49, 120),)
+    cs1 = CueScore(cue1, tm1, "D minor", ((start1, "Dm"),),
+                   (Part("pulse", "keys", 0, False, notes), Part("hits", "percussion", 0, True, hits_part)),
+                   (HitFit(h1, 8.0, 0.0, True),), tail_s=1.0)
+    start2 = frame_to_s(400, FPS)
+    tm2 = TempoMap.constant(start2, 100.0, 3)
+    cue2 = Cue("1M2", start2, tm2.beat_to_s(9), "wonder", 0.5, -0.2, ((start2, 0.5),), ())
+    cs2 = CueScore(cue2, tm2, "F major", ((start2, "F"),),
+                   (Part("pad", "strings", 48, False, (Note(start2, cue2.end_s, 65, 80),)),), (), 1.0)
+    src = Source("x.mp4", FPS, frame_to_s(600, FPS), 600, 320, 180, False)
+    return Score(src, (cs1, cs2), seed=3)
+
+
+def midi_times(data: bytes):
+    """(seconds, message) for every message, computed with mido's own tempo arithmetic."""
+    mid = mido.MidiFile(file=io.BytesIO(data))
+    tempo_events = []
+    tick = 0
+    for msg in mid.tracks[0]:
+        tick += msg.time
+        if msg.type == "set_tempo":
+            tempo_events.append((tick, msg.tempo))
+
+    def tick_to_s(t):
+        s, last_tick, tempo = 0.0, 0, 500000
+        for et, etempo in tempo_events:
+            if et > t:
+                break
+            s += mido.tick2second(et - last_tick, PPQ, tempo)
+            last_tick, tempo = et, etempo
+        return s + mido.tick2second(t - last_tick, PPQ, tempo)
+
+    out = []
+    for track in mid.tracks:
+        tick = 0
+        for msg in track:
+            tick += msg.time
+            out.append((tick_to_s(tick), msg))
+    return mid, out
+
+
+def test_midi_markers_and_notes_land_within_1ms():
+    score = hand_score()
+    data = midi_bytes(score)
+    mid, events = midi_times(data)
+    assert mid.type == 1 and len(mid.tracks) == 1 + 3  # conductor + keys, percussion, strings
+    markers = {m.text.split()[0] + " " + m.text.split()[1]: t for t, m in events if m.type == "marker"}
+    h1 = score.cues[0].cue.hits[0]
+    assert markers["HIT 1M1"] == pytest.approx(h1.t_s, abs=1e-3)
+    assert markers["1M1 tension"] == pytest.approx(score.cues[0].cue.start_s, abs=1e-3)
+    assert markers["1M2 wonder"] == pytest.approx(score.cues[1].cue.start_s, abs=1e-3)
+    note_ons = sorted(t for t, m in events if m.type == "note_on")
+    expected = sorted(n.start_s for cs in score.cues for p in cs.parts for n in p.notes)
+    assert np.max(np.abs(np.array(note_ons) - np.array(expected))) < 1e-3
+    sigs = [m.numerator for _, m in events if m.type == "time_signature"]
+    assert sigs == [4, 3]
+
+
+def test_midi_bytes_are_deterministic():
+    assert midi_bytes(hand_score()) == midi_bytes(hand_score())
+
+
+def test_rendered_attacks_land_on_note_times():
+    score = hand_score()
+    stems = get_backend("soundfont").render(score)
+    assert set(stems.groups) == {"keys", "percussion", "strings"}
+    clip = stems.groups["percussion"][0]
+    h1 = score.cues[0].cue.hits[0]
+    onset = measured_onset_s(clip.samples, h1.t_s, start_sample=clip.start_sample)
+    assert onset is not None and 0 <= onset - h1.t_s < 0.010
+    # Every note of the keys part starts within 10 ms of its time (librosa, independent).
+    import librosa
+    keys = stems.groups["keys"][0]
+    pad = 4800  # onset detection needs some signal before the first attack
+    y = np.concatenate([np.zeros(pad, np.float32), keys.samples.mean(axis=0)])
+    found = librosa.onset.onset_detect(y=y, sr=48000, hop_length=64, backtrack=True, units="time")
+    found = found + (keys.start_sample - pad) / 48000
+    for note in score.cues[0].parts[0].notes:
+        assert np.min(np.abs(found - note.start_s)) < 0.010, note
+
+
+def test_clips_are_placed_at_cue_start_samples():
+    score = hand_score()
+    stems = get_backend("soundfont").render(score)
+    for clip in stems.groups["strings"]:
+        assert clip.start_sample == s_to_sample(score.cues[1].cue.start_s)
+        assert clip.samples.dtype == np.float32 and clip.samples.shape[0] == 2
+
+
+def test_unknown_backend_lists_available():
+    with pytest.raises(BackendUnavailable, match="soundfont"):
+        get_backend("theremin")
