@@ -18,9 +18,12 @@ from pathlib import Path
 import numpy as np
 
 FPS = Fraction(24000, 1001)
-W, H = 640, 360
 SR = 48_000
 RNG = np.random.default_rng(7)
+# (start_s within the 40 s scene sequence, text, espeak-ng voice)
+LINES = [(1.2, "We should have left before sunrise.", "en-us+m3"),
+         (4.6, "They know where we are. Keep moving.", "en-us+f3"),
+         (24.0, "Did you hear that? Stay very quiet.", "en-us+m3")]
 
 
 def smooth_noise(h: int, w: int, scale: float, seed: int) -> np.ndarray:
@@ -40,7 +43,7 @@ def colourise(tex: np.ndarray, lo: tuple, hi: tuple) -> np.ndarray:
 
 
 # Each shot: (n_frames, painter(frame_index_in_shot) -> HxWx3 float 0…255)
-def dawn(seed, pan):
+def dawn(seed, pan, W, H):
     tex = smooth_noise(H, W * 2, 40, seed)
     sky = colourise(tex, (120, 60, 40), (255, 190, 120))
     yy = np.linspace(0, 1, H)[:, None, None]
@@ -55,7 +58,7 @@ def dawn(seed, pan):
     return paint
 
 
-def chase(seed, speed, colour):
+def chase(seed, speed, colour, W, H):
     tex = smooth_noise(H * 2, W * 2, 6, seed)
     base = colourise(tex, tuple(c * 0.2 for c in colour), colour)
     rng = np.random.default_rng(seed)
@@ -72,7 +75,7 @@ def chase(seed, speed, colour):
     return paint
 
 
-def night(seed):
+def night(seed, W, H):
     tex = smooth_noise(H, W + 200, 25, seed)
     img0 = colourise(tex, (5, 8, 25), (40, 55, 110))
 
@@ -82,7 +85,7 @@ def night(seed):
     return paint
 
 
-def reveal(seed):
+def reveal(seed, W, H):
     tex = smooth_noise(H * 2, W * 2, 50, seed)
     img0 = colourise(tex, (60, 130, 200), (255, 245, 200))
 
@@ -97,14 +100,14 @@ def reveal(seed):
     return paint
 
 
-def shot_list():
+def shot_list(W: int, H: int, seed: int = 0):
     s = []
-    s += [(130, dawn(1, 0.6)), (110, dawn(2, -0.4))]                     # ~10 s calm
+    s += [(130, dawn(1 + seed, 0.6, W, H)), (110, dawn(2 + seed, -0.4, W, H))]   # ~10 s calm
     colours = [(250, 90, 40), (60, 200, 250), (250, 220, 60), (200, 60, 220)]
     lengths = [34, 29, 38, 26, 31, 24, 36, 28, 22, 30]                    # ~12 s fast
-    s += [(n, chase(10 + k, 9 + 3 * (k % 3), colours[k % 4])) for k, n in enumerate(lengths)]
-    s += [(120, night(30)), (120, night(31))]                              # ~10 s dark
-    s += [(190, reveal(40))]                                               # ~8 s bright
+    s += [(n, chase(10 + k + seed, 9 + 3 * (k % 3), colours[k % 4], W, H)) for k, n in enumerate(lengths)]
+    s += [(120, night(30 + seed, W, H)), (120, night(31 + seed, W, H))]      # ~10 s dark
+    s += [(190, reveal(40 + seed, W, H))]                                   # ~8 s bright
     return s
 
 
@@ -120,7 +123,7 @@ def speak(text: str, *, voice: str, speed: int) -> np.ndarray:
     return np.concatenate(chunks).astype(np.float32)
 
 
-def soundtrack(duration_s: float, cut_times: list[float]) -> tuple[np.ndarray, list]:
+def soundtrack(duration_s: float, cut_times: list[float], lines: list) -> tuple[np.ndarray, list]:
     n = int(duration_s * SR)
     room = np.convolve(RNG.standard_normal(n), np.ones(40) / 40, mode="same").astype(np.float32) * 0.01
     audio = room.copy()
@@ -131,9 +134,6 @@ def soundtrack(duration_s: float, cut_times: list[float]) -> tuple[np.ndarray, l
         sig = sig[: n - i]
         audio[i:i + len(sig)] += gain * sig
 
-    lines = [(1.2, "We should have left before sunrise.", "en-us+m3"),
-             (4.6, "They know where we are. Keep moving.", "en-us+f3"),
-             (24.0, "Did you hear that? Stay very quiet.", "en-us+m3")]
     for t, text, voice in lines:
         sig = speak(text, voice=voice, speed=150)
         add(sig / (np.abs(sig).max() + 1e-9), t, 0.35)
@@ -152,10 +152,14 @@ def soundtrack(duration_s: float, cut_times: list[float]) -> tuple[np.ndarray, l
     return audio, events
 
 
-def main(out: str) -> None:
+def main(out: str, *, width: int = 640, height: int = 360, repeats: int = 1,
+         crf: int = 30, preset: str = "slow") -> None:
+    """Write the demo; repeats > 1 strings the scenes together again (new textures each
+    time) for a longer cut, e.g. the 3-minute 720p benchmark cut."""
     import av
 
-    shots = shot_list()
+    W, H = width, height
+    shots = [s for r in range(repeats) for s in shot_list(W, H, seed=100 * r)]
     n_total = sum(n for n, _ in shots)
     duration_s = float(n_total / FPS)
     starts, f = [], 0
@@ -163,12 +167,14 @@ def main(out: str) -> None:
         starts.append(f)
         f += n
     cut_times = [float(s / FPS) for s in starts[1:]]
-    flash_frame = starts[-2] + int(4.0 * float(FPS))   # lightning in the second night shot
-    audio, events = soundtrack(duration_s, cut_times)
+    flash_frame = starts[-2] + int(4.0 * float(FPS))   # lightning in the last night shot
+    scene_s = duration_s / repeats
+    audio, events = soundtrack(duration_s, cut_times,
+                               [(t + r * scene_s, text, v) for r in range(repeats) for t, text, v in LINES])
     with av.open(out, "w", format="mp4") as c:
         v = c.add_stream("libx264", rate=FPS)
         v.width, v.height, v.pix_fmt = W, H, "yuv420p"
-        v.options = {"crf": "30", "preset": "slow", "g": "48"}
+        v.options = {"crf": str(crf), "preset": preset, "g": "48"}
         a = c.add_stream("aac", rate=SR, layout="mono")
         a.bit_rate = 64_000
         frame_no = 0
