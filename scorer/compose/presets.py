@@ -1,0 +1,348 @@
+"""Mood presets: one TOML file each in the repository's `presets/` folder, validated on load.
+
+A preset says how a mood sounds: its mood centre (to pick it for a cue), mode and tonics,
+tempo range and meter, progressions and cadence, instruments per layer and rhythmic
+figures per intensity band. Every error names the file and the field.
+
+Rhythm patterns cover one bar, one character per step (`rhythm.steps_per_beat` steps a
+beat). Pitched patterns (bass, ostinato): "1" root, "3" third, "5" fifth, "7" seventh (the
+octave where the chord has none), "8" octave, "-" hold, "." rest. Drum patterns:
+"X" accent, "x" hit, "o" soft, "." rest.
+"""
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from scorer.compose.harmony import MODES, NOTE_PCS, parse_numeral
+from scorer.errors import InputError, PresetError
+
+GROUPS = ("strings", "brass", "woodwinds", "keys", "percussion", "bass", "synths")
+LAYER_ROLES = ("pad", "bass", "pulse", "melody", "hits")   # every preset has these
+OPTIONAL_ROLES = ("ostinato",)
+BANDS = ("low", "mid", "high")
+# Intensity (0…1) below LOW_MID is "low", below MID_HIGH "mid", else "high".
+LOW_MID, MID_HIGH = 0.35, 0.7
+
+# General MIDI percussion key map (channel 10) for the names used in drum patterns.
+DRUM_NOTES: dict[str, int] = {
+    "kick": 36, "kick2": 35, "rim": 37, "snare": 38, "clap": 39, "tom_floor": 41,
+    "hat": 42, "tom_low": 43, "hat_pedal": 44, "tom_mid": 45, "hat_open": 46,
+    "tom_high": 48, "crash": 49, "ride": 51, "ride_bell": 53, "tambourine": 54,
+    "splash": 55, "cowbell": 56, "crash2": 57, "cabasa": 69, "shaker": 70, "claves": 75,
+    "woodblock": 76, "woodblock_low": 77, "triangle_mute": 80, "triangle": 81,
+}
+PITCHED_STEPS = set("13578.-")
+DRUM_STEPS = set("Xxo.")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One instrument role of a preset. Pitches are MIDI notes (drum keys for drums)."""
+    name: str
+    program: int          # General MIDI program 0…127 (ignored for drums)
+    group: str            # stem group, one of GROUPS
+    low: int
+    high: int
+    velocity: int         # base velocity 1…127 at intensity 0.8
+    drums: bool = False
+
+
+@dataclass(frozen=True)
+class Band:
+    """Rhythmic figures for one intensity band (low, mid or high)."""
+    play: tuple[str, ...]                    # layers that play in this band
+    chord_bars: int                          # bars per chord (harmonic rhythm)
+    pad_beats: float                         # pad re-attack interval in beats; 0 = hold
+    bass: str                                # one bar of pitched steps
+    ostinato: str                            # one bar of pitched steps ("" = none)
+    pulse: tuple[tuple[str, str], ...]       # (drum name, one bar of drum steps)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A validated mood preset."""
+    name: str
+    description: str
+    prompt: str                              # text for neural backends
+    valence: float                           # mood centre, −1…1
+    arousal: float                           # mood centre, −1…1
+    mode: str                                # one of harmony.MODES
+    tonics: tuple[str, ...]                  # candidate keys' tonics, e.g. ("D", "E")
+    progressions: tuple[tuple[str, ...], ...]  # roman numerals in the mode
+    cadence: tuple[str, ...]                 # last bars; the final chord is the button
+    min_bpm: float
+    max_bpm: float
+    beats_per_bar: int
+    steps_per_beat: int
+    layers: tuple[Layer, ...]
+    low: Band
+    mid: Band
+    high: Band
+    path: str = ""                           # the file it came from
+
+    def layer(self, name: str) -> Layer | None:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        return None
+
+    def band(self, intensity: float) -> Band:
+        """The rhythmic band for an intensity 0…1."""
+        return self.low if intensity < LOW_MID else self.mid if intensity < MID_HIGH else self.high
+
+
+def default_directory() -> Path:
+    """The repository's presets/ folder, found next to the scorer package (source checkout
+    or editable install)."""
+    import scorer
+    return Path(scorer.__file__).resolve().parent.parent / "presets"
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+class _Reader:
+    """Reads fields of one preset file, raising PresetError naming the file and field."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def fail(self, message: str):
+        raise PresetError(message, path=self.path)
+
+    def table(self, d: dict, key: str, where: str = "") -> dict:
+        v = self.get(d, key, where)
+        if not isinstance(v, dict):
+            self.fail(f"{where}{key} must be a table, got {type(v).__name__}")
+        return v
+
+    def get(self, d: dict, key: str, where: str = ""):
+        if key not in d:
+            self.fail(f"missing field '{where}{key}'")
+        return d[key]
+
+    def only(self, d: dict, allowed: tuple[str, ...] | set[str], where: str = ""):
+        for k in d:
+            if k not in allowed:
+                self.fail(f"unknown field '{where}{k}' (expected one of {', '.join(sorted(allowed))})")
+
+    def string(self, d: dict, key: str, where: str = "", *, choices=None, nonempty=True) -> str:
+        v = self.get(d, key, where)
+        if not isinstance(v, str):
+            self.fail(f"{where}{key} must be a string, got {type(v).__name__} ({v!r})")
+        if nonempty and not v.strip():
+            self.fail(f"{where}{key} must not be empty")
+        if choices is not None and v not in choices:
+            self.fail(f"{where}{key} = {v!r} is not one of {', '.join(choices)}")
+        return v
+
+    def number(self, d: dict, key: str, where: str = "", *, lo: float, hi: float) -> float:
+        v = self.get(d, key, where)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            self.fail(f"{where}{key} must be a number, got {type(v).__name__} ({v!r})")
+        if not lo <= v <= hi:
+            self.fail(f"{where}{key} = {v!r} is outside {lo:g}..{hi:g}")
+        return float(v)
+
+    def integer(self, d: dict, key: str, where: str = "", *, lo: int, hi: int) -> int:
+        v = self.get(d, key, where)
+        if isinstance(v, bool) or not isinstance(v, int):
+            self.fail(f"{where}{key} must be an integer, got {type(v).__name__} ({v!r})")
+        if not lo <= v <= hi:
+            self.fail(f"{where}{key} = {v!r} is outside {lo}..{hi}")
+        return v
+
+    def boolean(self, d: dict, key: str, where: str = "") -> bool:
+        v = self.get(d, key, where)
+        if not isinstance(v, bool):
+            self.fail(f"{where}{key} must be true or false, got {v!r}")
+        return v
+
+    def strings(self, d: dict, key: str, where: str = "", *, min_len: int = 1) -> tuple[str, ...]:
+        v = self.get(d, key, where)
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            self.fail(f"{where}{key} must be a list of strings, got {v!r}")
+        if len(v) < min_len:
+            self.fail(f"{where}{key} needs at least {min_len} entr{'y' if min_len == 1 else 'ies'}")
+        return tuple(v)
+
+    def numeral(self, text: str, field: str) -> str:
+        try:
+            parse_numeral(text)
+        except ValueError as exc:
+            self.fail(f"{field}: {exc}")
+        return text
+
+    def pattern(self, text: str, field: str, *, alphabet: set[str], steps: int) -> str:
+        bad = sorted(set(text) - alphabet)
+        if bad:
+            self.fail(f"{field} = {text!r} uses {''.join(bad)!r}; allowed: {''.join(sorted(alphabet))!r}")
+        if text and len(text) != steps:
+            self.fail(f"{field} = {text!r} has {len(text)} steps; one bar is {steps} "
+                      "(beats_per_bar × steps_per_beat)")
+        return text
+
+
+def _read_layer(r: _Reader, name: str, d: dict) -> Layer:
+    w = f"layers.{name}."
+    if not isinstance(d, dict):
+        r.fail(f"layers.{name} must be a table")
+    r.only(d, ("program", "group", "low", "high", "velocity", "drums"), w)
+    drums = r.boolean(d, "drums", w) if "drums" in d else False
+    layer = Layer(name=name, program=r.integer(d, "program", w, lo=0, hi=127),
+                  group=r.string(d, "group", w, choices=GROUPS),
+                  low=r.integer(d, "low", w, lo=0, hi=127), high=r.integer(d, "high", w, lo=0, hi=127),
+                  velocity=r.integer(d, "velocity", w, lo=1, hi=127), drums=drums)
+    if (name == "pulse") != drums:
+        r.fail(f"{w}drums must be {'true' if name == 'pulse' else 'false'}: the pulse layer, "
+               "and only it, plays the General MIDI drum kit")
+    if layer.high < layer.low:
+        r.fail(f"{w}high = {layer.high} is below low = {layer.low}")
+    # Every pitch class must fit so any chord root can be played in range.
+    if not drums and layer.high - layer.low < 12:
+        r.fail(f"{w}low..high = {layer.low}..{layer.high} spans less than an octave")
+    return layer
+
+
+def _read_band(r: _Reader, name: str, d: dict, *, steps: int, layers: dict[str, Layer]) -> Band:
+    w = f"rhythm.{name}."
+    r.only(d, ("play", "chord_bars", "pad_beats", "bass", "ostinato", "pulse"), w)
+    play = r.strings(d, "play", w, min_len=0)
+    for p in play:
+        if p not in layers or p == "hits":
+            r.fail(f"{w}play names {p!r}, which is not a playable layer of this preset "
+                   f"({', '.join(sorted(set(layers) - {'hits'}))})")
+    ostinato = ""
+    if "ostinato" in d:
+        ostinato = r.string(d, "ostinato", w, nonempty=False)
+        r.pattern(ostinato, f"{w}ostinato", alphabet=PITCHED_STEPS, steps=steps)
+    if "ostinato" in play and not ostinato:
+        r.fail(f"{w}play includes 'ostinato' but {w}ostinato has no pattern")
+    if ostinato and "ostinato" not in layers:
+        r.fail(f"{w}ostinato is set but there is no [layers.ostinato]")
+    pulse_d = r.table(d, "pulse", w) if "pulse" in d else {}
+    pulse = []
+    drum_layer = layers["pulse"]
+    for drum, pat in sorted(pulse_d.items()):
+        if drum not in DRUM_NOTES:
+            r.fail(f"{w}pulse.{drum} is not a drum name ({', '.join(sorted(DRUM_NOTES))})")
+        if not drum_layer.low <= DRUM_NOTES[drum] <= drum_layer.high:
+            r.fail(f"{w}pulse.{drum} (key {DRUM_NOTES[drum]}) is outside layers.pulse "
+                   f"low..high = {drum_layer.low}..{drum_layer.high}")
+        if not isinstance(pat, str):
+            r.fail(f"{w}pulse.{drum} must be a string pattern, got {pat!r}")
+        pulse.append((drum, r.pattern(pat, f"{w}pulse.{drum}", alphabet=DRUM_STEPS, steps=steps)))
+    bass = r.string(d, "bass", w, nonempty=False)
+    r.pattern(bass, f"{w}bass", alphabet=PITCHED_STEPS, steps=steps)
+    if "bass" in play and not bass.strip("."):
+        r.fail(f"{w}play includes 'bass' but {w}bass = {bass!r} has no notes")
+    return Band(play=play, chord_bars=r.integer(d, "chord_bars", w, lo=1, hi=8),
+                pad_beats=r.number(d, "pad_beats", w, lo=0, hi=32), bass=bass,
+                ostinato=ostinato, pulse=tuple(pulse))
+
+
+def parse_preset(data: dict, *, path: str) -> Preset:
+    """A Preset from the parsed TOML of the file at `path` (named in errors)."""
+    r = _Reader(path)
+    r.only(data, ("name", "description", "prompt", "mood", "harmony", "tempo", "layers", "rhythm"))
+    name = r.string(data, "name")
+    stem = Path(path).stem
+    if name != stem:
+        r.fail(f"name = {name!r} differs from the file name {stem!r}")
+    mood = r.table(data, "mood")
+    r.only(mood, ("valence", "arousal"), "mood.")
+    harmony = r.table(data, "harmony")
+    r.only(harmony, ("mode", "tonics", "progressions", "cadence"), "harmony.")
+    mode = r.string(harmony, "mode", "harmony.", choices=tuple(MODES))
+    tonics = r.strings(harmony, "tonics", "harmony.")
+    for t in tonics:
+        if t not in NOTE_PCS:
+            r.fail(f"harmony.tonics has {t!r}, not a note name like 'D', 'Eb', 'F#'")
+    progs_raw = r.get(harmony, "progressions", "harmony.")
+    if not isinstance(progs_raw, list) or not progs_raw:
+        r.fail("harmony.progressions must be a non-empty list of lists of roman numerals")
+    progressions = []
+    for i, prog in enumerate(progs_raw):
+        field = f"harmony.progressions[{i}]"
+        if not isinstance(prog, list) or not prog or not all(isinstance(x, str) for x in prog):
+            r.fail(f"{field} must be a non-empty list of roman numerals, got {prog!r}")
+        progressions.append(tuple(r.numeral(n, field) for n in prog))
+    cadence = r.strings(harmony, "cadence", "harmony.", min_len=2)
+    for n in cadence:
+        r.numeral(n, "harmony.cadence")
+
+    tempo = r.table(data, "tempo")
+    r.only(tempo, ("min_bpm", "max_bpm", "beats_per_bar"), "tempo.")
+    min_bpm = r.number(tempo, "min_bpm", "tempo.", lo=30, hi=240)
+    max_bpm = r.number(tempo, "max_bpm", "tempo.", lo=30, hi=240)
+    if max_bpm < min_bpm + 4:
+        r.fail(f"tempo.max_bpm = {max_bpm:g} must be at least 4 above tempo.min_bpm = {min_bpm:g}")
+    bpb = r.integer(tempo, "beats_per_bar", "tempo.", lo=2, hi=7)
+
+    layers_d = r.table(data, "layers")
+    r.only(layers_d, LAYER_ROLES + OPTIONAL_ROLES, "layers.")
+    for role in LAYER_ROLES:
+        if role not in layers_d:
+            r.fail(f"missing field 'layers.{role}'")
+    layers = {n: _read_layer(r, n, d) for n, d in layers_d.items()}
+
+    rhythm = r.table(data, "rhythm")
+    r.only(rhythm, ("steps_per_beat",) + BANDS, "rhythm.")
+    spb = r.integer(rhythm, "steps_per_beat", "rhythm.", lo=1, hi=6)
+    bands = {b: _read_band(r, b, r.table(rhythm, b, "rhythm."), steps=bpb * spb, layers=layers)
+             for b in BANDS}
+    return Preset(
+        name=name, description=r.string(data, "description"), prompt=r.string(data, "prompt"),
+        valence=r.number(mood, "valence", "mood.", lo=-1, hi=1),
+        arousal=r.number(mood, "arousal", "mood.", lo=-1, hi=1),
+        mode=mode, tonics=tonics, progressions=tuple(progressions), cadence=cadence,
+        min_bpm=min_bpm, max_bpm=max_bpm, beats_per_bar=bpb, steps_per_beat=spb,
+        layers=tuple(layers[n] for n in LAYER_ROLES + OPTIONAL_ROLES if n in layers),
+        low=bands["low"], mid=bands["mid"], high=bands["high"], path=path)
+
+
+def load_preset_file(path: str | Path) -> Preset:
+    """Read and validate one preset TOML file."""
+    path = Path(path)
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise PresetError(f"cannot read preset ({exc.strerror or exc})", path=str(path))
+    try:
+        data = tomllib.loads(text.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise PresetError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path=str(path))
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib's message carries "(at line L, column C)".
+        raise PresetError(f"TOML syntax error: {exc}", path=str(path))
+    return parse_preset(data, path=str(path))
+
+
+def load_presets(directory: str | Path | None = None) -> dict[str, Preset]:
+    """Every `*.toml` preset in `directory` (default: the repository's presets/), by name."""
+    folder = Path(directory) if directory is not None else default_directory()
+    if not folder.is_dir():
+        where = "" if directory is not None else " (the repository's presets/ folder, next to the scorer package)"
+        raise PresetError(f"preset folder not found{where}", path=str(folder))
+    files = sorted(folder.glob("*.toml"))
+    if not files:
+        raise PresetError("no *.toml presets in this folder", path=str(folder))
+    presets: dict[str, Preset] = {}
+    for f in files:
+        p = load_preset_file(f)
+        presets[p.name] = p
+    return presets
+
+
+def choose_preset(valence: float, arousal: float, presets: dict[str, Preset]) -> str:
+    """The name of the preset whose mood centre is nearest (valence, arousal); ties go to
+    the alphabetically first name."""
+    for label, v in (("valence", valence), ("arousal", arousal)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not -1 <= v <= 1:
+            raise InputError(f"{label} = {v!r} must be a number in −1..1")
+    if not presets:
+        raise PresetError("no presets to choose from")
+    return min(sorted(presets),
+               key=lambda n: (presets[n].valence - valence) ** 2 + (presets[n].arousal - arousal) ** 2)

@@ -1,0 +1,203 @@
+"""Presets: every shipped preset loads and is usable; broken files fail naming file and field."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scorer.compose.harmony import chord_in_key
+from scorer.compose.presets import (DRUM_NOTES, GROUPS, LAYER_ROLES, Preset, choose_preset,
+                                    default_directory, load_preset_file, load_presets)
+from scorer.errors import InputError, PresetError
+
+REPO_PRESETS = Path(__file__).resolve().parent.parent / "presets"
+REQUIRED = ("tension", "action", "melancholy", "wonder", "warmth", "ambient_drone", "romance",
+            "triumphant", "noir", "horror")
+
+
+@pytest.fixture(scope="module")
+def presets() -> dict[str, Preset]:
+    return load_presets()
+
+
+def test_default_directory_is_the_repository_presets_folder():
+    assert default_directory() == REPO_PRESETS
+
+
+def test_every_required_preset_is_shipped_and_loads(presets):
+    assert set(REQUIRED) <= set(presets)
+    assert len(presets) >= 10
+    for name, p in presets.items():
+        assert p.name == name
+        assert Path(p.path).name == f"{name}.toml"
+
+
+def test_presets_are_complete_and_in_range(presets):
+    for p in presets.values():
+        assert p.description and p.prompt
+        assert -1 <= p.valence <= 1 and -1 <= p.arousal <= 1
+        assert 30 <= p.min_bpm < p.max_bpm <= 240
+        assert 2 <= p.beats_per_bar <= 7
+        for role in LAYER_ROLES:
+            assert p.layer(role) is not None, (p.name, role)
+        for layer in p.layers:
+            assert 0 <= layer.program <= 127
+            assert layer.group in GROUPS
+            assert 0 <= layer.low < layer.high <= 127
+            assert 1 <= layer.velocity <= 127
+            assert layer.drums == (layer.name == "pulse")
+        steps = p.beats_per_bar * p.steps_per_beat
+        for band in (p.low, p.mid, p.high):
+            assert len(band.bass) == steps
+            assert band.ostinato == "" or len(band.ostinato) == steps
+            for drum, pattern in band.pulse:
+                assert drum in DRUM_NOTES and len(pattern) == steps
+
+
+def test_every_numeral_names_a_chord_in_every_tonic(presets):
+    for p in presets.values():
+        for tonic in p.tonics:
+            for prog in p.progressions + (p.cadence,):
+                for numeral in prog:
+                    spec = chord_in_key(numeral, tonic=tonic, mode=p.mode)
+                    assert len(spec.pcs) >= 3 and spec.symbol
+
+
+def test_cadences_end_on_the_tonic(presets):
+    for p in presets.values():
+        final = chord_in_key(p.cadence[-1], tonic=p.tonics[0], mode=p.mode)
+        assert final.root_pc == chord_in_key("i", tonic=p.tonics[0], mode=p.mode).root_pc, p.name
+
+
+def test_choose_preset_returns_the_nearest_mood_centre(presets):
+    for p in presets.values():
+        assert choose_preset(p.valence, p.arousal, presets) == p.name
+    assert choose_preset(-1.0, 1.0, presets) in ("action", "horror", "tension")
+    assert choose_preset(1.0, -1.0, presets) in ("warmth", "romance")
+
+
+def test_choose_preset_refuses_bad_input(presets):
+    with pytest.raises(InputError, match="valence"):
+        choose_preset(2.0, 0.0, presets)
+    with pytest.raises(PresetError):
+        choose_preset(0.0, 0.0, {})
+
+
+# --- broken files -------------------------------------------------------------------------------
+
+def _broken(tmp_path: Path, old: str, new: str, name: str = "noir") -> Path:
+    text = (REPO_PRESETS / f"{name}.toml").read_text()
+    assert old in text, old
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def test_missing_field_names_file_and_field(tmp_path):
+    path = _broken(tmp_path, "min_bpm = 66\n", "")
+    with pytest.raises(PresetError) as e:
+        load_preset_file(path)
+    assert str(path) in str(e.value) and "tempo.min_bpm" in str(e.value)
+
+
+def test_missing_layer_names_it(tmp_path):
+    path = _broken(tmp_path, "[layers.hits]", "[layers.hitz]")
+    with pytest.raises(PresetError, match="layers.hitz"):
+        load_preset_file(path)
+
+
+def test_wrong_type_names_file_and_field(tmp_path):
+    path = _broken(tmp_path, "program = 32\n", 'program = "upright bass"\n')
+    with pytest.raises(PresetError) as e:
+        load_preset_file(path)
+    msg = str(e.value)
+    assert str(path) in msg and "layers.bass.program" in msg and "integer" in msg
+
+
+def test_out_of_range_value_names_file_field_and_range(tmp_path):
+    path = _broken(tmp_path, "program = 32\n", "program = 200\n")
+    with pytest.raises(PresetError) as e:
+        load_preset_file(path)
+    assert f"{path}: layers.bass.program = 200 is outside 0..127" == str(e.value)
+
+
+def test_bool_is_not_an_integer(tmp_path):
+    path = _broken(tmp_path, "beats_per_bar = 4", "beats_per_bar = true")
+    with pytest.raises(PresetError, match="tempo.beats_per_bar must be an integer"):
+        load_preset_file(path)
+
+
+def test_toml_syntax_error_names_file_and_line(tmp_path):
+    text = (REPO_PRESETS / "noir.toml").read_text().splitlines()
+    line = next(i for i, t in enumerate(text) if t.startswith("min_bpm"))
+    text[line] = "min_bpm = = 66"
+    path = tmp_path / "noir.toml"
+    path.write_text("\n".join(text) + "\n")
+    with pytest.raises(PresetError) as e:
+        load_preset_file(path)
+    msg = str(e.value)
+    assert str(path) in msg and "TOML syntax error" in msg and f"line {line + 1}" in msg
+
+
+def test_unknown_field_is_refused(tmp_path):
+    path = _broken(tmp_path, "max_bpm = 88", "max_bpm = 88\nmax_bmp = 90")
+    with pytest.raises(PresetError, match="unknown field 'tempo.max_bmp'"):
+        load_preset_file(path)
+
+
+def test_bad_numeral_names_the_progression(tmp_path):
+    path = _broken(tmp_path, '["i", "VI7", "iiø7", "V7"]', '["i", "VI7", "XI", "V7"]')
+    with pytest.raises(PresetError, match=r"harmony.progressions\[1\].*'XI'"):
+        load_preset_file(path)
+
+
+def test_pattern_of_the_wrong_length_names_the_band(tmp_path):
+    path = _broken(tmp_path, 'bass = "1-3-5-3-"', 'bass = "1-3-5-3"')
+    with pytest.raises(PresetError, match="rhythm.mid.bass .* has 7 steps; one bar is 8"):
+        load_preset_file(path)
+
+
+def test_unknown_drum_is_refused(tmp_path):
+    path = _broken(tmp_path, 'ride = "x.x.x.x."', 'cowbel = "x.x.x.x."')
+    with pytest.raises(PresetError, match="rhythm.mid.pulse.cowbel is not a drum name"):
+        load_preset_file(path)
+
+
+def test_play_must_name_a_layer(tmp_path):
+    path = _broken(tmp_path, 'play = ["pad", "bass", "ostinato"]', 'play = ["pad", "bass", "choir"]')
+    with pytest.raises(PresetError, match="rhythm.low.play names 'choir'"):
+        load_preset_file(path)
+
+
+def test_range_narrower_than_an_octave_is_refused(tmp_path):
+    path = _broken(tmp_path, "low = 49\nhigh = 81", "low = 70\nhigh = 78")
+    with pytest.raises(PresetError, match="layers.melody.low..high = 70..78 spans less than an octave"):
+        load_preset_file(path)
+
+
+def test_name_must_match_file(tmp_path):
+    path = _broken(tmp_path, 'name = "noir"', 'name = "noire"')
+    with pytest.raises(PresetError, match="differs from the file name"):
+        load_preset_file(path)
+
+
+def test_load_presets_stops_at_the_first_broken_file(tmp_path):
+    text = (REPO_PRESETS / "noir.toml").read_text()
+    head, bass = text.split("[layers.bass]", 1)
+    old = next(line for line in bass.splitlines() if line.startswith("velocity = "))
+    (tmp_path / "noir.toml").write_text(head + "[layers.bass]" + bass.replace(old, "velocity = 0", 1))
+    (tmp_path / "tension.toml").write_text((REPO_PRESETS / "tension.toml").read_text())
+    with pytest.raises(PresetError, match="noir.toml: layers.bass.velocity = 0 is outside 1..127"):
+        load_presets(tmp_path)
+
+
+def test_missing_or_empty_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(PresetError, match="preset folder not found"):
+        load_presets(tmp_path / "nope")
+    with pytest.raises(PresetError, match="no \\*.toml presets"):
+        load_presets(tmp_path)
+
+
+def test_missing_file_is_a_preset_error(tmp_path):
+    with pytest.raises(PresetError, match="cannot read preset"):
+        load_preset_file(tmp_path / "ghost.toml")
