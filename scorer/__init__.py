@@ -1,20 +1,22 @@
 """scorer — temp-score a film cut.
 
 The pipeline reads as a sentence: analyze → spot → compose → render → mix → deliver.
-Heavy modules are imported lazily so `import scorer` stays fast.
+Each stage module keeps its heavy imports (PyAV, librosa, scipy, the synthesizer) inside
+the functions that need them, so `import scorer` stays fast.
 """
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
+# Imported eagerly on purpose: a lazy module __getattr__ would be shadowed by the
+# submodule of the same name (scorer.compose the module vs compose the function) as soon
+# as anything imports the submodule.
+from scorer.analyze import analyze
+from scorer.spot import spot
+from scorer.compose import compose
+from scorer.render import render
+from scorer.mix import mix
+from scorer.deliver import deliver
+from scorer.pipeline import score
+
 __all__ = ["analyze", "spot", "compose", "render", "mix", "deliver", "score"]
-
-
-def __getattr__(name: str):
-    import importlib
-    homes = {"analyze": "scorer.analyze", "spot": "scorer.spot", "compose": "scorer.compose",
-             "render": "scorer.render", "mix": "scorer.mix", "deliver": "scorer.deliver",
-             "score": "scorer.pipeline"}
-    if name in homes:
-        return getattr(importlib.import_module(homes[name]), name)
-    raise AttributeError(f"module 'scorer' has no attribute {name!r}")

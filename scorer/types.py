@@ -153,6 +153,7 @@ class Analysis:
     loudness_t_s: np.ndarray
     loudness_db: np.ndarray
     onsets: tuple[tuple[float, float], ...]
+    flashes: tuple[int, ...] = ()   # first frames of flashes (lightning, muzzle flash): hit candidates
     timings_s: dict = field(default_factory=dict)
 
 
