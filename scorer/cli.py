@@ -19,7 +19,8 @@ class Progress:
         self.bars: dict = {}
 
     def __call__(self, stage: str, done: float, total: float) -> None:
-        if not self.enabled:
+        # Sound analysis runs beside picture decoding, inside the time the picture's bar shows.
+        if not self.enabled or stage == "audio":
             return
         from tqdm import tqdm
 

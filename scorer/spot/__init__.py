@@ -8,7 +8,7 @@ from scorer.timebase import frame_to_s, s_to_frame
 from scorer.types import Analysis, Cue, CueSheet
 
 
-def spot(analysis: Analysis, *, presets=None, preset: str | None = None, min_cue_s: float = 8.0,
+def spot(analysis: Analysis, *, presets=None, preset: str | None = None, min_cue_s: float = 6.0,
          reel: int = 1) -> CueSheet:
     """Spot the cut into cues `1M1`, `1M2`, … with mood, preset, intensity and ranked hits.
 

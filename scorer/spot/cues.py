@@ -26,7 +26,7 @@ def _segment(analysis: Analysis, start_s: float, end_s: float) -> Segment:
     return Segment(start_s, end_s, valence_of(f), arousal_of(f))
 
 
-def segment(analysis: Analysis, *, min_cue_s: float = 8.0, max_cue_s: float = 150.0,
+def segment(analysis: Analysis, *, min_cue_s: float = 6.0, max_cue_s: float = 150.0,
             merge_below: float = 0.35) -> list[Segment]:
     """Cue spans from the shot list, by agglomerative merging.
 
@@ -47,8 +47,9 @@ def segment(analysis: Analysis, *, min_cue_s: float = 8.0, max_cue_s: float = 15
             diff = abs(a.valence - b.valence) + abs(a.arousal - b.arousal)
             short = min(a.duration_s, b.duration_s) < min_cue_s
             too_long = a.duration_s + b.duration_s > max_cue_s
-            # Short segments must merge whatever their mood; long merges are a last resort.
-            costs.append((not short, too_long, diff * min(1.0, min(a.duration_s, b.duration_s) / min_cue_s), i))
+            # Short segments must merge whatever their mood (with their most similar
+            # neighbour first); long merges are a last resort.
+            costs.append((not short, too_long, diff, i))
         not_short, too_long, cost, i = min(costs)
         if not_short and (too_long or cost > merge_below):
             break

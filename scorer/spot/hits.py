@@ -31,10 +31,19 @@ def candidates(analysis: Analysis) -> list[Hit]:
         strength = float(np.clip(0.45 + 0.25 * min(change, 1.0) + 0.3 * min(score, 1.0), 0, 1))
         hits.append(Hit(t_s=frame_to_s(shot.start_frame, fps), frame=shot.start_frame,
                         strength=round(strength, 4), kind="cut"))
+    for frame in analysis.flashes:
+        # Lightning, a muzzle flash: a strong visual accent, not a new shot.
+        lift = float(analysis.brightness[frame] - analysis.brightness[max(frame - 1, 0)]) \
+            if len(analysis.brightness) > frame else 0.0
+        hits.append(Hit(t_s=frame_to_s(frame, fps), frame=frame,
+                        strength=round(float(np.clip(0.6 + lift, 0, 1)), 4), kind="flash"))
     for t_s, strength in analysis.onsets:
         frame = _late_frame(t_s, fps)
         if frame >= analysis.source.n_frames:
             continue
+        # Syllables are transients too, but a line of dialogue is not a hit point.
+        if any(s.start_s <= t_s < s.end_s for s in analysis.dialogue):
+            strength *= 0.3
         hits.append(Hit(t_s=frame_to_s(frame, fps), frame=frame,
                         strength=round(float(np.clip(strength, 0, 1)), 4), kind="onset"))
     # A cut and a sound on (almost) the same frame are one sync point: keep the stronger,
