@@ -49,7 +49,7 @@ def dawn(seed, pan, W, H):
     yy = np.linspace(0, 1, H)[:, None, None]
 
     def paint(i):
-        x = int(i * pan) % W
+        x = W // 2 + int(i * pan)   # starts mid-texture: a pan either way never wraps
         img = sky[:, x:x + W] * (0.75 + 0.25 * (1 - yy))
         cy, cx = int(H * 0.62 - i * 0.15), W // 2 + 60
         y, xg = np.ogrid[:H, :W]

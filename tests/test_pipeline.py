@@ -1,0 +1,151 @@
+"""`scorer score` end to end on a generated cut with known cuts, clicks and speech."""
+import json
+import subprocess
+import sys
+from fractions import Fraction
+
+import librosa
+import numpy as np
+import pytest
+import soundfile as sf
+
+import scorer
+from media import make_audio_only, make_cut, make_text_as_mp4
+from scorer.compose import compose
+from scorer.deliver.midi import midi_bytes
+from scorer.pipeline import load_cue_sheet
+from scorer.types import CueSheet, TempoMap, TempoSegment
+
+OUTPUTS = ("cues.json", "cuesheet.csv", "score.mid", "mix.wav", "preview.mp4", "report.json")
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory):
+    d = tmp_path_factory.mktemp("score")
+    cut = d / "cut.mp4"
+    # Slow shots, then fast cutting with clicks on two cuts, then a long shot with a line.
+    truth = make_cut(cut, shot_frames=(120, 100, 30, 26, 34, 28, 150),
+                     clicks_s=(float(250 / Fraction(24000, 1001)), float(276 / Fraction(24000, 1001))),
+                     speech_at=((17.0, "I told you we would make it."),))
+    out = d / "out"
+    report = scorer.score(cut, out, seed=1)
+    return cut, truth, out, report
+
+
+def test_every_output_is_written(scored):
+    _, _, out, report = scored
+    for name in OUTPUTS:
+        assert (out / name).stat().st_size > 0, name
+    assert report["stems"] and all((out / "stems" / f"{g}.wav").exists() for g in report["stems"])
+    assert len(report["stems"]) >= 4
+
+
+def test_cuts_in_the_cue_sheet_are_exact(scored):
+    _, truth, out, _ = scored
+    sheet = load_cue_sheet(out / "cues.json")
+    assert [s.start_frame for s in sheet.shots[1:]] == truth["cuts"]
+    assert sheet.source.fps == Fraction(24000, 1001)
+    d = json.loads((out / "cues.json").read_text())
+    assert d["source"]["fps"] == "24000/1001" and d["schema"] == "CueSheet.1"
+    assert [c["id"] for c in d["cues"]] == [f"1M{i + 1}" for i in range(len(d["cues"]))]
+
+
+def test_cues_json_round_trips(scored):
+    _, _, out, _ = scored
+    d = json.loads((out / "cues.json").read_text())
+    assert CueSheet.from_dict(d).to_dict() == d
+
+
+def test_scored_hits_lie_on_beats_and_the_music_attacks_there(scored):
+    _, _, out, report = scored
+    sheet = load_cue_sheet(out / "cues.json")
+    maps = {c["id"]: TempoMap(tuple(TempoSegment(**s) for s in c["tempo_map"]["segments"]),
+                              c["tempo_map"]["beats_per_bar"]) for c in report["cues"]}
+    y, sr = sf.read(out / "mix.wav", dtype="float32", always_2d=True)
+    mono = y.mean(axis=1)
+    scored_hits = [(c.id, h) for c in sheet.cues for h in c.hits if h.scored]
+    assert scored_hits, "the fast-cut section should get at least one scored hit"
+    for cue_id, h in scored_hits:
+        beat = maps[cue_id].s_to_beat(h.t_s)
+        assert abs(beat - round(beat)) < 1e-6, (cue_id, h)
+        # Independent check on the delivered file: an onset within 10 ms of the hit.
+        lo = int((h.t_s - 0.5) * sr)
+        onsets = librosa.onset.onset_detect(y=mono[lo:lo + sr], sr=sr, hop_length=64,
+                                            backtrack=True, units="time") + lo / sr
+        assert np.min(np.abs(onsets - h.t_s)) < 0.010, (cue_id, h.t_s, onsets)
+
+
+def test_stems_are_aligned_and_sum_to_the_mix(scored):
+    _, truth, out, report = scored
+    mix, sr = sf.read(out / "mix.wav", dtype="float64", always_2d=True)
+    info = sf.info(out / "mix.wav")
+    assert (sr, info.subtype, info.channels) == (48000, "PCM_24", 2)
+    assert len(mix) == round(truth["duration_s"] * 48000)
+    total = np.zeros_like(mix)
+    for g in report["stems"]:
+        stem, stem_sr = sf.read(out / "stems" / f"{g}.wav", dtype="float64", always_2d=True)
+        assert stem_sr == 48000 and stem.shape == mix.shape
+        total += stem
+    # Each file is rounded to 24 bits on its own: the sum may differ by a few LSB.
+    assert np.max(np.abs(total - mix)) < len(report["stems"]) * 2 ** -23
+    assert np.abs(mix).max() > 0.01
+
+
+def test_same_seed_same_midi_bytes(scored):
+    _, _, out, _ = scored
+    sheet = load_cue_sheet(out / "cues.json")
+    again = midi_bytes(compose(sheet, seed=1))
+    assert again == (out / "score.mid").read_bytes()
+    assert midi_bytes(compose(sheet, seed=2)) != again
+
+
+def test_report_has_loudness_hits_and_timings(scored):
+    _, _, _, report = scored
+    loud = report["loudness"]
+    assert loud["programme_true_peak_dbtp"] <= -1.0 + 0.05
+    assert loud["programme_lufs"] <= -23.0 + 0.1
+    assert all(abs(h["onset_error_ms"]) < 10 for h in report["hits"] if h["scored"])
+    for stage in ("analyze", "compose", "render", "mix", "deliver", "total"):
+        assert report["timings_s"][stage] >= 0
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "scorer.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_scores_an_edited_cue_sheet(scored, tmp_path):
+    cut, _, out, _ = scored
+    d = json.loads((out / "cues.json").read_text())
+    d["cues"][0]["preset"] = "noir"
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(d))
+    r = run_cli("score", cut, "-o", tmp_path / "o2", "--cues", edited, "--no-preview", "-q")
+    assert r.returncode == 0, r.stderr
+    again = json.loads((tmp_path / "o2" / "cues.json").read_text())
+    assert again["cues"][0]["preset"] == "noir"
+    assert again["shots"] == d["shots"]
+
+
+@pytest.mark.parametrize("maker,needle", [
+    (None, "file not found"),
+    (make_text_as_mp4, "not a video file"),
+    (make_audio_only, "no video stream"),
+])
+def test_cli_bad_input_is_a_clear_error(tmp_path, maker, needle):
+    path = tmp_path / "input.mp4"
+    if maker:
+        maker(path)
+    r = run_cli("score", path, "-o", tmp_path / "out", "-q")
+    assert r.returncode == 2
+    assert needle in r.stderr and str(path) in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_analyze_writes_cues(scored, tmp_path):
+    cut, truth, _, _ = scored
+    r = run_cli("analyze", cut, "-o", tmp_path / "cues.json", "-q")
+    assert r.returncode == 0, r.stderr
+    sheet = load_cue_sheet(tmp_path / "cues.json")
+    assert [s.start_frame for s in sheet.shots[1:]] == truth["cuts"]
