@@ -11,6 +11,7 @@ import numpy as np
 
 HIST_BINS = 4           # per channel: a 4×4×4 joint colour histogram (64 bins)
 LAGS = (2, 3, 4)        # frames back compared for flash detection
+LAG_WHEN_DIFF = 0.1     # below any cut threshold in shots.CutParams
 
 
 def luma(rgb: np.ndarray) -> np.ndarray:
@@ -36,8 +37,8 @@ class Signature:
     layout: np.ndarray
 
 
-def signature(rgb: np.ndarray) -> Signature:
-    y = luma(rgb)
+def signature(rgb: np.ndarray, y: np.ndarray | None = None) -> Signature:
+    y = luma(rgb) if y is None else y
     h, w = y.shape
     b = y[:h - h % 4, :w - w % 4].reshape(h // 4, 4, w // 4, 4).mean(axis=(1, 3))
     return Signature(y, colour_hist(rgb), (b - b.mean()) / (b.std() + 1e-3))
@@ -68,9 +69,9 @@ class FrameFeatures:
     _recent: list = field(default_factory=list)       # Signatures of the last max(LAGS) frames
 
     def add(self, rgb: np.ndarray) -> None:
-        sig = signature(rgb)
-        y = sig.y
         f = rgb.astype(np.float32) * (1 / 255)
+        y = f[..., 0] * 0.299 + f[..., 1] * 0.587 + f[..., 2] * 0.114
+        sig = signature(rgb, y)
         mx, mn = f.max(axis=2), f.min(axis=2)
         self.brightness.append(float(y.mean()))
         self.warmth.append(float((f[..., 0] - f[..., 2]).mean()))
@@ -82,11 +83,14 @@ class FrameFeatures:
         else:
             self.motion.append(0.0)
             self.diff.append(0.0)
+        # Lag differences only matter just after a big change (is it a flash that returns
+        # to the old shot?); elsewhere they are left as NaN, which never reads as a return.
+        recent_change = max(self.diff[-max(LAGS):]) >= LAG_WHEN_DIFF
         for lag in LAGS:
-            if len(self._recent) >= lag:
+            if recent_change and len(self._recent) >= lag:
                 self.lag_diff[lag].append(frame_diff(sig, self._recent[-lag]))
             else:
-                self.lag_diff[lag].append(0.0)
+                self.lag_diff[lag].append(float("nan"))
         self._recent.append(sig)
         if len(self._recent) > max(LAGS):
             self._recent.pop(0)

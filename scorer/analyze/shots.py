@@ -16,7 +16,8 @@ from scorer.types import Shot
 
 @dataclass(frozen=True)
 class CutParams:
-    min_score: float = 0.18      # absolute difference a cut must reach (0…1)
+    min_score: float = 0.18      # absolute difference a cut must reach (0…1); keep above
+                                 # picture.LAG_WHEN_DIFF, or flashes go unrecognised
     ratio: float = 3.0           # …and how far it must stand out from its neighbourhood
     strong_score: float = 0.5    # a change this large (a cut inside fast action) …
     strong_ratio: float = 2.0    # … needs to stand out less
@@ -79,7 +80,7 @@ def _flash_length(k: int, diff: np.ndarray, lags: dict[int, np.ndarray], params:
         j = k + m
         if lag not in lags or j >= len(lags[lag]):
             break
-        if lags[lag][j] < params.flash_return * diff[k]:
+        if lags[lag][j] < params.flash_return * diff[k]:  # NaN (not measured) is never below
             return m
     return 0
 

@@ -15,10 +15,11 @@ import numpy as np
 from scorer.deliver.cuesheet import cuesheet_csv
 from scorer.deliver.hits import measured_onset_s
 from scorer.deliver.midi import midi_bytes
-from scorer.io.audio import write_wav
+from scorer.io.audio import write_wavs_and_sum
 from scorer.io.files import write_bytes, write_json, write_text
 from scorer.mix import Mix
-from scorer.timebase import frame_to_smpte, fps_str
+from scorer.mix.place import window
+from scorer.timebase import frame_to_smpte, fps_str, s_to_sample
 from scorer.types import CueSheet, Score
 
 
@@ -32,7 +33,7 @@ def hit_report(score: Score, mix: Mix) -> list[dict]:
     """Every hit with its planned beat error and the onset measured in the rendered music."""
     fps = score.source.fps
     rows = []
-    music = None
+    clips = [c for group in mix.stems.groups.values() for c in group]
     for cs in score.cues:
         for fit in cs.hit_fits:
             h = fit.hit
@@ -42,11 +43,12 @@ def hit_report(score: Score, mix: Mix) -> list[dict]:
                    "on_downbeat": fit.on_downbeat,
                    "beat_error_ms": round(fit.error_s * 1000, 3),
                    "beat_error_frames": round(fit.error_s * float(fps), 3)}
-            if h.scored:
-                if music is None:
-                    music = np.concatenate(list(mix.music_blocks()), axis=1)
-                onset = measured_onset_s(music, h.t_s)
-                row["onset_error_ms"] = None if onset is None else round((onset - h.t_s) * 1000, 2)
+            # Measured for every hit (an unscored one shows what the music does there);
+            # only the music around the hit is summed, so memory stays flat on a feature.
+            start = max(s_to_sample(h.t_s - 1.0), 0)
+            music = window(clips, start=start, n=min(s_to_sample(2.0), mix.n_samples - start))
+            onset = measured_onset_s(music, h.t_s, start_sample=start)
+            row["onset_error_ms"] = None if onset is None else round((onset - h.t_s) * 1000, 2)
             rows.append(row)
     return rows
 
@@ -72,17 +74,18 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
     step()
     write_bytes(out / "score.mid", midi_bytes(score))
     step()
-    for group in sorted(mix.stems.groups):
-        write_wav(out / "stems" / f"{group}.wav", mix.stem_blocks(group))
+    write_wavs_and_sum({out / "stems" / f"{g}.wav": mix.stem_blocks(g) for g in sorted(mix.stems.groups)},
+                       out / "mix.wav")
     step()
-    write_wav(out / "mix.wav", mix.music_blocks())
     step()
     if preview and cut_path is not None:
         from scorer.io.preview import write_preview
         write_preview(cut_path, mix.programme_blocks(), out / "preview.mp4")
     step()
     hits = hit_report(score, mix)
-    scored_errors = [abs(r["onset_error_ms"]) for r in hits if r.get("onset_error_ms") is not None]
+    scored_errors = [abs(r["onset_error_ms"]) for r in hits
+                     if r["scored"] and r["onset_error_ms"] is not None]
+    missed = [r for r in hits if r["scored"] and r["onset_error_ms"] is None]
     report = {
         "schema": "Report.1",
         "label": "TEMP SCORE — a draft for reference, not final music",
@@ -97,7 +100,8 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
                              "is_drums": p.is_drums, "n_notes": len(p.notes)} for p in cs.parts]}
                  for cs in score.cues],
         "hits": hits,
-        "hits_summary": {"scored": len(scored_errors),
+        "hits_summary": {"scored": len(scored_errors) + len(missed),
+                         "scored_without_onset": len(missed),
                          "max_onset_error_ms": max(scored_errors) if scored_errors else None,
                          "mean_onset_error_ms": round(float(np.mean(scored_errors)), 2)
                          if scored_errors else None},

@@ -99,7 +99,10 @@ def _worker(path: str, width: int, conn) -> None:
                 for frame in c.decode(v):
                     if frame.pts is None:
                         continue
-                    rgb = frame.to_ndarray(width=width, height=height, format="rgb24")
+                    # FAST_BILINEAR: half the cost of AREA and cuts stay exact (the
+                    # detector compares block means and histograms, not fine detail).
+                    rgb = frame.reformat(width=width, height=height, format="rgb24",
+                                         interpolation="FAST_BILINEAR").to_ndarray()
                     feats.add(rgb)
                     pts.append(float(frame.pts * frame.time_base))
                     now = time.monotonic()

@@ -93,32 +93,40 @@ def mix(stems: Stems, cue_sheet: CueSheet, *, production_audio: np.ndarray | Non
     def music_of(s: Stems):
         return sum_blocks(timeline_blocks(clips, n_total=total) for clips in s.groups.values())
 
-    music_lufs, _ = measure(music_of(ducked), sample_rate=SAMPLE_RATE)
+    music_lufs, music_tp = measure(music_of(ducked), sample_rate=SAMPLE_RATE)
     music_gain_db = 0.0
     if production_audio is not None:
         prod_lufs, _ = measure(timeline_blocks([Clip(0, production_audio)], n_total=total),
-                               sample_rate=SAMPLE_RATE)
+                               sample_rate=SAMPLE_RATE, true_peak=False)
         if prod_lufs > SILENCE_DB and music_lufs > SILENCE_DB:
             music_gain_db = prod_lufs - MUSIC_UNDER_PRODUCTION_LU - music_lufs
-    staged = _scaled(ducked, db_to_gain(music_gain_db))
-    prog_lufs, prog_tp = measure(_programme(music_of(staged), production_audio, 1.0),
-                                 sample_rate=SAMPLE_RATE)
+        staged = _scaled(ducked, db_to_gain(music_gain_db))
+        prog_lufs, prog_tp = measure(_programme(music_of(staged), production_audio, 1.0),
+                                     sample_rate=SAMPLE_RATE)
+    else:
+        staged, prog_lufs, prog_tp = ducked, music_lufs, music_tp
     if progress:
         progress("mix", 2, 3)
     gain_db = 0.0 if prog_lufs <= SILENCE_DB else delivery.integrated_lufs - prog_lufs
     # No limiter yet: where normalising would push the peak over the spec, stay below it.
-    gain_db = min(gain_db, delivery.true_peak_dbtp - prog_tp) if prog_tp > SILENCE_DB else gain_db
+    if prog_tp > SILENCE_DB:
+        gain_db = min(gain_db, delivery.true_peak_dbtp - prog_tp)
     final = _scaled(staged, db_to_gain(gain_db))
-    m_lufs, m_tp = measure(music_of(final), sample_rate=SAMPLE_RATE)
-    p_lufs, p_tp = measure(_programme(music_of(final), production_audio, db_to_gain(gain_db)),
-                           sample_rate=SAMPLE_RATE)
     if progress:
         progress("mix", 3, 3)
+    # Gains are linear, so the final figures follow from the measured ones exactly.
+    music_total_db = music_gain_db + gain_db
     return Mix(stems=final, n_samples=total, spec=delivery,
-               music_gain_db=music_gain_db + gain_db, production_gain_db=gain_db,
-               music_lufs=m_lufs, music_true_peak_dbtp=m_tp,
-               programme_lufs=p_lufs, programme_true_peak_dbtp=p_tp,
+               music_gain_db=music_total_db, production_gain_db=gain_db,
+               music_lufs=_plus(music_lufs, music_total_db),
+               music_true_peak_dbtp=_plus(music_tp, music_total_db),
+               programme_lufs=_plus(prog_lufs, gain_db),
+               programme_true_peak_dbtp=_plus(prog_tp, gain_db),
                production_audio=production_audio)
+
+
+def _plus(level_db: float, gain_db: float) -> float:
+    return level_db if level_db <= SILENCE_DB else level_db + gain_db
 
 
 def _fit_production(audio: np.ndarray, total: int) -> np.ndarray:

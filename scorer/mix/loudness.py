@@ -58,7 +58,7 @@ def _k_weighting(sample_rate: int):
 class LoudnessMeter:
     """Feed (channels, n) float blocks with add(); integrated_lufs() and true_peak_dbtp() at the end."""
 
-    def __init__(self, sample_rate: int, channels: int):
+    def __init__(self, sample_rate: int, channels: int, *, true_peak: bool = True):
 
         self.sample_rate = sample_rate
         self.channels = channels
@@ -71,6 +71,7 @@ class LoudnessMeter:
         self._peak = 0.0
         self._tp_context = np.zeros((channels, 0))   # held-back samples for the oversampler
         self._tp_started = False
+        self._measure_tp = true_peak
 
     def add(self, block: np.ndarray) -> None:
         from scipy.signal import lfilter
@@ -88,7 +89,8 @@ class LoudnessMeter:
             sq = (y[:, :n_hops * self._hop] ** 2).reshape(self.channels, n_hops, self._hop)
             self._energies.extend(sq.mean(axis=2).sum(axis=0).tolist())
         self._pending = y[:, n_hops * self._hop:]
-        self._true_peak(block)
+        if self._measure_tp:
+            self._true_peak(block)
 
     def _true_peak(self, block: np.ndarray | None) -> None:
         """4× oversampled peak (BS.1770 annex 2). The polyphase filter rings at a buffer's
@@ -132,12 +134,14 @@ class LoudnessMeter:
         return float(20 * np.log10(self._peak)) if self._peak > 0 else SILENCE_DB
 
 
-def measure(blocks: Iterable[np.ndarray], *, sample_rate: int, channels: int = 2) -> tuple[float, float]:
-    """(integrated LUFS, true peak dBTP) of audio given as (channels, n) blocks."""
-    meter = LoudnessMeter(sample_rate, channels)
+def measure(blocks: Iterable[np.ndarray], *, sample_rate: int, channels: int = 2,
+            true_peak: bool = True) -> tuple[float, float | None]:
+    """(integrated LUFS, true peak dBTP or None) of audio given as (channels, n) blocks.
+    The 4× oversampled true peak costs more than the loudness: ask only when needed."""
+    meter = LoudnessMeter(sample_rate, channels, true_peak=true_peak)
     for block in blocks:
         meter.add(block)
-    return meter.integrated_lufs(), meter.true_peak_dbtp()
+    return meter.integrated_lufs(), meter.true_peak_dbtp() if true_peak else None
 
 
 def db_to_gain(db: float) -> float:

@@ -17,15 +17,18 @@ def timeline_blocks(clips: Sequence[Clip], *, n_total: int, channels: int = 2,
     samples [0, n_total). Clip audio outside [0, n_total) is cut off."""
     clips = sorted(clips, key=lambda c: c.start_sample)
     for start in range(0, n_total, block):
-        end = min(start + block, n_total)
-        out = np.zeros((channels, end - start), dtype=np.float32)
-        for clip in clips:
-            if clip.start_sample >= end:
-                break
-            lo, hi = max(start, clip.start_sample), min(end, clip.end_sample)
-            if lo < hi:
-                out[:, lo - start:hi - start] += clip.samples[:, lo - clip.start_sample:hi - clip.start_sample]
-        yield out
+        yield window(clips, start=start, n=min(block, n_total - start), channels=channels)
+
+
+def window(clips: Sequence[Clip], *, start: int, n: int, channels: int = 2) -> np.ndarray:
+    """(channels, n) float32: the sum of `clips` over timeline samples [start, start + n)."""
+    end = start + n
+    out = np.zeros((channels, n), dtype=np.float32)
+    for clip in clips:
+        lo, hi = max(start, clip.start_sample), min(end, clip.end_sample)
+        if lo < hi:
+            out[:, lo - start:hi - start] += clip.samples[:, lo - clip.start_sample:hi - clip.start_sample]
+    return out
 
 
 def sum_blocks(streams: Iterable[Iterator[np.ndarray]]) -> Iterator[np.ndarray]:
