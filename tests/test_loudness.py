@@ -35,3 +35,19 @@ def test_true_peak_sees_intersample_peaks():
     meter.add(x)
     assert 20 * np.log10(np.abs(x).max()) == pytest.approx(-9.03, abs=0.05)
     assert meter.true_peak_dbtp() == pytest.approx(-6.02, abs=0.3)
+
+
+def test_limiter_holds_the_ceiling_and_leaves_quiet_audio_alone():
+    from scorer.mix.limit import limit
+
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((2, SR * 12)) * 0.05).astype(np.float32)
+    for t in (1.0, 3.3, 7.77, 9.999):       # bursts, one across a block boundary
+        i = int(t * SR)
+        x[:, i:i + 200] += np.sin(np.arange(200) / 3) * 1.5
+    y = np.concatenate(list(limit(blocks(x, SR * 5), ceiling_dbtp=-1.0)), axis=1)
+    assert y.shape == x.shape
+    assert measure([x], sample_rate=SR)[1] > 3.0
+    assert measure([y], sample_rate=SR)[1] <= -1.0
+    quiet = slice(int(5 * SR), int(7 * SR))
+    assert np.array_equal(y[:, quiet], x[:, quiet])

@@ -149,3 +149,28 @@ def test_cli_analyze_writes_cues(scored, tmp_path):
     assert r.returncode == 0, r.stderr
     sheet = load_cue_sheet(tmp_path / "cues.json")
     assert [s.start_frame for s in sheet.shots[1:]] == truth["cuts"]
+
+
+def test_programme_meets_the_spec_and_music_files_do_not_clip(scored):
+    _, _, out, report = scored
+    loud = report["loudness"]
+    assert loud["programme_lufs"] == pytest.approx(-23.0, abs=0.5)
+    assert loud["programme_true_peak_dbtp"] <= -1.0
+    assert loud["music_true_peak_dbtp"] <= -1.0
+
+
+def test_preview_carries_picture_and_programme_sound(scored):
+    import av
+
+    from scorer.io.video import decode_audio
+    from scorer.mix.loudness import measure
+
+    cut, truth, out, _ = scored
+    with av.open(str(out / "preview.mp4")) as c:
+        assert len(c.streams.video) == 1 and len(c.streams.audio) == 1
+        n_video = sum(1 for _ in c.demux(c.streams.video[0]) if _.size)
+    assert n_video == truth["n_frames"]
+    audio = decode_audio(out / "preview.mp4", sample_rate=48000, mono=False)
+    assert abs(audio.shape[1] / 48000 - truth["duration_s"]) < 0.05
+    lufs, _ = measure([audio], sample_rate=48000, true_peak=False)
+    assert lufs == pytest.approx(-23.0, abs=1.0)

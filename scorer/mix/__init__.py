@@ -12,12 +12,14 @@ from typing import Callable
 import numpy as np
 
 from scorer.mix.duck import duck_envelope_db
+from scorer.mix.limit import limit
 from scorer.mix.loudness import SILENCE_DB, DeliverySpec, db_to_gain, get_spec, measure
 from scorer.mix.place import fade_tail, sum_blocks, timeline_blocks
 from scorer.timebase import SAMPLE_RATE, n_samples, s_to_sample
 from scorer.types import Clip, CueSheet, Stems
 
 MUSIC_UNDER_PRODUCTION_LU = 4.0   # music bed sits this far below the cut's own sound
+MAX_LIMITING_DB = 6.0             # the limiter may take peaks down this far, no further
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,11 @@ class Mix:
         return timeline_blocks(self.stems.groups[group], n_total=self.n_samples)
 
     def programme_blocks(self):
-        """(2, n) blocks of the cut's own sound plus the music, as the preview plays it."""
-        return _programme(self.music_blocks(), self.production_audio,
-                          db_to_gain(self.production_gain_db))
+        """(2, n) blocks of the cut's own sound plus the music, true-peak limited to the
+        spec, as the preview plays it."""
+        return limit(_programme(self.music_blocks(), self.production_audio,
+                                db_to_gain(self.production_gain_db)),
+                     ceiling_dbtp=self.spec.true_peak_dbtp)
 
 
 def _programme(music_blocks, production: np.ndarray | None, production_gain: float):
@@ -108,21 +112,37 @@ def mix(stems: Stems, cue_sheet: CueSheet, *, production_audio: np.ndarray | Non
     if progress:
         progress("mix", 2, 3)
     gain_db = 0.0 if prog_lufs <= SILENCE_DB else delivery.integrated_lufs - prog_lufs
-    # No limiter yet: where normalising would push the peak over the spec, stay below it.
+    # The programme limiter catches the peaks normalising pushes over the ceiling, but a
+    # few dB at most: past that it would audibly squash the cut's own sound.
     if prog_tp > SILENCE_DB:
-        gain_db = min(gain_db, delivery.true_peak_dbtp - prog_tp)
-    final = _scaled(staged, db_to_gain(gain_db))
+        gain_db = min(gain_db, delivery.true_peak_dbtp - prog_tp + MAX_LIMITING_DB)
+    # The music files themselves are not limited (their stems must sum to mix.wav), so
+    # their own peaks must stay under the ceiling.
+    music_ceiling_db = (delivery.true_peak_dbtp - music_tp - music_gain_db
+                        if music_tp > SILENCE_DB else float("inf"))
+    gain_db = min(gain_db, music_ceiling_db)
+
+    def mixed(gain_db: float) -> Mix:
+        # Gains are linear, so the music's final figures follow from the measured ones
+        # exactly; the programme is measured after its limiter.
+        total_db = music_gain_db + gain_db
+        m = Mix(stems=_scaled(staged, db_to_gain(gain_db)), n_samples=total, spec=delivery,
+                music_gain_db=total_db, production_gain_db=gain_db,
+                music_lufs=_plus(music_lufs, total_db), music_true_peak_dbtp=_plus(music_tp, total_db),
+                programme_lufs=SILENCE_DB, programme_true_peak_dbtp=SILENCE_DB,
+                production_audio=production_audio)
+        p_lufs, p_tp = measure(m.programme_blocks(), sample_rate=SAMPLE_RATE)
+        return replace(m, programme_lufs=p_lufs, programme_true_peak_dbtp=p_tp)
+
+    result = mixed(gain_db)
+    # The limiter lowers the loudness a little; one correction brings it back to the spec.
+    correction = delivery.integrated_lufs - result.programme_lufs
+    if result.programme_lufs > SILENCE_DB and abs(correction) > 0.1:
+        result = mixed(min(gain_db + correction, delivery.true_peak_dbtp - prog_tp + MAX_LIMITING_DB,
+                           music_ceiling_db))
     if progress:
         progress("mix", 3, 3)
-    # Gains are linear, so the final figures follow from the measured ones exactly.
-    music_total_db = music_gain_db + gain_db
-    return Mix(stems=final, n_samples=total, spec=delivery,
-               music_gain_db=music_total_db, production_gain_db=gain_db,
-               music_lufs=_plus(music_lufs, music_total_db),
-               music_true_peak_dbtp=_plus(music_tp, music_total_db),
-               programme_lufs=_plus(prog_lufs, gain_db),
-               programme_true_peak_dbtp=_plus(prog_tp, gain_db),
-               production_audio=production_audio)
+    return result
 
 
 def _plus(level_db: float, gain_db: float) -> float:
