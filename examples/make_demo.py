@@ -112,6 +112,7 @@ def shot_list(W: int, H: int, seed: int = 0):
 
 
 def speak(text: str, *, voice: str, speed: int) -> np.ndarray:
+    """espeak-ng saying `text`: float32 mono at 48 kHz."""
     with tempfile.TemporaryDirectory() as d:
         wav = Path(d) / "line.wav"
         subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(wav), text], check=True)
@@ -150,6 +151,19 @@ def soundtrack(duration_s: float, cut_times: list[float], lines: list) -> tuple[
     add(thunder.astype(np.float32) * 3, 28.0, 0.5)
     events.append(("thunder", 28.0))
     return audio, events
+
+
+def mux_mono_audio(container, stream, audio: np.ndarray) -> None:
+    """Encode a whole (n,) float mono signal into `stream` and mux it."""
+    import av
+
+    af = av.AudioFrame.from_ndarray(np.clip(audio, -1, 1)[None, :].astype(np.float32),
+                                    format="flt", layout="mono")
+    af.sample_rate, af.pts = SR, 0
+    for p in stream.encode(af):
+        container.mux(p)
+    for p in stream.encode(None):
+        container.mux(p)
 
 
 def main(out: str, *, width: int = 640, height: int = 360, repeats: int = 1,
@@ -191,12 +205,7 @@ def main(out: str, *, width: int = 640, height: int = 360, repeats: int = 1,
                 frame_no += 1
         for p in v.encode(None):
             c.mux(p)
-        af = av.AudioFrame.from_ndarray(np.clip(audio, -1, 1)[None, :], format="flt", layout="mono")
-        af.sample_rate, af.pts = SR, 0
-        for p in a.encode(af):
-            c.mux(p)
-        for p in a.encode(None):
-            c.mux(p)
+        mux_mono_audio(c, a, audio)
     print(f"wrote {out}: {duration_s:.2f} s, {n_total} frames at {FPS} fps")
     print("cut frames:", starts[1:])
     print("flash frames:", [flash_frame, flash_frame + 1])

@@ -6,14 +6,11 @@ are exactly known, so analysis results can be checked to the frame and the milli
 from __future__ import annotations
 
 import shutil
-import subprocess
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-
-SR = 48_000
+from make_demo import SR, mux_mono_audio, speak  # examples/ is on the test path
 
 
 def _texture(h: int, w: int, seed: int) -> np.ndarray:
@@ -33,18 +30,9 @@ def _texture(h: int, w: int, seed: int) -> np.ndarray:
 
 def speech(text: str, *, voice: str = "en-us+m3") -> np.ndarray:
     """espeak-ng speaking `text`, float32 mono at 48 kHz, peak 0.5."""
-    import av
-
     if shutil.which("espeak-ng") is None:
         raise RuntimeError("espeak-ng is not installed (apt-get install espeak-ng)")
-    with tempfile.TemporaryDirectory() as d:
-        wav = Path(d) / "line.wav"
-        subprocess.run(["espeak-ng", "-v", voice, "-s", "160", "-w", str(wav), text], check=True)
-        with av.open(str(wav)) as f:
-            res = av.AudioResampler(format="flt", layout="mono", rate=SR)
-            parts = [r.to_ndarray()[0] for fr in f.decode(audio=0) for r in res.resample(fr)]
-            parts += [r.to_ndarray()[0] for r in res.resample(None)]
-    y = np.concatenate(parts).astype(np.float32)
+    y = speak(text, voice=voice, speed=160)
     return 0.5 * y / (np.abs(y).max() + 1e-9)
 
 
@@ -103,12 +91,7 @@ def make_cut(path: str | Path, *, fps: Fraction = Fraction(24000, 1001),
                 i = round(t * SR)
                 y[i:i + len(s)] += s[:len(y) - i]
                 spans.append((t, t + len(s) / SR))
-            af = av.AudioFrame.from_ndarray(np.clip(y, -1, 1)[None, :], format="flt", layout="mono")
-            af.sample_rate, af.pts = SR, 0
-            for p in a.encode(af):
-                c.mux(p)
-            for p in a.encode(None):
-                c.mux(p)
+            mux_mono_audio(c, a, y)
     return {"cuts": [int(s) for s in starts[1:]], "flashes": list(flash_frames),
             "clicks_s": list(clicks_s), "speech": spans, "n_frames": n_frames,
             "duration_s": duration_s, "fps": fps}
@@ -119,13 +102,7 @@ def make_audio_only(path: str | Path, seconds: float = 2.0) -> None:
 
     with av.open(str(path), "w", format="mp4") as c:
         a = c.add_stream("aac", rate=SR, layout="mono")
-        y = (0.1 * np.sin(2 * np.pi * 440 * np.arange(int(seconds * SR)) / SR)).astype(np.float32)
-        af = av.AudioFrame.from_ndarray(y[None, :], format="flt", layout="mono")
-        af.sample_rate, af.pts = SR, 0
-        for p in a.encode(af):
-            c.mux(p)
-        for p in a.encode(None):
-            c.mux(p)
+        mux_mono_audio(c, a, 0.1 * np.sin(2 * np.pi * 440 * np.arange(int(seconds * SR)) / SR))
 
 
 def make_text_as_mp4(path: str | Path) -> None:
