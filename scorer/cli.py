@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("cut", help="the cut: a video file (.mp4, .mov, …)")
     a.add_argument("-o", "--output", default="cues.json", help="cue sheet to write")
     a.add_argument("--preset", help="use this preset for every cue")
+    _spotting_inputs(a)
     a.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
     s = sub.add_parser("score", help="analyse, spot, compose, render, mix and deliver")
@@ -56,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="composition seed (same seed, same music)")
     s.add_argument("--preset", help="use this preset for every cue")
     s.add_argument("--cues", help="score this (edited) cues.json instead of analysing again")
+    _spotting_inputs(s)
     s.add_argument("--backend", default="soundfont", help="render backend (default: soundfont)")
     s.add_argument("--soundfont", help="a .sf2/.sf3 General MIDI SoundFont to render with")
     s.add_argument("--spec", default="ebu",
@@ -67,6 +69,13 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _spotting_inputs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--timeline", help="the editor's EDL (CMX 3600), .otio, .fcpxml or FCP .xml: "
+                                      "its cuts replace detected ones, its markers become hits")
+    p.add_argument("--notes", help="director's notes: lines of 'IN [OUT] text' (timecode or "
+                                   "seconds), e.g. '00:01:10:00 tense, building to the reveal'")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     progress = Progress(enabled=not getattr(args, "quiet", False))
@@ -75,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             from scorer.io.files import write_json
             from scorer.pipeline import analyze_and_spot
 
-            sheet = analyze_and_spot(args.cut, preset=args.preset, progress=progress)
+            sheet = analyze_and_spot(args.cut, preset=args.preset, timeline=args.timeline,
+                                     notes=args.notes, progress=progress)
             write_json(args.output, sheet.to_dict())
             progress.close()
             print(f"{len(sheet.cues)} cues, {len(sheet.shots)} shots, "
@@ -84,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             from scorer.pipeline import score
 
             report = score(args.cut, args.output, seed=args.seed, preset=args.preset,
-                           cues=args.cues, backend=args.backend, spec=args.spec,
+                           cues=args.cues, timeline=args.timeline, notes=args.notes,
+                           backend=args.backend, spec=args.spec,
                            soundfont=args.soundfont, preview=not args.no_preview,
                            progress=progress)
             progress.close()

@@ -25,14 +25,26 @@ def load_cue_sheet(path: str | os.PathLike) -> CueSheet:
 
 
 def analyze_and_spot(cut: str | os.PathLike, *, preset: str | None = None,
+                     timeline: str | os.PathLike | None = None, notes: str | os.PathLike | None = None,
                      progress: ProgressFn | None = None, timings_s: dict | None = None) -> CueSheet:
+    """Analyse the cut and spot it. timeline: the editor's EDL/OTIO/FCP XML, whose cuts and
+    markers replace detected cuts; notes: the director's notes file (see spot.notes)."""
     from scorer.analyze import analyze
     from scorer.spot import spot
 
     t0 = time.perf_counter()
     analysis = analyze(cut, progress=progress)
+    fps = analysis.source.fps
+    if timeline is not None:
+        from scorer.analyze.timeline import apply_timeline
+        from scorer.io.timeline import read_timeline
+        analysis = apply_timeline(analysis, read_timeline(timeline, fps=fps))
+    director_notes = ()
+    if notes is not None:
+        from scorer.spot.notes import read_notes
+        director_notes = read_notes(notes, fps=fps)
     t1 = time.perf_counter()
-    sheet = spot(analysis, preset=preset)
+    sheet = spot(analysis, preset=preset, notes=director_notes)
     if timings_s is not None:
         timings_s["analyze"] = t1 - t0
         timings_s.update({f"analyze.{k}": v for k, v in analysis.timings_s.items()})
@@ -42,12 +54,13 @@ def analyze_and_spot(cut: str | os.PathLike, *, preset: str | None = None,
 
 def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
           preset: str | None = None, cues: CueSheet | str | os.PathLike | None = None,
+          timeline: str | os.PathLike | None = None, notes: str | os.PathLike | None = None,
           backend: str = "soundfont", spec: str = "ebu", soundfont: str | None = None,
           preview: bool = True, progress: ProgressFn | None = None) -> dict:
     """Temp-score `cut` into out_dir; returns the report (also written as report.json).
 
     cues: an edited cue sheet (object or path to cues.json) to score instead of analysing.
-    preset: force one preset for every cue.
+    preset: force one preset for every cue. timeline / notes: see analyze_and_spot().
     """
     from scorer.compose import compose
     from scorer.deliver import deliver
@@ -59,7 +72,8 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
     start = time.perf_counter()
     get_backend(backend)  # fail before the long analysis if the backend can't run
     if cues is None:
-        sheet = analyze_and_spot(cut, preset=preset, progress=progress, timings_s=timings)
+        sheet = analyze_and_spot(cut, preset=preset, timeline=timeline, notes=notes,
+                                 progress=progress, timings_s=timings)
     else:
         sheet = cues if isinstance(cues, CueSheet) else load_cue_sheet(cues)
         _check_same_cut(sheet, cut)

@@ -154,6 +154,7 @@ class Analysis:
     loudness_db: np.ndarray
     onsets: tuple[tuple[float, float], ...]
     flashes: tuple[int, ...] = ()   # first frames of flashes (lightning, muzzle flash): hit candidates
+    markers: tuple[tuple[int, str], ...] = ()   # (frame, name) from the editor's timeline: hits
     timings_s: dict = field(default_factory=dict)
 
 

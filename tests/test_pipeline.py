@@ -174,3 +174,36 @@ def test_preview_carries_picture_and_programme_sound(scored):
     assert abs(audio.shape[1] / 48000 - truth["duration_s"]) < 0.05
     lufs, _ = measure([audio], sample_rate=48000, true_peak=False)
     assert lufs == pytest.approx(-23.0, abs=1.0)
+
+
+def _edl(cut_frames, n_frames, fps, marker_frame):
+    from scorer.timebase import frame_to_smpte
+
+    start = 86400  # 01:00:00:00 at 24 frames per second of timecode
+    tc = lambda f: frame_to_smpte(f, fps, start_frame=start, drop_frame=False)
+    bounds = [0, *cut_frames, n_frames]
+    lines = ["TITLE: T", "FCM: NON-DROP FRAME", ""]
+    for i, (a, b) in enumerate(zip(bounds, bounds[1:]), start=1):
+        src = frame_to_smpte(1000 * i, fps, drop_frame=False)
+        src_out = frame_to_smpte(1000 * i + b - a, fps, drop_frame=False)
+        lines.append(f"{i:03d}  A{i:03d}     V     C        {src} {src_out} {tc(a)} {tc(b)}")
+        if a <= marker_frame < b:
+            lines.append(f"* LOC: {tc(marker_frame)} RED     REVEAL")
+    return "\n".join(lines) + "\n"
+
+
+def test_editor_timeline_and_notes_drive_spotting(scored, tmp_path):
+    cut, truth, _, _ = scored
+    fps = truth["fps"]
+    editor_cuts = [c for c in truth["cuts"] if c != 250]      # the editor's list wins
+    (tmp_path / "cut.edl").write_text(_edl(editor_cuts, truth["n_frames"], fps, 400))
+    (tmp_path / "notes.txt").write_text("0 5 no music, let the dawn play dry\n")
+    r = run_cli("analyze", cut, "-o", tmp_path / "cues.json", "--timeline", tmp_path / "cut.edl",
+                "--notes", tmp_path / "notes.txt", "-q")
+    assert r.returncode == 0, r.stderr
+    sheet = load_cue_sheet(tmp_path / "cues.json")
+    assert [s.start_frame for s in sheet.shots[1:]] == editor_cuts
+    hits = [h for c in sheet.cues for h in c.hits]
+    assert any(h.kind == "marker" and h.frame == 400 and h.scored for h in hits)
+    assert sheet.cues[0].start_s >= 5.0 - 1e-9 or sheet.cues[0].end_s <= 0.0
+    assert sheet.cues[0].id == "1M1"

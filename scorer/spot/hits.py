@@ -31,6 +31,10 @@ def candidates(analysis: Analysis) -> list[Hit]:
         strength = float(np.clip(0.45 + 0.25 * min(change, 1.0) + 0.3 * min(score, 1.0), 0, 1))
         hits.append(Hit(t_s=frame_to_s(shot.start_frame, fps), frame=shot.start_frame,
                         strength=round(strength, 4), kind="cut"))
+    for frame, _name in analysis.markers:
+        # The editor marked it: the strongest kind of hit there is.
+        if 0 <= frame < analysis.source.n_frames:
+            hits.append(Hit(t_s=frame_to_s(frame, fps), frame=frame, strength=1.0, kind="marker"))
     for frame in analysis.flashes:
         # Lightning, a muzzle flash: a strong visual accent, not a new shot.
         lift = float(analysis.brightness[frame] - analysis.brightness[max(frame - 1, 0)]) \
