@@ -96,3 +96,23 @@ def test_bad_notes_name_the_line(tmp_path):
     path.write_text("00:00:01:00 fine\nsoon something\n")
     with pytest.raises(InputError, match="line 2"):
         read_notes(path, fps=FPS)
+
+
+def test_motion_burst_is_a_hit_candidate_but_a_cut_is_not_a_motion_peak():
+    import numpy as np
+
+    from scorer.spot.hits import motion_peaks
+    from scorer.types import Analysis, Shot, Source
+
+    n = 240
+    rng = np.random.default_rng(0)
+    motion = (0.01 + 0.001 * rng.random(n)).astype(np.float32)
+    motion[150] = 0.08          # a punch
+    motion[100] = 0.2           # the cut's own change
+    src = Source("x.mp4", FPS, n * 1001 / 24000, n)
+    a = Analysis(src, (Shot(0.0, 100 * 1001 / 24000, 0, "start"), Shot(100 * 1001 / 24000, src.duration_s, 100, "cut")),
+                 (), np.arange(n) * 1001 / 24000, motion, np.zeros(n), np.zeros(n), np.zeros(n),
+                 np.zeros(n), np.zeros(0), np.zeros(0), ())
+    peaks = motion_peaks(a)
+    assert [h.frame for h in peaks] == [150]
+    assert peaks[0].kind == "motion" and peaks[0].t_s == 150 * 1001 / 24000

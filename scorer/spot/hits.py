@@ -50,6 +50,7 @@ def candidates(analysis: Analysis) -> list[Hit]:
             strength *= 0.3
         hits.append(Hit(t_s=frame_to_s(frame, fps), frame=frame,
                         strength=round(float(np.clip(strength, 0, 1)), 4), kind="onset"))
+    hits.extend(motion_peaks(analysis))
     # A cut and a sound on (almost) the same frame are one sync point: keep the stronger,
     # lifted, since picture and sound agree.
     hits.sort(key=lambda h: h.frame)
@@ -88,3 +89,28 @@ def select(hits: list[Hit], *, start_s: float, end_s: float, min_spacing_s: floa
     kept = [h for h in ranked if h.frame not in chosen_frames][:max(keep - len(chosen), 0)]
     out = [Hit(h.t_s, h.frame, h.strength, h.kind, scored=True) for h in chosen] + kept
     return tuple(sorted(out, key=lambda h: h.t_s))
+
+
+def motion_peaks(analysis: Analysis, *, window_s: float = 0.5, min_excess: float = 4.0) -> list[Hit]:
+    """Sudden bursts of movement inside a shot (a punch, a door flung open): frames whose
+    motion is the largest within ±window_s and stands min_excess robust deviations above
+    the cut's typical motion. Cut frames are left out (their "motion" is the cut)."""
+    motion = np.asarray(analysis.motion, dtype=np.float64)
+    fps = analysis.source.fps
+    if len(motion) < 8:
+        return []
+    median = float(np.median(motion))
+    mad = float(np.median(np.abs(motion - median))) + 1e-4
+    w = max(1, int(window_s * float(fps)))
+    from scipy.ndimage import maximum_filter1d
+
+    local_max = maximum_filter1d(motion, size=2 * w + 1, mode="nearest")
+    boundaries = np.array([s.start_frame for s in analysis.shots[1:]] + list(analysis.flashes))
+    out = []
+    for k in np.flatnonzero((motion == local_max) & (motion > median + min_excess * mad)):
+        if len(boundaries) and np.min(np.abs(boundaries - k)) <= 3:
+            continue
+        excess = (motion[k] - median) / mad
+        out.append(Hit(t_s=frame_to_s(int(k), fps), frame=int(k),
+                       strength=round(float(np.clip(0.3 + 0.02 * excess, 0, 0.8)), 4), kind="motion"))
+    return out
