@@ -10,9 +10,11 @@ from scorer.timebase import frame_to_s
 from scorer.types import Analysis, Hit
 
 
-def _late_frame(t_s: float, fps: Fraction) -> int:
-    """The first frame starting at or after t_s: better a frame late than early."""
-    return math.ceil(t_s * fps.numerator / fps.denominator - 1e-6)
+def _sound_frame(t_s: float, fps: Fraction) -> int:
+    """The frame a sound at t_s belongs to: the nearest frame start, ties going late (a
+    frame late is better than early). Rounding up instead would move a sound that starts
+    just after a frame boundary, e.g. on a cut, a whole frame late."""
+    return math.floor(t_s * fps.numerator / fps.denominator + 0.5)
 
 
 def candidates(analysis: Analysis) -> list[Hit]:
@@ -42,7 +44,7 @@ def candidates(analysis: Analysis) -> list[Hit]:
         hits.append(Hit(t_s=frame_to_s(frame, fps), frame=frame,
                         strength=round(float(np.clip(0.6 + lift, 0, 1)), 4), kind="flash"))
     for t_s, strength in analysis.onsets:
-        frame = _late_frame(t_s, fps)
+        frame = _sound_frame(t_s, fps)
         if frame >= analysis.source.n_frames:
             continue
         # Syllables are transients too, but a line of dialogue is not a hit point.
