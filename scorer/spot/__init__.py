@@ -29,7 +29,8 @@ def spot(analysis: Analysis, *, presets=None, preset: str | None = None, min_cue
     all_hits = candidates(analysis)
     cues = []
     for seg in segment(analysis, min_cue_s=min_cue_s):
-        if dry_dialogue and _plays_dry(seg, analysis.dialogue):
+        noted = any(n.start_s < seg.end_s and (n.end_s is None or n.end_s > seg.start_s) for n in notes)
+        if dry_dialogue and not noted and _plays_dry(seg, analysis.dialogue):
             continue
         # Cue bounds on frame starts (they are shot bounds already; the cut's end may not be).
         start_s = frame_to_s(s_to_frame(seg.start_s, fps), fps)
