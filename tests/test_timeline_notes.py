@@ -116,3 +116,14 @@ def test_motion_burst_is_a_hit_candidate_but_a_cut_is_not_a_motion_peak():
     peaks = motion_peaks(a)
     assert [h.frame for h in peaks] == [150]
     assert peaks[0].kind == "motion" and peaks[0].t_s == 150 * 1001 / 24000
+
+
+def test_quiet_talk_plays_dry_but_a_busy_scene_with_talk_does_not():
+    from scorer.spot import _plays_dry
+    from scorer.spot.cues import Segment
+    from scorer.types import Span
+
+    talk = (Span(0.5, 4.0), Span(4.3, 9.5))
+    assert _plays_dry(Segment(0.0, 10.0, 0.1, -0.7), talk)
+    assert not _plays_dry(Segment(0.0, 10.0, 0.1, 0.3), talk)          # agitated: music stays
+    assert not _plays_dry(Segment(0.0, 10.0, 0.1, -0.7), talk[:1])     # mostly not talk
