@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from scorer.errors import BackendUnavailable, InputError
+from scorer.render.effects import apply_stem_fx
 from scorer.timebase import SAMPLE_RATE, s_to_sample
 from scorer.types import Clip, CueScore, Part, Score, Stems
 
@@ -115,8 +116,8 @@ def render_cue(synth, sfid: int, cue_score: CueScore) -> dict[str, Clip]:
     groups: dict[str, list[Part]] = {}
     for part in cue_score.parts:
         groups.setdefault(part.group, []).append(part)
-    return {group: Clip(start, render_parts(synth, sfid, parts, clip_start=start, n=n),
-                        label=cue_score.cue.id)
+    return {group: Clip(start, apply_stem_fx(render_parts(synth, sfid, parts, clip_start=start, n=n),
+                                             group), label=cue_score.cue.id)
             for group, parts in sorted(groups.items())}
 
 
