@@ -24,8 +24,10 @@ MAX_LIMITING_DB = 6.0             # the limiter may take peaks down this far, no
 
 @dataclass(frozen=True)
 class Mix:
-    """The mixed music. `stems` are final (tails faded, ducked, gain applied) and sum to
-    the music mix; `production_audio` (2, n) is the cut's own sound at `production_gain_db`."""
+    """The mixed music. `stems` hold the clips with tails faded and ducked; every stem plays
+    at `music_gain_db` (applied block by block as they are laid out, so the same gain
+    reaches every stem and they sum to the music mix). `production_audio` (2, n) is the
+    cut's own sound, played at `production_gain_db` in the programme."""
     stems: Stems
     n_samples: int
     spec: DeliverySpec
@@ -42,7 +44,8 @@ class Mix:
         return sum_blocks(self.stem_blocks(g) for g in sorted(self.stems.groups))
 
     def stem_blocks(self, group: str):
-        return timeline_blocks(self.stems.groups[group], n_total=self.n_samples)
+        gain = np.float32(db_to_gain(self.music_gain_db))
+        return (block * gain for block in timeline_blocks(self.stems.groups[group], n_total=self.n_samples))
 
     def programme_blocks(self):
         """(2, n) blocks of the cut's own sound plus the music, true-peak limited to the
@@ -60,11 +63,6 @@ def _programme(music_blocks, production: np.ndarray | None, production_gain: flo
             block = block + production_gain * production[:, pos:pos + n]
         pos += n
         yield block
-
-
-def _scaled(stems: Stems, gain: float) -> Stems:
-    return replace(stems, groups={g: tuple(replace(c, samples=c.samples * np.float32(gain))
-                                           for c in clips) for g, clips in stems.groups.items()})
 
 
 def mix(stems: Stems, cue_sheet: CueSheet, *, production_audio: np.ndarray | None = None,
@@ -94,8 +92,10 @@ def mix(stems: Stems, cue_sheet: CueSheet, *, production_audio: np.ndarray | Non
     if progress:
         progress("mix", 1, 3)
 
-    def music_of(s: Stems):
-        return sum_blocks(timeline_blocks(clips, n_total=total) for clips in s.groups.values())
+    def music_of(s: Stems, gain_db: float = 0.0):
+        gain = np.float32(db_to_gain(gain_db))
+        return (b * gain for b in sum_blocks(timeline_blocks(clips, n_total=total)
+                                             for clips in s.groups.values()))
 
     music_lufs, music_tp = measure(music_of(ducked), sample_rate=SAMPLE_RATE)
     music_gain_db = 0.0
@@ -104,11 +104,10 @@ def mix(stems: Stems, cue_sheet: CueSheet, *, production_audio: np.ndarray | Non
                                sample_rate=SAMPLE_RATE, true_peak=False)
         if prod_lufs > SILENCE_DB and music_lufs > SILENCE_DB:
             music_gain_db = prod_lufs - MUSIC_UNDER_PRODUCTION_LU - music_lufs
-        staged = _scaled(ducked, db_to_gain(music_gain_db))
-        prog_lufs, prog_tp = measure(_programme(music_of(staged), production_audio, 1.0),
+        prog_lufs, prog_tp = measure(_programme(music_of(ducked, music_gain_db), production_audio, 1.0),
                                      sample_rate=SAMPLE_RATE)
     else:
-        staged, prog_lufs, prog_tp = ducked, music_lufs, music_tp
+        prog_lufs, prog_tp = music_lufs, music_tp
     if progress:
         progress("mix", 2, 3)
     gain_db = 0.0 if prog_lufs <= SILENCE_DB else delivery.integrated_lufs - prog_lufs
@@ -126,7 +125,7 @@ def mix(stems: Stems, cue_sheet: CueSheet, *, production_audio: np.ndarray | Non
         # Gains are linear, so the music's final figures follow from the measured ones
         # exactly; the programme is measured after its limiter.
         total_db = music_gain_db + gain_db
-        m = Mix(stems=_scaled(staged, db_to_gain(gain_db)), n_samples=total, spec=delivery,
+        m = Mix(stems=ducked, n_samples=total, spec=delivery,
                 music_gain_db=total_db, production_gain_db=gain_db,
                 music_lufs=_plus(music_lufs, total_db), music_true_peak_dbtp=_plus(music_tp, total_db),
                 programme_lufs=SILENCE_DB, programme_true_peak_dbtp=SILENCE_DB,
