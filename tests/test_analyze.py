@@ -400,3 +400,31 @@ def test_look_alike_cut_needs_a_change_no_shift_explains(residual_at_cut, is_cut
     found = find_cuts(change, fps=Fraction(24), brightness=np.full(n, 0.4, np.float32),
                       residual=residual)
     assert found.cuts == ((k,) if is_cut else ())
+
+
+def test_fade_through_black_is_one_boundary_marked_fade(tmp_path):
+    from scorer.analyze.shots import boundaries, find_cuts, find_fades
+
+    # Shot A, 8-frame fade to black, 4 black frames, 8-frame fade up into shot B.
+    h, w = 72, 128
+    rng = np.random.default_rng(0)
+    a = rng.uniform(40, 200, (h, w, 3))
+    b = rng.uniform(20, 120, (h, w, 3)) * np.array((0.6, 0.9, 1.2))
+    frames = [a] * 30 + [a * (1 - (i + 1) / 9) for i in range(8)] + [a * 0] * 4 \
+        + [b * ((i + 1) / 9) for i in range(8)] + [b] * 30
+    found, arrays = _run(np.clip(np.array(frames), 0, 255).astype(np.uint8))
+    fades = find_fades(arrays["brightness"], arrays["contrast"])
+    assert len(fades) == 1
+    start, boundary, end, kind = fades[0]
+    # The boundary is the first frame that shows a picture again (the first fade-up frames
+    # are still plain black at analysis precision).
+    assert kind == "fade" and 29 <= start <= 31 and 42 <= boundary <= 45 and 49 <= end <= 51
+    assert boundaries(found.cuts, fades) == ((boundary, "fade"),)
+
+
+def test_fade_in_at_the_start_is_not_a_new_shot():
+    from scorer.analyze.shots import find_fades
+
+    bright = np.concatenate([np.zeros(5), np.linspace(0.05, 0.5, 10), np.full(30, 0.5)]).astype(np.float32)
+    contrast = np.where(bright < 0.01, 0.0, 0.1).astype(np.float32)
+    assert find_fades(bright, contrast) == ()

@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from scorer.analyze.shots import find_cuts, shots_from_boundaries
+from scorer.analyze.shots import boundaries, find_cuts, find_fades, shots_from_boundaries
 from scorer.analyze.sound import ANALYSIS_RATE, dialogue_spans, loudness_curve, onsets
 from scorer.errors import InputError
 from scorer.timebase import frame_to_s
@@ -61,7 +61,8 @@ def analyze(path: str | os.PathLike, *, progress: ProgressFn | None = None) -> A
     source = replace(source, n_frames=n_frames, duration_s=end_s)
     found = find_cuts(arrays["change"], fps=source.fps, brightness=arrays["brightness"],
                       residual=arrays["residual"])
-    shots = shots_from_boundaries(tuple((k, "cut") for k in found.cuts), frame_times_s=frame_times_s,
+    fades = find_fades(arrays["brightness"], arrays["contrast"], flashes=found.flashes)
+    shots = shots_from_boundaries(boundaries(found.cuts, fades), frame_times_s=frame_times_s,
                                   end_s=end_s, motion=arrays["motion"], brightness=arrays["brightness"])
     loud_t, loud_db = loudness_curve(sound["y"], sample_rate=ANALYSIS_RATE, duration_s=end_s)
     detect_s = time.perf_counter() - t_detect

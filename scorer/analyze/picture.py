@@ -79,8 +79,9 @@ def luma(rgb: np.ndarray) -> np.ndarray:
 
 
 def looks(rgb: np.ndarray, y: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """Brightness 0…1, warmth −1…1 (mean R − B) and saturation 0…1 (mean HSV saturation,
-    near-black pixels count as grey) of each frame: (n, h, w, 3) uint8 → three (n,) float32."""
+    """Brightness 0…1, contrast 0…0.5 (standard deviation of luma), warmth −1…1 (mean R − B)
+    and saturation 0…1 (mean HSV saturation, near-black pixels count as grey) of each
+    frame: (n, h, w, 3) uint8 → four (n,) float32."""
     _check_frames(rgb)
     y = luma(rgb) if y is None else y
     n = len(rgb)
@@ -92,6 +93,7 @@ def looks(rgb: np.ndarray, y: np.ndarray | None = None) -> dict[str, np.ndarray]
     sat = np.where(hi > _BLACK * 255, (hi_f - lo) / np.maximum(hi_f, 1), 0)
     warm = r.astype(np.float32) - b
     return {"brightness": y.reshape(n, -1).mean(axis=1, dtype=np.float32),
+            "contrast": y.reshape(n, -1).std(axis=1, dtype=np.float32),
             "warmth": (warm.reshape(n, -1).mean(axis=1) / 255).astype(np.float32),
             "saturation": sat.reshape(n, -1).mean(axis=1).astype(np.float32)}
 
@@ -213,7 +215,7 @@ class PictureFeatures:
         float32, shift_residual() of frame k against k − 1 (1 where not searched)."""
         if not self._looks:
             empty = np.zeros(0, dtype=np.float32)
-            return {"brightness": empty, "warmth": empty, "saturation": empty, "motion": empty,
+            return {"brightness": empty, "contrast": empty, "warmth": empty, "saturation": empty, "motion": empty,
                     "residual": empty, "change": np.zeros((0, MAX_LAG, len(CHANGE_VIEWS)), dtype=np.float32)}
         out = {k: np.concatenate([d[k] for d in self._looks]) for k in self._looks[0]}
         out["change"] = np.concatenate(self._change)

@@ -233,3 +233,63 @@ def shots_from_boundaries(boundaries: tuple[tuple[int, str], ...], *, frame_time
                           motion=round(float(inner_motion.mean()) if len(inner_motion) else 0.0, 5),
                           brightness=round(float(brightness[a:b].mean()), 5)))
     return tuple(shots)
+
+
+@dataclass(frozen=True)
+class FadeParams:
+    flat_contrast: float = 0.03     # a frame this flat (luma std) is a plain colour …
+    black: float = 0.07             # … black below this brightness
+    white: float = 0.93             # … white above this one
+    min_ramp_frames: int = 4        # a fade moves steadily for at least this many frames
+
+
+def find_fades(brightness: np.ndarray, contrast: np.ndarray, *, flashes: tuple[int, ...] = (),
+               params: FadeParams = FadeParams()) -> tuple[tuple[int, int, int, str], ...]:
+    """Fades through black or white: (start, boundary, end, kind) frames, kind "fade".
+
+    A run of plain black (or white) frames, entered by a steady ramp of brightness (a fade
+    out) and/or left by one (a fade in). The boundary — where the next shot starts — is the
+    first frame after the run that shows a picture again; the span covers both ramps.
+    A white run that find_cuts() called a flash (lightning that decays) is not a fade.
+    """
+    b = np.asarray(brightness, dtype=np.float32)
+    c = np.asarray(contrast, dtype=np.float32)
+    n = len(b)
+    flat = c <= params.flat_contrast
+    plain = flat & ((b <= params.black) | (b >= params.white))
+    out = []
+    k = 0
+    while k < n:
+        if not plain[k]:
+            k += 1
+            continue
+        start = k
+        while k < n and plain[k]:
+            k += 1
+        end = k                                     # first frame after the run
+        white = b[start] >= params.white
+        towards = (lambda a, z: a < z) if not white else (lambda a, z: a > z)
+        ramp_in = start
+        while ramp_in > 0 and towards(b[ramp_in], b[ramp_in - 1]) and not plain[ramp_in - 1]:
+            ramp_in -= 1
+        ramp_out = end
+        while ramp_out + 1 < n and towards(b[ramp_out], b[ramp_out + 1]) and not plain[ramp_out + 1]:
+            ramp_out += 1
+        faded_out = start - ramp_in >= params.min_ramp_frames
+        faded_in = ramp_out - end + 1 >= params.min_ramp_frames
+        # An opening from black (or a closing to it) begins or ends the cut: no new shot.
+        is_flash = any(start - 1 <= f <= end for f in flashes)
+        if (faded_out or faded_in) and start > 0 and end < n and not is_flash:
+            out.append((ramp_in, end, ramp_out + 1, "fade"))
+    return tuple(out)
+
+
+def boundaries(cuts: tuple[int, ...], fades: tuple[tuple[int, int, int, str], ...],
+               ) -> tuple[tuple[int, str], ...]:
+    """Shot boundaries (frame, kind) from hard cuts and fades. A fade has one boundary,
+    the first frame out of black (or white); "cuts" inside its span are the ramp's own
+    frame changes, or the hard cut out of the black, which is that same boundary."""
+    kinds = {c: "cut" for c in cuts
+             if not any(start <= c < end for start, _, end, _ in fades)}
+    kinds.update({boundary: kind for _, boundary, _, kind in fades})
+    return tuple(sorted(kinds.items()))
