@@ -428,3 +428,41 @@ def test_fade_in_at_the_start_is_not_a_new_shot():
     bright = np.concatenate([np.zeros(5), np.linspace(0.05, 0.5, 10), np.full(30, 0.5)]).astype(np.float32)
     contrast = np.where(bright < 0.01, 0.0, 0.1).astype(np.float32)
     assert find_fades(bright, contrast) == ()
+
+
+def _dissolve_frames(length, pan_px=0):
+    h, w = 72, 128
+    rng = np.random.default_rng(1)
+    a = np.kron(rng.uniform(30, 220, (h // 8, (w + 400) // 8, 3)), np.ones((8, 8, 1)))
+    b = np.kron(rng.uniform(30, 220, (h // 8, (w + 400) // 8, 3)), np.ones((8, 8, 1))) * np.array((1.1, 0.9, 0.8))
+    frames = []
+    for i in range(100):
+        x = i * pan_px
+        fa, fb = a[:, x:x + w], b[:, x:x + w]
+        t = np.clip((i - 40) / length, 0, 1) if length else float(i >= 40)
+        frames.append((1 - t) * fa + t * fb)
+    return np.clip(np.array(frames), 0, 255).astype(np.uint8)
+
+
+def test_a_dissolve_is_one_boundary_in_its_middle_not_a_cut():
+    from scorer.analyze.shots import boundaries, find_dissolves, find_fades
+
+    found, arrays = _run(_dissolve_frames(12))
+    dissolves = find_dissolves(arrays["long_change"], arrays["change"], arrays["contrast"], cuts=found.cuts)
+    assert len(dissolves) == 1
+    start, mid, end, kind = dissolves[0]
+    assert kind == "dissolve" and abs(start - 40) <= 2 and abs(end - 52) <= 2 and abs(mid - 46) <= 2
+    assert boundaries(found.cuts, dissolves) == ((mid, "dissolve"),)
+
+
+def test_a_fast_pan_is_not_a_dissolve():
+    from scorer.analyze.shots import find_dissolves
+
+    h, w = 72, 128
+    # 2 px a frame: every step small, frames 16 apart unrelated — a dissolve but for the
+    # contrast, which a pan keeps and a blend of two pictures loses.
+    tex = np.kron(np.random.default_rng(2).uniform(30, 220, (h // 8, 1200 // 8, 3)), np.ones((8, 8, 1)))
+    frames = np.clip(np.array([tex[:, 2 * i:2 * i + w] for i in range(100)]), 0, 255).astype(np.uint8)
+    found, arrays = _run(frames)
+    assert found.cuts == ()
+    assert find_dissolves(arrays["long_change"], arrays["change"], arrays["contrast"], cuts=found.cuts) == ()

@@ -11,7 +11,8 @@ from typing import Callable
 
 import numpy as np
 
-from scorer.analyze.shots import boundaries, find_cuts, find_fades, shots_from_boundaries
+from scorer.analyze.shots import (boundaries, find_cuts, find_dissolves, find_fades,
+                                  shots_from_boundaries)
 from scorer.analyze.sound import ANALYSIS_RATE, dialogue_spans, loudness_curve, onsets
 from scorer.errors import InputError
 from scorer.timebase import frame_to_s
@@ -62,7 +63,9 @@ def analyze(path: str | os.PathLike, *, progress: ProgressFn | None = None) -> A
     found = find_cuts(arrays["change"], fps=source.fps, brightness=arrays["brightness"],
                       residual=arrays["residual"])
     fades = find_fades(arrays["brightness"], arrays["contrast"], flashes=found.flashes)
-    shots = shots_from_boundaries(boundaries(found.cuts, fades), frame_times_s=frame_times_s,
+    dissolves = find_dissolves(arrays["long_change"], arrays["change"], arrays["contrast"],
+                               cuts=found.cuts)
+    shots = shots_from_boundaries(boundaries(found.cuts, fades + dissolves), frame_times_s=frame_times_s,
                                   end_s=end_s, motion=arrays["motion"], brightness=arrays["brightness"])
     loud_t, loud_db = loudness_curve(sound["y"], sample_rate=ANALYSIS_RATE, duration_s=end_s)
     detect_s = time.perf_counter() - t_detect

@@ -18,6 +18,9 @@ import numpy as np
 from scorer.errors import InputError
 
 MAX_LAG = 4
+LONG_LAG = 16
+"""Frames back of the long comparison: across a dissolve of up to about this length the
+pictures at either end differ like a cut, though no two neighbouring frames do."""
 """Frames back that change is measured against: a flash of up to MAX_LAG − 1 frames can be
 recognised by the frame after it looking like the frame before it."""
 
@@ -171,13 +174,14 @@ def shift_residual(a_y: np.ndarray, b_y: np.ndarray) -> np.ndarray:
 
 class PictureFeatures:
     """Streaming per-frame features: feed batches of small frames in order with add(), get
-    the arrays with arrays(). Keeps only the last MAX_LAG frames' signatures between batches.
+    the arrays with arrays(). Keeps only the last LONG_LAG frames' signatures between batches.
     """
 
     def __init__(self) -> None:
         self._looks: list[dict[str, np.ndarray]] = []
         self._change: list[np.ndarray] = []
         self._residual: list[np.ndarray] = []
+        self._long: list[np.ndarray] = []
         self._tail: Signatures | None = None
         self.n_frames = 0
 
@@ -197,6 +201,11 @@ class PictureFeatures:
             if first < n:
                 ch[first:, lag - 1] = change(ctx[offset + first:], ctx[offset + first - lag:len(ctx) - lag])
         self._change.append(ch)
+        long = np.full((n, len(CHANGE_VIEWS)), np.nan, dtype=np.float32)
+        first = max(LONG_LAG - offset, 0)
+        if first < n:
+            long[first:] = change(ctx[offset + first:], ctx[offset + first - LONG_LAG:len(ctx) - LONG_LAG])
+        self._long.append(long)
         # Shift search only where the picture changed noticeably (cuts, jolts: a few frames).
         res = np.ones(n, dtype=np.float32)
         lag1 = np.nan_to_num(ch[:, 0, CHANGE_VIEWS.index("luma")])
@@ -205,20 +214,23 @@ class PictureFeatures:
         if len(idx):
             res[idx] = shift_residual(ctx.y[offset + idx], ctx.y[offset + idx - 1])
         self._residual.append(res)
-        self._tail = ctx[-MAX_LAG:]
+        self._tail = ctx[-max(MAX_LAG, LONG_LAG):]
         self.n_frames += n
 
     def arrays(self) -> dict[str, np.ndarray]:
         """brightness, warmth, saturation, motion: (n,) float32; change: (n, MAX_LAG, 4)
         float32 where change[k, lag − 1] compares frame k with frame k − lag (NaN before the
         first frame). motion[k] is the luma view at lag 1 (0 for frame 0). residual: (n,)
-        float32, shift_residual() of frame k against k − 1 (1 where not searched)."""
+        float32, shift_residual() of frame k against k − 1 (1 where not searched).
+        long_change: (n, 4) float32, frame k against k − LONG_LAG (NaN before that)."""
         if not self._looks:
             empty = np.zeros(0, dtype=np.float32)
             return {"brightness": empty, "contrast": empty, "warmth": empty, "saturation": empty, "motion": empty,
-                    "residual": empty, "change": np.zeros((0, MAX_LAG, len(CHANGE_VIEWS)), dtype=np.float32)}
+                    "residual": empty, "long_change": np.zeros((0, len(CHANGE_VIEWS)), np.float32),
+                    "change": np.zeros((0, MAX_LAG, len(CHANGE_VIEWS)), dtype=np.float32)}
         out = {k: np.concatenate([d[k] for d in self._looks]) for k in self._looks[0]}
         out["change"] = np.concatenate(self._change)
         out["residual"] = np.concatenate(self._residual)
+        out["long_change"] = np.concatenate(self._long)
         out["motion"] = np.nan_to_num(out["change"][:, 0, CHANGE_VIEWS.index("luma")])
         return out

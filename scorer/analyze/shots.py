@@ -286,10 +286,60 @@ def find_fades(brightness: np.ndarray, contrast: np.ndarray, *, flashes: tuple[i
 
 def boundaries(cuts: tuple[int, ...], fades: tuple[tuple[int, int, int, str], ...],
                ) -> tuple[tuple[int, str], ...]:
-    """Shot boundaries (frame, kind) from hard cuts and fades. A fade has one boundary,
+    """Shot boundaries (frame, kind) from hard cuts and fades or dissolves (both given as
+    (start, boundary, end, kind) spans). A fade has one boundary,
     the first frame out of black (or white); "cuts" inside its span are the ramp's own
     frame changes, or the hard cut out of the black, which is that same boundary."""
     kinds = {c: "cut" for c in cuts
              if not any(start <= c < end for start, _, end, _ in fades)}
     kinds.update({boundary: kind for _, boundary, _, kind in fades})
     return tuple(sorted(kinds.items()))
+
+
+@dataclass(frozen=True)
+class DissolveParams:
+    min_long_change: float = 0.3    # the two ends differ like a cut …
+    max_step_share: float = 0.45    # … but no single step is more than this share of it
+    contrast_dip: float = 0.85      # a blend of two pictures is flatter than either
+    min_frames: int = 6             # shorter than this it reads as a cut
+
+
+def find_dissolves(long_change: np.ndarray, change: np.ndarray, contrast: np.ndarray, *,
+                   cuts: tuple[int, ...] = (), params: DissolveParams = DissolveParams(),
+                   cut_params: CutParams = CutParams()) -> tuple[tuple[int, int, int, str], ...]:
+    """Dissolves: (start, boundary, end, "dissolve") frames; boundary is the middle.
+
+    long_change: (n, 4) frame k against k − LONG_LAG; change: (n, MAX_LAG, 4). A dissolve
+    is where the pictures LONG_LAG apart differ like a cut while every single step is
+    small, and the middle frame is flatter than both ends (two pictures averaged: the
+    classic variance dip, which a fast pan — also a big change over many small steps —
+    does not have). Frames near a hard cut are left to the cut.
+    """
+    from scorer.analyze.picture import LONG_LAG
+
+    w = np.asarray(cut_params.weights, dtype=np.float32)
+    # views() takes the (n, MAX_LAG, 4) layout; the long comparison fills one lag of it.
+    as_lags = np.repeat(np.asarray(long_change, dtype=np.float32)[:, None, :], MAX_LAG, axis=1)
+    long = views(as_lags, params=cut_params)[:, 0] @ w
+    step = combined_change(change, params=cut_params)[:, 0]
+    c = np.asarray(contrast, dtype=np.float32)
+    n = len(long)
+    half = LONG_LAG // 2
+    out: list[tuple[int, int, int, str]] = []
+    k = LONG_LAG
+    while k < n:
+        mid = k - half                     # long[k] compares k with k − LONG_LAG: centred at mid
+        a, b = k - LONG_LAG, k
+        if (long[k] >= params.min_long_change
+                and long[k] == long[max(k - half, 0):min(k + half + 1, n)].max()
+                and np.nanmax(step[a + 1:b + 1]) <= params.max_step_share * long[k]
+                and not any(a - 2 <= cut <= b + 2 for cut in cuts)
+                and c[mid] <= params.contrast_dip * min(c[a], c[b])):
+            moving = np.flatnonzero(step[a + 1:b + 1] > 0.25 * step[a + 1:b + 1].max()) + a + 1
+            start, end = int(moving[0]) - 1, int(moving[-1]) + 1
+            if end - start >= params.min_frames:
+                out.append((start, (start + end) // 2, end, "dissolve"))
+                k = b + half
+                continue
+        k += 1
+    return tuple(out)
