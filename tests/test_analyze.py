@@ -466,3 +466,27 @@ def test_a_fast_pan_is_not_a_dissolve():
     found, arrays = _run(frames)
     assert found.cuts == ()
     assert find_dissolves(arrays["long_change"], arrays["change"], arrays["contrast"], cuts=found.cuts) == ()
+
+
+def test_encoded_fade_and_dissolve_become_shots_with_their_kind(tmp_path):
+    from media import write_frames
+
+    h, w = 180, 320
+
+    def shot(seed, tint):
+        t = np.kron(np.random.default_rng(seed).uniform(40, 210, (h // 20, w // 20, 3)), np.ones((20, 20, 1)))
+        return np.clip(t * np.array(tint), 0, 255)
+
+    a, b, c = shot(1, (1, 1, 1)), shot(2, (1.2, 0.9, 0.7)), shot(3, (0.7, 0.9, 1.2))
+    frames = [a] * 40                                             # shot A
+    frames += [a * (1 - (i + 1) / 10) for i in range(10)] + [a * 0] * 3   # fade out to black
+    frames += [b * ((i + 1) / 10) for i in range(10)] + [b] * 40          # fade up into B
+    frames += [(1 - (i + 1) / 13) * b + (i + 1) / 13 * c for i in range(12)]  # dissolve B → C
+    frames += [c] * 40
+    path = tmp_path / "transitions.mp4"
+    write_frames(path, np.clip(np.array(frames), 0, 255).astype(np.uint8))
+    a_ = analyze(path)
+    kinds = [(s.start_frame, s.transition_in) for s in a_.shots]
+    assert [k for _, k in kinds] == ["start", "fade", "dissolve"], kinds
+    assert 50 <= kinds[1][0] <= 56          # out of black: between the black frames and full B
+    assert 109 <= kinds[2][0] <= 117        # the dissolve's middle (B → C over frames 103…114)
