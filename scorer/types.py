@@ -74,11 +74,21 @@ class Shot:
     transition_in: str = "cut"
     motion: float = 0.0       # mean motion energy 0…1
     brightness: float = 0.0   # mean luma 0…1
+    contrast: float = 0.0     # mean luma standard deviation 0…0.5
+    saturation: float = 0.0   # mean saturation 0…1
+    warmth: float = 0.0       # mean R − B balance −1…1
+    pace_per_min: float = 0.0  # cutting rate around the shot (shots per minute, ±15 s)
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
 
     def to_dict(self) -> dict:
         return {"start_s": self.start_s, "end_s": self.end_s, "start_frame": self.start_frame,
                 "transition_in": self.transition_in, "motion": self.motion,
-                "brightness": self.brightness}
+                "brightness": self.brightness, "contrast": self.contrast,
+                "saturation": self.saturation, "warmth": self.warmth,
+                "pace_per_min": self.pace_per_min}
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "shot") -> "Shot":
@@ -87,7 +97,8 @@ class Shot:
             raise InputError(f"{where}.transition_in {t!r} is not one of {TRANSITIONS}")
         return cls(start_s=_num(d, "start_s", where, 0), end_s=_num(d, "end_s", where, 0),
                    start_frame=int(_num(d, "start_frame", where, 0)), transition_in=t,
-                   motion=float(d.get("motion", 0.0)), brightness=float(d.get("brightness", 0.0)))
+                   **{k: float(d.get(k, 0.0)) for k in ("motion", "brightness", "contrast",
+                                                        "saturation", "warmth", "pace_per_min")})
 
 
 @dataclass(frozen=True)
@@ -155,6 +166,7 @@ class Analysis:
     onsets: tuple[tuple[float, float], ...]
     flashes: tuple[int, ...] = ()   # first frames of flashes (lightning, muzzle flash): hit candidates
     markers: tuple[tuple[int, str], ...] = ()   # (frame, name) from the editor's timeline: hits
+    contrast: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # luma std per frame
     timings_s: dict = field(default_factory=dict)
 
 

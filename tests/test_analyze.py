@@ -490,3 +490,21 @@ def test_encoded_fade_and_dissolve_become_shots_with_their_kind(tmp_path):
     assert [k for _, k in kinds] == ["start", "fade", "dissolve"], kinds
     assert 50 <= kinds[1][0] <= 56          # out of black: between the black frames and full B
     assert 109 <= kinds[2][0] <= 117        # the dissolve's middle (B → C over frames 103…114)
+
+
+def test_shots_carry_their_looks_and_the_pace_around_them():
+    from scorer.analyze.shots import describe_shots
+    from scorer.types import Shot
+
+    fps = 24
+    # 60 s of 10 s shots, then 30 s of 1 s shots.
+    bounds = [0, 240, 480, 720, 960, 1200] + list(range(1440, 2160, 24)) + [2160]
+    shots = tuple(Shot(a / fps, b / fps, a, "start" if a == 0 else "cut") for a, b in zip(bounds, bounds[1:]))
+    n = 2160
+    arrays = {"contrast": np.full(n, 0.2, np.float32), "saturation": np.full(n, 0.5, np.float32),
+              "warmth": np.linspace(-1, 1, n).astype(np.float32), "brightness": np.zeros(n, np.float32)}
+    out = describe_shots(shots, arrays)
+    assert out[0].contrast == pytest.approx(0.2) and out[0].saturation == pytest.approx(0.5)
+    assert out[0].warmth < 0 < out[-1].warmth
+    assert out[0].pace_per_min == pytest.approx(7.2)     # 3 shot starts in the 25 s around it
+    assert out[-1].pace_per_min > 40

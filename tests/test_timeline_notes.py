@@ -127,3 +127,23 @@ def test_quiet_talk_plays_dry_but_a_busy_scene_with_talk_does_not():
     assert _plays_dry(Segment(0.0, 10.0, 0.1, -0.7), talk)
     assert not _plays_dry(Segment(0.0, 10.0, 0.1, 0.3), talk)          # agitated: music stays
     assert not _plays_dry(Segment(0.0, 10.0, 0.1, -0.7), talk[:1])     # mostly not talk
+
+
+def test_hits_on_a_variable_frame_rate_cut_use_the_frames_pts_times():
+    import numpy as np
+
+    from scorer.spot.hits import candidates
+    from scorer.types import Analysis, Shot, Source
+
+    # A phone clip: frames at irregular times (as the container's PTS say).
+    times = np.cumsum(np.r_[0, np.tile([0.030, 0.030, 0.045], 60)])[:180]
+    n = len(times)
+    src = Source("phone.mp4", Fraction(30), float(times[-1] + 0.033), n)
+    shots = (Shot(0.0, float(times[90]), 0, "start"), Shot(float(times[90]), src.duration_s, 90, "cut"))
+    z = np.zeros(n, np.float32)
+    a = Analysis(src, shots, (), times, z, z, z, z, z, np.zeros(0), np.zeros(0),
+                 ((float(times[120]) + 0.004, 0.9),))
+    hits = {h.kind: h for h in candidates(a)}
+    assert hits["cut"].t_s == pytest.approx(times[90]) and hits["cut"].frame == 90
+    assert hits["onset"].frame == 120 and hits["onset"].t_s == pytest.approx(times[120])
+    assert abs(times[90] - 90 / 30) > 0.01   # frame × fps would have been wrong

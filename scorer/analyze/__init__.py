@@ -11,8 +11,8 @@ from typing import Callable
 
 import numpy as np
 
-from scorer.analyze.shots import (boundaries, find_cuts, find_dissolves, find_fades,
-                                  shots_from_boundaries)
+from scorer.analyze.shots import (boundaries, describe_shots, find_cuts, find_dissolves,
+                                  find_fades, shots_from_boundaries)
 from scorer.analyze.sound import ANALYSIS_RATE, dialogue_spans, loudness_curve, onsets
 from scorer.errors import InputError
 from scorer.timebase import frame_to_s
@@ -67,13 +67,14 @@ def analyze(path: str | os.PathLike, *, progress: ProgressFn | None = None) -> A
                                cuts=found.cuts)
     shots = shots_from_boundaries(boundaries(found.cuts, fades + dissolves), frame_times_s=frame_times_s,
                                   end_s=end_s, motion=arrays["motion"], brightness=arrays["brightness"])
+    shots = describe_shots(shots, arrays)
     loud_t, loud_db = loudness_curve(sound["y"], sample_rate=ANALYSIS_RATE, duration_s=end_s)
     detect_s = time.perf_counter() - t_detect
     return Analysis(
         source=source, shots=shots,
         dialogue=tuple(Span(s.start_s, min(s.end_s, end_s)) for s in sound["dialogue"] if s.start_s < end_s),
         frame_times_s=frame_times_s, motion=arrays["motion"], brightness=arrays["brightness"],
-        warmth=arrays["warmth"], saturation=arrays["saturation"],
+        warmth=arrays["warmth"], saturation=arrays["saturation"], contrast=arrays["contrast"],
         cut_score=np.clip(found.score, 0, 1).astype(np.float32),
         loudness_t_s=loud_t, loudness_db=loud_db,
         onsets=tuple(o for o in sound["onsets"] if o[0] < end_s),

@@ -343,3 +343,24 @@ def find_dissolves(long_change: np.ndarray, change: np.ndarray, contrast: np.nda
                 continue
         k += 1
     return tuple(out)
+
+
+def describe_shots(shots: tuple[Shot, ...], arrays: dict[str, np.ndarray], *,
+                   pace_window_s: float = 15.0) -> tuple[Shot, ...]:
+    """Shots with their mean contrast, saturation and warmth (from the per-frame arrays)
+    and the cutting rate around them: shots per minute starting within ±pace_window_s."""
+    from dataclasses import replace
+
+    n = len(arrays["brightness"])
+    starts = np.array([s.start_s for s in shots])
+    out = []
+    for i, shot in enumerate(shots):
+        a = shot.start_frame
+        b = shots[i + 1].start_frame if i + 1 < len(shots) else n
+        lo, hi = shot.start_s - pace_window_s, shot.end_s + pace_window_s
+        span = min(hi, shots[-1].end_s) - max(lo, 0.0)
+        count = int(((starts >= lo) & (starts < hi)).sum())
+        out.append(replace(shot, **{k: round(float(np.mean(arrays[k][a:b])), 5)
+                                    for k in ("contrast", "saturation", "warmth")},
+                           pace_per_min=round(60.0 * count / max(span, 1.0), 2)))
+    return tuple(out)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from scorer.analyze.shots import shots_from_boundaries
+from scorer.analyze.shots import describe_shots, shots_from_boundaries
 from scorer.io.timeline import EditorTimeline
 from scorer.types import Analysis
 
@@ -20,5 +20,7 @@ def apply_timeline(analysis: Analysis, timeline: EditorTimeline) -> Analysis:
     shots = shots_from_boundaries(tuple(sorted(kinds.items())), frame_times_s=analysis.frame_times_s,
                                   end_s=analysis.source.duration_s, motion=analysis.motion,
                                   brightness=analysis.brightness)
+    shots = describe_shots(shots, {"contrast": analysis.contrast, "saturation": analysis.saturation,
+                                   "warmth": analysis.warmth, "brightness": analysis.brightness})
     markers = tuple((f, name) for f, name in timeline.markers if 0 <= f < n)
     return replace(analysis, shots=shots, markers=markers)

@@ -182,7 +182,8 @@ class _Cue:
         self.cue, self.preset, self.harmony, self.tm = cue, preset, harmony, tempo_map
         self.end_beat = end_beat
         self.bpb, self.spb = preset.beats_per_bar, preset.steps_per_beat
-        self.dialogue = tuple(s for s in dialogue if s.end_s > cue.start_s and s.start_s < cue.end_s)
+        # Lines just past the end count too: the button (and the tail) ring into them.
+        self.dialogue = tuple(s for s in dialogue if s.end_s > cue.start_s and s.start_s <= cue.end_s + 5.0)
         self.hits = hits                                   # honoured: (hit, integer beat)
         self.n_bars = max(1, math.ceil(end_beat / self.bpb - 1e-9))
         self.body = [c for c in harmony.chords if not c.is_button]

@@ -7,7 +7,6 @@ from scorer.spot.cues import cue_id, segment
 from scorer.spot.hits import candidates, select
 from scorer.spot.mood import intensity_curve
 from scorer.spot.notes import Note, apply_notes
-from scorer.timebase import frame_to_s, s_to_frame
 from scorer.types import Analysis, Cue, CueSheet
 
 
@@ -25,15 +24,14 @@ def spot(analysis: Analysis, *, presets=None, preset: str | None = None, min_cue
     if preset is not None and preset not in presets:
         from scorer.errors import InputError
         raise InputError(f"unknown preset {preset!r}; available: {', '.join(sorted(presets))}")
-    fps = analysis.source.fps
     all_hits = candidates(analysis)
     cues = []
     for seg in segment(analysis, min_cue_s=min_cue_s):
         noted = any(n.start_s < seg.end_s and (n.end_s is None or n.end_s > seg.start_s) for n in notes)
         if dry_dialogue and not noted and _plays_dry(seg, analysis.dialogue):
             continue
-        # Cue bounds on frame starts (they are shot bounds already; the cut's end may not be).
-        start_s = frame_to_s(s_to_frame(seg.start_s, fps), fps)
+        # Cue bounds are shot bounds: frame starts already (PTS times for a variable rate).
+        start_s = seg.start_s
         end_s = min(analysis.source.duration_s, seg.end_s)
         cue = Cue(
             id="", start_s=start_s, end_s=end_s,

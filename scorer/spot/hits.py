@@ -10,17 +10,34 @@ from scorer.timebase import frame_to_s
 from scorer.types import Analysis, Hit
 
 
-def _sound_frame(t_s: float, fps: Fraction) -> int:
+def frame_time_s(analysis: Analysis, frame: int) -> float:
+    """When a frame is shown: its PTS time (exact for variable-frame-rate sources, equal to
+    frame / fps for constant-rate ones)."""
+    times = analysis.frame_times_s
+    if 0 <= frame < len(times):
+        return float(times[frame])
+    return frame_to_s(frame, analysis.source.fps)
+
+
+def _sound_frame(analysis: Analysis, t_s: float) -> int:
     """The frame a sound at t_s belongs to: the nearest frame start, ties going late (a
     frame late is better than early). Rounding up instead would move a sound that starts
     just after a frame boundary, e.g. on a cut, a whole frame late."""
-    return math.floor(t_s * fps.numerator / fps.denominator + 0.5)
+    times = analysis.frame_times_s
+    if len(times) == 0:
+        fps = analysis.source.fps
+        return math.floor(t_s * fps.numerator / fps.denominator + 0.5)
+    i = int(np.searchsorted(times, t_s))
+    if i == 0:
+        return 0
+    if i >= len(times):
+        return len(times) - 1
+    return i if times[i] - t_s <= t_s - times[i - 1] else i - 1
 
 
 def candidates(analysis: Analysis) -> list[Hit]:
     """Every hit candidate on the cut: cuts (strength from how much the picture changes)
     and production-audio transients (strength from the onset envelope)."""
-    fps = analysis.source.fps
     hits: list[Hit] = []
     shots = analysis.shots
     for prev, shot in zip(shots, shots[1:]):
@@ -31,26 +48,26 @@ def candidates(analysis: Analysis) -> list[Hit]:
         if len(analysis.cut_score) > shot.start_frame:
             score = float(analysis.cut_score[shot.start_frame])
         strength = float(np.clip(0.45 + 0.25 * min(change, 1.0) + 0.3 * min(score, 1.0), 0, 1))
-        hits.append(Hit(t_s=frame_to_s(shot.start_frame, fps), frame=shot.start_frame,
+        hits.append(Hit(t_s=frame_time_s(analysis, shot.start_frame), frame=shot.start_frame,
                         strength=round(strength, 4), kind="cut"))
     for frame, _name in analysis.markers:
         # The editor marked it: the strongest kind of hit there is.
         if 0 <= frame < analysis.source.n_frames:
-            hits.append(Hit(t_s=frame_to_s(frame, fps), frame=frame, strength=1.0, kind="marker"))
+            hits.append(Hit(t_s=frame_time_s(analysis, frame), frame=frame, strength=1.0, kind="marker"))
     for frame in analysis.flashes:
         # Lightning, a muzzle flash: a strong visual accent, not a new shot.
         lift = float(analysis.brightness[frame] - analysis.brightness[max(frame - 1, 0)]) \
             if len(analysis.brightness) > frame else 0.0
-        hits.append(Hit(t_s=frame_to_s(frame, fps), frame=frame,
+        hits.append(Hit(t_s=frame_time_s(analysis, frame), frame=frame,
                         strength=round(float(np.clip(0.6 + lift, 0, 1)), 4), kind="flash"))
     for t_s, strength in analysis.onsets:
-        frame = _sound_frame(t_s, fps)
+        frame = _sound_frame(analysis, t_s)
         if frame >= analysis.source.n_frames:
             continue
         # Syllables are transients too, but a line of dialogue is not a hit point.
         if any(s.start_s <= t_s < s.end_s for s in analysis.dialogue):
             strength *= 0.3
-        hits.append(Hit(t_s=frame_to_s(frame, fps), frame=frame,
+        hits.append(Hit(t_s=frame_time_s(analysis, frame), frame=frame,
                         strength=round(float(np.clip(strength, 0, 1)), 4), kind="onset"))
     hits.extend(motion_peaks(analysis))
     # A cut and a sound on (almost) the same frame are one sync point: keep the stronger,
@@ -113,6 +130,6 @@ def motion_peaks(analysis: Analysis, *, window_s: float = 0.5, min_excess: float
         if len(boundaries) and np.min(np.abs(boundaries - k)) <= 3:
             continue
         excess = (motion[k] - median) / mad
-        out.append(Hit(t_s=frame_to_s(int(k), fps), frame=int(k),
+        out.append(Hit(t_s=frame_time_s(analysis, int(k)), frame=int(k),
                        strength=round(float(np.clip(0.3 + 0.02 * excess, 0, 0.8)), 4), kind="motion"))
     return out
