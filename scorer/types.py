@@ -119,6 +119,28 @@ class Span:
 
 
 @dataclass(frozen=True)
+class Transition:
+    """A gradual transition between shots: [start_s, end_s), kind "dissolve" or "fade";
+    the next shot starts inside it (Shot.transition_in says which kind)."""
+    start_s: float
+    end_s: float
+    kind: str
+
+    def to_dict(self) -> dict:
+        return {"start_s": self.start_s, "end_s": self.end_s, "kind": self.kind}
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "transition") -> "Transition":
+        kind = str(_need(d, "kind", where))
+        if kind not in ("dissolve", "fade"):
+            raise InputError(f"{where}.kind {kind!r} is not dissolve or fade")
+        s, e = _num(d, "start_s", where, 0), _num(d, "end_s", where, 0)
+        if e < s:
+            raise InputError(f"{where} ends ({e}) before it starts ({s})")
+        return cls(s, e, kind)
+
+
+@dataclass(frozen=True)
 class Hit:
     """A sync point the music may land on. t_s is frame-snapped: t_s == frame / fps."""
     t_s: float
@@ -167,6 +189,7 @@ class Analysis:
     flashes: tuple[int, ...] = ()   # first frames of flashes (lightning, muzzle flash): hit candidates
     markers: tuple[tuple[int, str], ...] = ()   # (frame, name) from the editor's timeline: hits
     contrast: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # luma std per frame
+    transitions: tuple["Transition", ...] = ()   # gradual transitions (fades, dissolves) as spans
     timings_s: dict = field(default_factory=dict)
 
 
@@ -239,10 +262,12 @@ class CueSheet:
     dialogue: tuple[Span, ...]
     cues: tuple[Cue, ...]
     schema: str = CUESHEET_SCHEMA
+    transitions: tuple[Transition, ...] = ()
 
     def to_dict(self) -> dict:
         return {"schema": self.schema, "source": self.source.to_dict(),
                 "shots": [s.to_dict() for s in self.shots],
+                "transitions": [t.to_dict() for t in self.transitions],
                 "dialogue": [s.to_dict() for s in self.dialogue],
                 "cues": [c.to_dict() for c in self.cues]}
 
@@ -267,7 +292,9 @@ class CueSheet:
                    shots=tuple(Shot.from_dict(s, f"shots[{i}]") for i, s in enumerate(d["shots"])),
                    dialogue=tuple(Span.from_dict(s, f"dialogue[{i}]")
                                   for i, s in enumerate(d["dialogue"])),
-                   cues=cues)
+                   cues=cues,
+                   transitions=tuple(Transition.from_dict(t, f"transitions[{i}]")
+                                     for i, t in enumerate(d.get("transitions", []))))
 
     def replace_cue(self, cue: Cue) -> "CueSheet":
         return replace(self, cues=tuple(cue if c.id == cue.id else c for c in self.cues))

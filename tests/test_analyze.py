@@ -490,6 +490,10 @@ def test_encoded_fade_and_dissolve_become_shots_with_their_kind(tmp_path):
     assert [k for _, k in kinds] == ["start", "fade", "dissolve"], kinds
     assert 50 <= kinds[1][0] <= 56          # out of black: between the black frames and full B
     assert 109 <= kinds[2][0] <= 117        # the dissolve's middle (B → C over frames 103…114)
+    # …and both are reported as spans with their kind.
+    spans = [(round(t.start_s * 24000 / 1001), round(t.end_s * 24000 / 1001), t.kind) for t in a_.transitions]
+    assert [k for _, _, k in spans] == ["fade", "dissolve"], spans
+    assert spans[0][0] <= 42 and spans[0][1] >= 56 and spans[1][0] <= 104 and spans[1][1] >= 113
 
 
 def test_shots_carry_their_looks_and_the_pace_around_them():

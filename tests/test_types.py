@@ -4,7 +4,7 @@ from fractions import Fraction
 import pytest
 
 from scorer.errors import InputError
-from scorer.types import Cue, CueSheet, Hit, Shot, Source, Span, TempoMap, TempoSegment
+from scorer.types import Cue, CueSheet, Hit, Shot, Source, Span, TempoMap, TempoSegment, Transition
 
 
 def sheet():
@@ -14,7 +14,8 @@ def sheet():
         shots=(Shot(0.0, 5.005, 0, "start"), Shot(5.005, 20.02, 120, "cut", 0.02, 0.4)),
         dialogue=(Span(1.0, 2.5),),
         cues=(Cue("1M1", 0.0, 20.02, "tension", -0.3, 0.4, ((0.0, 0.2), (20.02, 0.8)),
-                  (Hit(5.005, 120, 0.9, "cut", True), Hit(7.5, 180, 0.3, "onset"))),))
+                  (Hit(5.005, 120, 0.9, "cut", True), Hit(7.5, 180, 0.3, "onset"))),),
+        transitions=(Transition(4.5, 5.5, "dissolve"),))
 
 
 def test_cue_sheet_round_trips_through_json():

@@ -16,7 +16,7 @@ from scorer.analyze.shots import (boundaries, describe_shots, find_cuts, find_di
 from scorer.analyze.sound import ANALYSIS_RATE, dialogue_spans, loudness_curve, onsets
 from scorer.errors import InputError
 from scorer.timebase import frame_to_s
-from scorer.types import Analysis, Span
+from scorer.types import Analysis, Transition, Span
 
 ProgressFn = Callable[[str, float, float], None]
 
@@ -79,6 +79,9 @@ def analyze(path: str | os.PathLike, *, progress: ProgressFn | None = None) -> A
         loudness_t_s=loud_t, loudness_db=loud_db,
         onsets=tuple(o for o in sound["onsets"] if o[0] < end_s),
         flashes=found.flashes,
+        transitions=tuple(Transition(float(frame_times_s[a]),
+                                     float(frame_times_s[b]) if b < n_frames else end_s, kind)
+                          for a, _, b, kind in sorted(fades + dissolves)),
         timings_s={"video": round(job.wall_s, 3), "audio": round(audio_s, 3),
                    "detect": round(detect_s, 3), "total": round(time.perf_counter() - t_start, 3)})
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from scorer.analyze.shots import describe_shots, shots_from_boundaries
 from scorer.io.timeline import EditorTimeline
-from scorer.types import Analysis
+from scorer.types import Analysis, Transition
 
 
 def apply_timeline(analysis: Analysis, timeline: EditorTimeline) -> Analysis:
@@ -23,4 +23,8 @@ def apply_timeline(analysis: Analysis, timeline: EditorTimeline) -> Analysis:
     shots = describe_shots(shots, {"contrast": analysis.contrast, "saturation": analysis.saturation,
                                    "warmth": analysis.warmth, "brightness": analysis.brightness})
     markers = tuple((f, name) for f, name in timeline.markers if 0 <= f < n)
-    return replace(analysis, shots=shots, markers=markers)
+    times = analysis.frame_times_s
+    end_s = analysis.source.duration_s
+    transitions = tuple(Transition(float(times[a]) if a < n else end_s, float(times[b]) if b < n else end_s, kind)
+                        for a, _, b, kind in timeline.transitions if 0 <= a < b)
+    return replace(analysis, shots=shots, markers=markers, transitions=transitions)

@@ -45,7 +45,7 @@ def spot(analysis: Analysis, *, presets=None, preset: str | None = None, min_cue
     # Numbered after the gaps are decided: a scene without music gets no number.
     cues = [replace(c, id=cue_id(reel, n)) for n, c in enumerate(cues, start=1)]
     return CueSheet(source=analysis.source, shots=analysis.shots, dialogue=analysis.dialogue,
-                    cues=tuple(cues))
+                    cues=tuple(cues), transitions=analysis.transitions)
 
 
 DRY_DIALOGUE_SHARE = 0.6
