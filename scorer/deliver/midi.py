@@ -46,12 +46,12 @@ def film_tempo_segments(score: Score) -> list[tuple[float, float]]:
     t = 0.0
     for cs in sorted(score.cues, key=lambda c: c.cue.start_s):
         start = cs.cue.start_s
+        # A gap gets its own whole number of filler beats; a sliver under 0.25 s does not
+        # (the previous tempo carries on into the cue).
         if start - t > 0.25:
             beats = max(1, round((start - t) * FILLER_BPM / 60))
             out.append((t, beats * 60 / (start - t)))
-        elif out and start > t:
-            pass  # a sliver: the previous tempo carries on into the cue
-        out = [seg for seg in out if seg[0] < start - 1e-9]
+        out = [seg for seg in out if seg[0] < start - 1e-9]   # overlapping cues: the new one wins
         for seg in cs.tempo_map.segments:
             if seg.start_s < cs.cue.end_s - 1e-9:
                 out.append((seg.start_s, seg.tempo_bpm))
