@@ -422,12 +422,14 @@ def test_fade_through_black_is_one_boundary_marked_fade(tmp_path):
     assert boundaries(found.cuts, fades) == ((boundary, "fade"),)
 
 
-def test_fade_in_at_the_start_is_not_a_new_shot():
-    from scorer.analyze.shots import find_fades
+def test_fade_in_at_the_start_is_a_fade_but_not_a_new_shot():
+    from scorer.analyze.shots import boundaries, find_fades
 
     bright = np.concatenate([np.zeros(5), np.linspace(0.05, 0.5, 10), np.full(30, 0.5)]).astype(np.float32)
     contrast = np.where(bright < 0.01, 0.0, 0.1).astype(np.float32)
-    assert find_fades(bright, contrast) == ()
+    fades = find_fades(bright, contrast)
+    assert len(fades) == 1 and fades[0][0] == 0 and fades[0][1] is None and fades[0][3] == "fade"
+    assert boundaries((), fades) == ()
 
 
 def _dissolve_frames(length, pan_px=0):

@@ -81,7 +81,7 @@ def analyze(path: str | os.PathLike, *, progress: ProgressFn | None = None) -> A
         flashes=found.flashes,
         transitions=tuple(Transition(float(frame_times_s[a]),
                                      float(frame_times_s[b]) if b < n_frames else end_s, kind)
-                          for a, _, b, kind in sorted(fades + dissolves)),
+                          for a, _, b, kind in sorted(fades + dissolves, key=lambda t: (t[0], t[2]))),
         timings_s={"video": round(job.wall_s, 3), "audio": round(audio_s, 3),
                    "detect": round(detect_s, 3), "total": round(time.perf_counter() - t_start, 3)})
 

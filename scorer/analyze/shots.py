@@ -244,8 +244,9 @@ class FadeParams:
 
 
 def find_fades(brightness: np.ndarray, contrast: np.ndarray, *, flashes: tuple[int, ...] = (),
-               params: FadeParams = FadeParams()) -> tuple[tuple[int, int, int, str], ...]:
-    """Fades through black or white: (start, boundary, end, kind) frames, kind "fade".
+               params: FadeParams = FadeParams()) -> tuple[tuple[int, int | None, int, str], ...]:
+    """Fades through black or white: (start, boundary, end, kind) frames, kind "fade";
+    boundary None for the cut's opening fade-in and closing fade-out (no new shot).
 
     A run of plain black (or white) frames, entered by a steady ramp of brightness (a fade
     out) and/or left by one (a fade in). The boundary — where the next shot starts — is the
@@ -277,10 +278,16 @@ def find_fades(brightness: np.ndarray, contrast: np.ndarray, *, flashes: tuple[i
             ramp_out += 1
         faded_out = start - ramp_in >= params.min_ramp_frames
         faded_in = ramp_out - end + 1 >= params.min_ramp_frames
-        # An opening from black (or a closing to it) begins or ends the cut: no new shot.
         is_flash = any(start - 1 <= f <= end for f in flashes)
-        if (faded_out or faded_in) and start > 0 and end < n and not is_flash:
+        if is_flash:
+            continue
+        if (faded_out or faded_in) and start > 0 and end < n:
             out.append((ramp_in, end, ramp_out + 1, "fade"))
+        elif start == 0 and faded_in and end < n:
+            # The cut opens from black: a fade-in, but no new shot (boundary None).
+            out.append((0, None, ramp_out + 1, "fade"))
+        elif end == n and faded_out and start > 0:
+            out.append((ramp_in, None, n, "fade"))     # …or closes to black
     return tuple(out)
 
 
@@ -292,7 +299,7 @@ def boundaries(cuts: tuple[int, ...], fades: tuple[tuple[int, int, int, str], ..
     frame changes, or the hard cut out of the black, which is that same boundary."""
     kinds = {c: "cut" for c in cuts
              if not any(start <= c < end for start, _, end, _ in fades)}
-    kinds.update({boundary: kind for _, boundary, _, kind in fades})
+    kinds.update({boundary: kind for _, boundary, _, kind in fades if boundary is not None})
     return tuple(sorted(kinds.items()))
 
 
