@@ -59,7 +59,7 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
     """Write every output into out_dir; returns the report (also written as report.json)."""
     out = Path(out_dir)
     (out / "stems").mkdir(parents=True, exist_ok=True)
-    steps = ["cues", "midi", "stems", "mix", "preview", "report"]
+    steps = ("cue sheets", "midi", "stems and mix", "preview", "report")
     done = 0
 
     def step():
@@ -76,7 +76,6 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
     step()
     write_wavs_and_sum({out / "stems" / f"{g}.wav": mix.stem_blocks(g) for g in sorted(mix.stems.groups)},
                        out / "mix.wav")
-    step()
     step()
     if preview and cut_path is not None:
         from scorer.io.preview import write_preview

@@ -41,7 +41,7 @@ class Mix:
 
     def music_blocks(self):
         """(2, n) blocks of the full-length music mix (the sum of the stems)."""
-        return sum_blocks(self.stem_blocks(g) for g in sorted(self.stems.groups))
+        return _music_blocks(self.stems, n_total=self.n_samples, gain_db=self.music_gain_db)
 
     def stem_blocks(self, group: str):
         gain = np.float32(db_to_gain(self.music_gain_db))
@@ -53,6 +53,13 @@ class Mix:
         return limit(_programme(self.music_blocks(), self.production_audio,
                                 db_to_gain(self.production_gain_db)),
                      ceiling_dbtp=self.spec.true_peak_dbtp)
+
+
+def _music_blocks(stems: Stems, *, n_total: int, gain_db: float):
+    """The stems laid out and summed block by block, at gain_db."""
+    gain = np.float32(db_to_gain(gain_db))
+    return (b * gain for b in sum_blocks(timeline_blocks(stems.groups[g], n_total=n_total)
+                                         for g in sorted(stems.groups)))
 
 
 def _programme(music_blocks, production: np.ndarray | None, production_gain: float):
@@ -93,9 +100,7 @@ def mix(stems: Stems, cue_sheet: CueSheet, *, production_audio: np.ndarray | Non
         progress("mix", 1, 3)
 
     def music_of(s: Stems, gain_db: float = 0.0):
-        gain = np.float32(db_to_gain(gain_db))
-        return (b * gain for b in sum_blocks(timeline_blocks(clips, n_total=total)
-                                             for clips in s.groups.values()))
+        return _music_blocks(s, n_total=total, gain_db=gain_db)
 
     music_lufs, music_tp = measure(music_of(ducked), sample_rate=SAMPLE_RATE)
     music_gain_db = 0.0
