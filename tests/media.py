@@ -195,6 +195,10 @@ def make_audio_only(path: str | Path, seconds: float = 2.0) -> None:
             c.mux(p)
 
 
+def make_empty(path: str | Path) -> None:
+    Path(path).write_bytes(b"")
+
+
 def make_text_as_mp4(path: str | Path) -> None:
     """A text file named like a video."""
     Path(path).write_text("<html><body>This is not a video.</body></html>\n")
@@ -247,3 +251,13 @@ def write_frames(path: str | Path, frames: np.ndarray, *, fps: Fraction = Fracti
                 c.mux(p)
         for p in v.encode(None):
             c.mux(p)
+
+
+# Inputs that are no cut at all, each with the words its error must say: (maker or None
+# for a missing file, needle). Shared by the analysis and the CLI tests.
+BAD_INPUTS = (
+    (None, "file not found"),
+    (make_empty, "is empty"),
+    (make_text_as_mp4, "not a video file"),
+    (make_audio_only, "has no video stream; scorer needs a picture to score"),
+)

@@ -6,8 +6,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from media import (SR, click, faststart, make_audio_only, make_cut, make_text_as_mp4, scramble_media_data,
-                   speech_like, truncate)
+from media import (BAD_INPUTS, SR, click, faststart, make_cut, scramble_media_data, speech_like,
+                   truncate)
 from scorer.analyze import analyze
 from scorer.analyze.picture import MAX_LAG, PictureFeatures
 from scorer.analyze.shots import find_cuts
@@ -187,12 +187,7 @@ def test_a_hung_worker_is_stopped_with_an_input_error(cut_2398):
     assert str(path) in str(info.value) and not job._proc.is_alive()
 
 
-@pytest.mark.parametrize("maker,needle", [
-    (None, "file not found"),
-    (lambda p: p.write_bytes(b""), "is empty"),
-    (make_text_as_mp4, "not a video file"),
-    (make_audio_only, "has no video stream; scorer needs a picture to score"),
-])
+@pytest.mark.parametrize("maker,needle", BAD_INPUTS)
 def test_bad_input_names_the_file(tmp_path, maker, needle):
     path = tmp_path / "bad.mp4"
     if maker:

@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 import scorer
-from media import make_audio_only, make_cut, make_text_as_mp4
+from media import BAD_INPUTS, make_cut
 from scorer.compose import compose
 from scorer.deliver.midi import midi_bytes
 from scorer.pipeline import load_cue_sheet
@@ -127,11 +127,7 @@ def test_cli_scores_an_edited_cue_sheet(scored, tmp_path):
     assert again["shots"] == d["shots"]
 
 
-@pytest.mark.parametrize("maker,needle", [
-    (None, "file not found"),
-    (make_text_as_mp4, "not a video file"),
-    (make_audio_only, "no video stream"),
-])
+@pytest.mark.parametrize("maker,needle", BAD_INPUTS)
 def test_cli_bad_input_is_a_clear_error(tmp_path, maker, needle):
     path = tmp_path / "input.mp4"
     if maker:
