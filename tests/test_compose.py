@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scorer.compose import compose, cue_rng
-from scorer.compose.arrange import LOW_DRUMS, SPEECH_TOP_PITCH, make_motif
+from scorer.compose.arrange import LOW_DRUMS, SPEECH_TOP_PITCH
+from scorer.compose.theme import make_motif
 from scorer.compose.harmony import chord_in_key, parse_numeral, voice_chord
 from scorer.compose.presets import DRUM_NOTES, load_presets
 from scorer.compose.tempo import DEFAULT_MAX_CHANGE, fit_tempo

@@ -13,7 +13,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from scorer.compose.arrange import Motif, arrange, make_motif
+from scorer.compose.arrange import arrange
+from scorer.compose.theme import Motif, make_motif
 from scorer.compose.harmony import choose_tonic, plan_chords
 from scorer.compose.presets import Preset, choose_preset, load_preset_file, load_presets
 from scorer.compose.tempo import TempoAlternative, TempoFit, fit_tempo
