@@ -393,6 +393,42 @@ class HitFit:
 
 
 @dataclass(frozen=True)
+class TempoAlternative:
+    """One candidate base tempo, as a cue-tempo calculator lists them.
+
+    score 0…1: 1 = every scored hit honoured, strong ones on downbeats, the end on a bar
+    line, with no tempo change. Errors are those of the constant base tempo (before the
+    tempo changes that make honoured hits exact), over the cue's scored hits.
+    """
+    tempo_bpm: float
+    beats_per_bar: int
+    score: float
+    n_honoured: int
+    n_requested: int
+    mean_error_frames: float
+    max_error_frames: float
+    mean_error_ms: float
+    max_error_ms: float
+
+
+@dataclass(frozen=True)
+class MotifNote:
+    """A note of the theme: onset and length in beats from the phrase start, scale degree
+    (0 = tonic, 7 = the octave above; may be negative)."""
+    onset_beats: float
+    length_beats: float
+    degree: int
+
+
+@dataclass(frozen=True)
+class Motif:
+    """The theme: a two-bar statement and a two-bar answer in one meter."""
+    beats_per_bar: int
+    statement: tuple[MotifNote, ...]
+    answer: tuple[MotifNote, ...]
+
+
+@dataclass(frozen=True)
 class CueScore:
     """The composed music of one cue."""
     cue: Cue               # the cue, with hits[*].scored as honoured by the tempo map
@@ -402,6 +438,10 @@ class CueScore:
     parts: tuple[Part, ...]
     hit_fits: tuple[HitFit, ...]
     tail_s: float = 2.0    # how long after end_s the last notes may ring
+    # The tempo calculator's view: the best base tempos (the chosen one first) and the
+    # scored hits the map could not honour, each with the reason in words.
+    alternatives: tuple[TempoAlternative, ...] = ()
+    unhonoured: tuple[tuple[Hit, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -410,6 +450,7 @@ class Score:
     source: Source
     cues: tuple[CueScore, ...]
     seed: int
+    theme: Motif | None = None   # the theme every cue develops
 
 
 # --- audio ------------------------------------------------------------------------------------

@@ -64,7 +64,8 @@ def compose_cue(cue: Cue, *, preset: Preset, fps, dialogue: tuple[Span, ...], se
                           motif=motif or make_motif(seed, bpb))
     chords = tuple((c.start_s, c.symbol) for c in harmony.chords)
     return CueScore(cue=fit.cue, tempo_map=fit.tempo_map, key=harmony.key, chords=chords,
-                    parts=arrangement.parts, hit_fits=fit.hit_fits, tail_s=arrangement.tail_s), fit
+                    parts=arrangement.parts, hit_fits=fit.hit_fits, tail_s=arrangement.tail_s,
+                    alternatives=fit.alternatives, unhonoured=fit.unhonoured), fit
 
 
 def compose(cue_sheet: CueSheet, *, seed: int = 0, presets: dict[str, Preset] | None = None,

@@ -20,7 +20,7 @@ import numpy as np
 
 from scorer.compose.presets import Preset
 from scorer.errors import InputError
-from scorer.types import Cue, Hit, HitFit, TempoMap, TempoSegment
+from scorer.types import Cue, Hit, HitFit, TempoAlternative, TempoMap, TempoSegment
 
 DEFAULT_MAX_CHANGE = 0.08
 # Width of "on the beat" in the constant-tempo score: about a frame at 24 fps. Early music
@@ -35,25 +35,6 @@ _SKIP_FACTOR = 4.0
 _DOWNBEAT_WEIGHT = 0.8
 _LOOKBACK = 6              # at most this many consecutive scored hits can be given up
 _EPS = 1e-9
-
-
-@dataclass(frozen=True)
-class TempoAlternative:
-    """One candidate base tempo, as a cue-tempo calculator lists them.
-
-    score 0…1: 1 = every scored hit honoured, strong ones on downbeats, the end on a bar
-    line, with no tempo change. Errors are those of the constant base tempo (before the
-    tempo changes that make honoured hits exact), over the cue's scored hits.
-    """
-    tempo_bpm: float
-    beats_per_bar: int
-    score: float
-    n_honoured: int
-    n_requested: int
-    mean_error_frames: float
-    max_error_frames: float
-    mean_error_ms: float
-    max_error_ms: float
 
 
 @dataclass(frozen=True)

@@ -6,27 +6,11 @@ key, mode, chords, register and instrument.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from scorer.types import Motif, MotifNote
 
-@dataclass(frozen=True)
-class MotifNote:
-    """A note of the theme: onset and length in beats from the phrase start, scale degree
-    (0 = tonic, 7 = the octave above; may be negative)."""
-    onset_beats: float
-    length_beats: float
-    degree: int
-
-
-@dataclass(frozen=True)
-class Motif:
-    """The theme: a two-bar statement and a two-bar answer in one meter."""
-    beats_per_bar: int
-    statement: tuple[MotifNote, ...]
-    answer: tuple[MotifNote, ...]
-
+__all__ = ["Motif", "MotifNote", "make_motif"]
 
 
 # --- a generated theme -----------------------------------------------------------------------------------

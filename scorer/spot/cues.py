@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from scorer.spot.mood import arousal_of, features, valence_of
 from scorer.types import Analysis
 
