@@ -422,10 +422,12 @@ class MotifNote:
 
 @dataclass(frozen=True)
 class Motif:
-    """The theme: a two-bar statement and a two-bar answer in one meter."""
+    """The theme: a statement and an answer (each one or more bars, onsets from the
+    phrase's first bar line) in one meter."""
     beats_per_bar: int
     statement: tuple[MotifNote, ...]
     answer: tuple[MotifNote, ...]
+    source: str = "generated"   # where it came from: "generated", or the user's file name
 
 
 @dataclass(frozen=True)

@@ -2,32 +2,45 @@
 
 For each cue: pick its preset, fit a tempo map so the scored hits land on beats, choose a
 key and chords, and arrange the layers around intensity and dialogue. Deterministic: the
-same cue sheet, presets and seed give the same Score. Each cue draws from its own
-generator (seed + a stable hash of its id), so editing one cue leaves the others as they
-were; the theme comes from the seed alone, so it recurs across cues.
+same cue sheet, presets, theme and seed give the same Score. Each cue draws from its own
+generators (seed + a stable hash of its id), so editing one cue leaves the others as they
+were; the theme comes from the seed (or the user), so it recurs across cues.
+
+Cues that follow each other without a gap are one passage of music: the second takes a
+key close to the first's, and the first's cadence modulates into it.
+
+refine() changes one thing of one cue — seed, preset, intensity, tempo, instruments or
+theme — and keeps everything else, including every other cue.
 """
 from __future__ import annotations
 
 import zlib
-from dataclasses import replace
+from collections import Counter
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from scorer.compose.arrange import arrange
-from scorer.compose.theme import Motif, make_motif
-from scorer.compose.harmony import choose_tonic, plan_chords
+from scorer.compose.harmony import choose_tonic, parse_key, plan_chords
 from scorer.compose.presets import Preset, choose_preset, load_preset_file, load_presets
-from scorer.compose.tempo import TempoAlternative, TempoFit, fit_tempo
+from scorer.compose.tempo import DEFAULT_MAX_CHANGE, TempoFit, fit_tempo
+from scorer.compose.theme import Motif, develop, load_theme, make_motif
 from scorer.errors import InputError, PresetError
-from scorer.types import Cue, CueScore, CueSheet, Score, Span
+from scorer.types import Cue, CueScore, CueSheet, Score, Span, TempoAlternative
 
-__all__ = ["compose", "compose_cue", "cue_rng", "preset_for", "fit_tempo", "TempoFit",
-           "TempoAlternative", "load_presets", "load_preset_file", "choose_preset", "Preset"]
+__all__ = ["compose", "compose_cue", "refine", "CueKey", "cue_rng", "preset_for", "fit_tempo",
+           "TempoFit", "TempoAlternative", "load_presets", "load_preset_file", "choose_preset",
+           "Preset", "Motif", "make_motif", "load_theme", "score_theme", "CONNECT_S"]
+
+# Cues closer than this are heard as one passage: the music carries on across the join.
+CONNECT_S = 0.5
+_KEY, _HARMONY = 1, 2   # independent generator streams of a cue
 
 
-def cue_rng(seed: int, cue_id: str) -> np.random.Generator:
-    """The cue's own generator: seed and a stable hash of the id (never Python's hash())."""
-    return np.random.default_rng([seed, zlib.crc32(cue_id.encode("utf-8"))])
+def cue_rng(seed: int, cue_id: str, stream: int = 0) -> np.random.Generator:
+    """The cue's own generator: seed, a stable hash of the id (never Python's hash()) and
+    a stream number, so drawing a key does not shift the chords drawn after it."""
+    return np.random.default_rng([seed, zlib.crc32(cue_id.encode("utf-8")), stream])
 
 
 def preset_for(cue: Cue, presets: dict[str, Preset], *, preset_override: str | None = None) -> Preset:
@@ -40,15 +53,33 @@ def preset_for(cue: Cue, presets: dict[str, Preset], *, preset_override: str | N
     return presets[name]
 
 
+@dataclass(frozen=True)
+class CueKey:
+    """A cue's key, and how it joins its neighbours."""
+    tonic: str
+    mode: str
+    into: tuple[str, str] | None = None   # the next cue's key, when it follows without a gap
+    entered: bool = False                 # the previous cue runs into this one
+
+
 def compose_cue(cue: Cue, *, preset: Preset, fps, dialogue: tuple[Span, ...], seed: int,
-                motif: Motif | None = None) -> tuple[CueScore, TempoFit]:
+                motif: Motif, key: CueKey | None = None, tempo_bpm: float | None = None,
+                max_change: float = DEFAULT_MAX_CHANGE) -> tuple[CueScore, TempoFit]:
     """One cue's music, and the tempo fit behind it (alternatives, unhonoured hits).
 
+    motif: the theme (it is developed here for the cue's meter and mood). key: the cue's
+    key and joins (default: drawn from the preset with the cue's generator). tempo_bpm:
+    fit around this tempo (±max_change) instead of the preset's range.
     The returned cue carries the preset actually used (an override or a mood choice).
     """
-    rng = cue_rng(seed, cue.id)
     cue = replace(cue, preset=preset.name)
-    fit = fit_tempo(cue, preset=preset, fps=fps)
+    if tempo_bpm is None:
+        fit = fit_tempo(cue, preset=preset, fps=fps, max_change=max_change)
+    else:
+        if not 20.0 <= tempo_bpm <= 300.0:
+            raise InputError(f"cue {cue.id}: tempo {tempo_bpm} BPM is outside 20–300")
+        fit = fit_tempo(cue, preset=preset, fps=fps, max_change=max_change,
+                        min_bpm=tempo_bpm * (1 - max_change), max_bpm=tempo_bpm * (1 + max_change))
     honoured = tuple((hf.hit, hf.beat) for hf in fit.hit_fits if hf.hit.scored)
     bpb = preset.beats_per_bar
 
@@ -56,36 +87,136 @@ def compose_cue(cue: Cue, *, preset: Preset, fps, dialogue: tuple[Span, ...], se
         t = min(fit.tempo_map.beat_to_s((bar + 0.5) * bpb), cue.end_s)
         return preset.band(cue.intensity_at(t)).chord_bars
 
-    tonic = choose_tonic(preset, rng)
-    harmony = plan_chords(preset=preset, tonic=tonic, tempo_map=fit.tempo_map, end_beat=fit.end_beat,
-                          hit_beats=tuple(b for _, b in honoured), chord_bars_at=chord_bars_at, rng=rng)
+    if key is None:
+        key = CueKey(choose_tonic(preset, cue_rng(seed, cue.id, _KEY)), preset.mode)
+    harmony = plan_chords(preset=preset, tonic=key.tonic, tempo_map=fit.tempo_map, end_beat=fit.end_beat,
+                          hit_beats=tuple(b for _, b in honoured), chord_bars_at=chord_bars_at,
+                          rng=cue_rng(seed, cue.id, _HARMONY), into=key.into, open_on_tonic=key.entered)
     arrangement = arrange(fit.cue, preset=preset, harmony=harmony, tempo_map=fit.tempo_map,
                           end_beat=fit.end_beat, hits=honoured, dialogue=dialogue,
-                          motif=motif or make_motif(seed, bpb))
+                          motif=develop(motif, beats_per_bar=bpb, arousal=cue.arousal))
     chords = tuple((c.start_s, c.symbol) for c in harmony.chords)
     return CueScore(cue=fit.cue, tempo_map=fit.tempo_map, key=harmony.key, chords=chords,
                     parts=arrangement.parts, hit_fits=fit.hit_fits, tail_s=arrangement.tail_s,
                     alternatives=fit.alternatives, unhonoured=fit.unhonoured), fit
 
 
+def _check_seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def score_theme(cues: list[tuple[Cue, Preset]], seed: int) -> Motif:
+    """The generated theme of a score, in the meter that most of its music is in."""
+    time_in: Counter[int] = Counter()
+    for cue, preset in cues:
+        time_in[preset.beats_per_bar] += cue.duration_s
+    bpb = min(time_in, key=lambda b: (-time_in[b], b)) if time_in else 4
+    return make_motif(seed, bpb)
+
+
+def _connected(a: Cue, b: Cue) -> bool:
+    return 0 <= b.start_s - a.end_s <= CONNECT_S
+
+
+def _keys(cues: list[tuple[Cue, Preset]], seed: int) -> list[CueKey]:
+    """Every cue's key in time order: a cue that follows another without a gap takes a
+    key near it; the earlier cue then modulates into it."""
+    keys: list[CueKey] = []
+    for i, (cue, preset) in enumerate(cues):
+        entered = i > 0 and _connected(cues[i - 1][0], cue)
+        after = (keys[-1].tonic, keys[-1].mode) if entered else None
+        keys.append(CueKey(choose_tonic(preset, cue_rng(seed, cue.id, _KEY), after=after), preset.mode,
+                           entered=entered))
+    for i in range(len(keys) - 1):
+        if keys[i + 1].entered:
+            keys[i] = replace(keys[i], into=(keys[i + 1].tonic, keys[i + 1].mode))
+    return keys
+
+
 def compose(cue_sheet: CueSheet, *, seed: int = 0, presets: dict[str, Preset] | None = None,
-            preset_override: str | None = None) -> Score:
+            preset_override: str | None = None, theme: Motif | None = None) -> Score:
     """The temp score of every cue in `cue_sheet`.
 
     seed: a non-negative integer; the same inputs and seed give an identical Score.
     presets: name → Preset (default: load_presets()). preset_override: compose every cue
-    with this preset instead of the one the cue names.
+    with this preset instead of the one the cue names. theme: the user's theme (see
+    load_theme); default: one generated from the seed.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = _check_seed(seed)
     presets = load_presets() if presets is None else presets
     if preset_override is not None and preset_override not in presets:
         raise PresetError(f"preset_override {preset_override!r} is not a preset; available: "
                           f"{', '.join(sorted(presets))}")
+    cues = [(c, preset_for(c, presets, preset_override=preset_override))
+            for c in sorted(cue_sheet.cues, key=lambda c: (c.start_s, c.id))]
+    theme = theme if theme is not None else score_theme(cues, seed)
     scores = []
-    for cue in sorted(cue_sheet.cues, key=lambda c: (c.start_s, c.id)):
-        preset = preset_for(cue, presets, preset_override=preset_override)
-        cue_score, _ = compose_cue(cue, preset=preset, fps=cue_sheet.source.fps,
-                                   dialogue=cue_sheet.dialogue, seed=int(seed))
+    for (cue, preset), key in zip(cues, _keys(cues, seed)):
+        cue_score, _ = compose_cue(cue, preset=preset, fps=cue_sheet.source.fps, dialogue=cue_sheet.dialogue,
+                                   seed=seed, motif=theme, key=key)
         scores.append(cue_score)
-    return Score(source=cue_sheet.source, cues=tuple(scores), seed=int(seed))
+    return Score(source=cue_sheet.source, cues=tuple(scores), seed=seed, theme=theme)
+
+
+def refine(score: Score, cue_id: str, *, dialogue: tuple[Span, ...] = (), presets: dict[str, Preset] | None = None,
+           seed: int | None = None, preset: str | None = None, intensity: float | None = None,
+           tempo_bpm: float | None = None, instrumentation: dict[str, int] | None = None,
+           theme: Motif | None = None, cue: Cue | None = None) -> Score:
+    """`score` with one cue composed again, changing only what is asked:
+
+    seed: new material (chords, voicings, tune placement), same timing and key.
+    preset: another preset (its tempo range, meter, harmony and instruments); the hits
+      stay the same, and the tonic where the new preset offers it.
+    intensity: 0…1, the cue's intensity curve moved so its mean is this (its shape kept).
+    tempo_bpm: the tempo map refitted around this tempo (±8 %).
+    instrumentation: layer → General MIDI program (e.g. {"melody": 71}); the notes stay.
+    theme: another theme for this cue.
+    cue: an edited version of the cue (moved in/out, hits added or removed).
+    dialogue: the cut's dialogue spans (CueSheet.dialogue), so the music keeps clear of them.
+    Every other cue is returned unchanged; the result's seed is the score's.
+    """
+    presets = load_presets() if presets is None else presets
+    index = next((i for i, cs in enumerate(score.cues) if cs.cue.id == cue_id), None)
+    if index is None:
+        raise InputError(f"no cue {cue_id!r} in the score; cues: {', '.join(cs.cue.id for cs in score.cues)}")
+    old = score.cues[index]
+    base_cue = cue if cue is not None else old.cue
+    if base_cue.id != cue_id:
+        raise InputError(f"the edited cue is {base_cue.id!r}, not {cue_id!r}")
+    name = preset or old.cue.preset
+    if name not in presets:
+        raise PresetError(f"cue {cue_id}: no preset {name!r}; available: {', '.join(sorted(presets))}")
+    p = presets[name]
+    if instrumentation:
+        layers = {layer.name: layer for layer in p.layers}
+        for layer_name, program in instrumentation.items():
+            if layer_name not in layers:
+                raise InputError(f"cue {cue_id}: preset {p.name} has no layer {layer_name!r}; "
+                                 f"layers: {', '.join(layers)}")
+            if isinstance(program, bool) or not isinstance(program, int) or not 0 <= program <= 127:
+                raise InputError(f"cue {cue_id}: {layer_name} program must be a General MIDI program 0…127, "
+                                 f"got {program!r}")
+        p = replace(p, layers=tuple(replace(layer, program=instrumentation.get(layer.name, layer.program))
+                                    for layer in p.layers))
+    if intensity is not None:
+        if not 0.0 <= intensity <= 1.0:
+            raise InputError(f"cue {cue_id}: intensity must be in 0…1, got {intensity}")
+        shift = intensity - float(np.mean([v for _, v in base_cue.intensity])) if base_cue.intensity else 0.0
+        curve = tuple((t, float(np.clip(v + shift, 0.0, 1.0))) for t, v in base_cue.intensity) \
+            or ((base_cue.start_s, intensity),)
+        base_cue = replace(base_cue, intensity=curve)
+    tonic, mode = parse_key(old.key)
+    if p.mode != mode or tonic not in p.tonics:
+        tonic = choose_tonic(p, cue_rng(score.seed, cue_id, _KEY), after=(tonic, mode))
+    prev = score.cues[index - 1] if index > 0 else None
+    nxt = score.cues[index + 1] if index + 1 < len(score.cues) else None
+    key = CueKey(tonic, p.mode,
+                 into=parse_key(nxt.key) if nxt is not None and _connected(base_cue, nxt.cue) else None,
+                 entered=prev is not None and _connected(prev.cue, base_cue))
+    motif = theme or score.theme or make_motif(score.seed, p.beats_per_bar)
+    new, _ = compose_cue(base_cue, preset=p, fps=score.source.fps, dialogue=dialogue,
+                         seed=score.seed if seed is None else _check_seed(seed), motif=motif, key=key,
+                         tempo_bpm=tempo_bpm)
+    return replace(score, cues=score.cues[:index] + (new,) + score.cues[index + 1:])

@@ -13,10 +13,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 
 from scorer.compose.harmony import Chord, Harmony, chord_scale, voice_chord
 from scorer.compose.presets import DRUM_NOTES, Band, Layer, Preset
-from scorer.compose.theme import Motif
+from scorer.compose.theme import Motif, phrase_bars
 from scorer.types import Cue, Hit, Note, Part, Span, TempoMap
 
 # D4 ≈ 294 Hz: sustained notes above this sit in the speech band under dialogue.
@@ -343,7 +345,7 @@ def _hits(c: _Cue, layer: Layer, button_s: float) -> list[Note | None]:
 
 
 def _melody(c: _Cue, layer: Layer, motif: Motif) -> list[Note]:
-    """The theme, statement and answer in turn, two bars each, from the second bar on;
+    """The theme, statement and answer in turn, from the second bar on;
     phrases start only on bars clear of dialogue and where the band plays the melody."""
     notes: list[Note | None] = []
     h = c.harmony
@@ -361,7 +363,7 @@ def _melody(c: _Cue, layer: Layer, motif: Motif) -> list[Note]:
         phrase = motif.statement if half % 2 == 0 else motif.answer
         # The phrase sits around the lower-middle of the instrument, higher when it builds.
         target = layer.low + 0.4 * span + (0.2 * span if c.intensity(b_start) >= 0.7 else 0)
-        pitches, times = [], []
+        pitches, times, degrees = [], [], []
         for mn in phrase:
             b0 = b_start + mn.onset_beats
             if b0 >= c.end_beat - 1e-9:
@@ -370,16 +372,34 @@ def _melody(c: _Cue, layer: Layer, motif: Motif) -> list[Note]:
             sc = chord_scale(h.scale, chord.spec.pcs)
             d = mn.degree
             pitch = base + 12 * (d // 7) + (sc[d % 7] - tonic_pc) % 12
-            strong = abs(mn.onset_beats % c.bpb) < 1e-9 or mn.length_beats >= 1.5
-            if strong and pitch % 12 not in chord.spec.pcs:
+            # A note on the bar line, or a long one on the half bar, may not rub a
+            # semitone against the chord (a ninth or an eleventh is colour, a minor
+            # ninth is a clash). It moves to the nearest chord tone that keeps the
+            # tune's rise or fall from the note before, so the theme's contour survives
+            # every harmonisation.
+            strong = abs(mn.onset_beats % c.bpb) < 1e-9 or (
+                mn.length_beats >= 1.5 and c.bpb % 2 == 0 and abs(mn.onset_beats % (c.bpb / 2)) < 1e-9)
+            clash = any((pitch - q) % 12 in (1, 11) for q in chord.spec.pcs)
+            if strong and clash:
+                way = lambda p: int(np.sign(p - pitches[-1])) if pitches else 0  # noqa: E731
                 pitch = min((p for p in range(pitch - 4, pitch + 5) if p % 12 in chord.spec.pcs),
-                            key=lambda p: (abs(p - pitch), p))
+                            key=lambda p, w=way(pitch): (way(p) != w, abs(p - pitch), p))
             if pitches and abs(pitch - pitches[-1]) == 6:
                 # No bare tritone leaps in a tune: land a scale step nearer.
                 toward = 1 if pitch < pitches[-1] else -1
                 pitch = next((p for p in (pitch + toward, pitch + 2 * toward, pitch + 3 * toward)
                               if p % 12 in sc or p % 12 in chord.spec.pcs), pitch)
+            if pitches and (want := int(np.sign(mn.degree - degrees[-1]))) != int(np.sign(pitch - pitches[-1])):
+                # The fixes above must not turn a rising step into a repeat or a fall:
+                # the contour is what makes the theme recognisable.
+                pool = set(chord.spec.pcs) if strong else set(sc) | set(chord.spec.pcs)
+                if want == 0:
+                    pitch = pitches[-1] if pitches[-1] % 12 in pool else pitch
+                else:
+                    pitch = next((p for p in range(pitches[-1] + want, pitches[-1] + 6 * want, want)
+                                  if p % 12 in pool and abs(p - pitches[-1]) != 6), pitch)
             pitches.append(pitch)
+            degrees.append(mn.degree)
             times.append((b0, min(b0 + mn.length_beats, c.end_beat)))
         if pitches:
             mean = sum(pitches) / len(pitches)
@@ -392,7 +412,7 @@ def _melody(c: _Cue, layer: Layer, motif: Motif) -> list[Note]:
                 p = _fold(p + shift, layer.low, layer.high)
                 notes.append(_note(t0, t1, p, vel))
         half += 1
-        bar += 2
+        bar += phrase_bars(phrase, c.bpb)
         if half % 4 == 0:
             bar += 2            # breathe after eight bars of tune
     return _rest_for_dialogue(c, notes)

@@ -141,7 +141,44 @@ def chord_in_key(numeral: str, *, tonic: str, mode: str) -> ChordSpec:
     root = (tonic_pc + MODES[mode][degree] + acc) % 12
     intervals, suffix = chord_intervals(minor_case, qual, ext)
     pcs = tuple((root + i) % 12 for i in intervals)
-    return ChordSpec(numeral, root, pcs, pc_name(root, flats=uses_flats(tonic, mode)) + suffix)
+    return ChordSpec(numeral, root, pcs, spell_degree(tonic, degree, root) + suffix)
+
+
+_LETTERS = "CDEFGAB"
+
+
+def spell_degree(tonic: str, degree: int, pc: int) -> str:
+    """The name of pitch class `pc` as scale degree `degree` (0…6) above `tonic`: the
+    letter follows the degree, so ♭VII of C is B♭ (not A♯) and ♯IV of C is F♯. Falls
+    back to the key's usual spelling where that would need a double accidental."""
+    letter = _LETTERS[(_LETTERS.index(tonic[0]) + degree) % 7]
+    alter = (pc - NOTE_PCS[letter] + 6) % 12 - 6
+    if abs(alter) > 1:
+        return pc_name(pc, flats=alter < 0)
+    return letter + {-1: "b", 0: "", 1: "#"}[alter]
+
+
+def _suffix_table() -> dict[str, tuple[int, ...]]:
+    table: dict[str, tuple[int, ...]] = {}
+    for minor_case in (False, True):
+        for qual in ("", "o", "ø", "+"):
+            for ext in ("", "7", "maj7", "6", "sus2", "sus4", "add9"):
+                intervals, suffix = chord_intervals(minor_case, qual, ext)
+                table.setdefault(suffix, intervals)
+    return table
+
+
+_SUFFIX_INTERVALS = _suffix_table()
+_SYMBOL = re.compile(r"^(?P<root>[A-G][b#]?)(?P<suffix>.*)$")
+
+
+def symbol_pcs(symbol: str) -> tuple[int, ...]:
+    """The pitch classes (root first) of a chord symbol this module writes ("Bbmaj7")."""
+    m = _SYMBOL.match(symbol)
+    if not m or m["root"] not in NOTE_PCS or m["suffix"] not in _SUFFIX_INTERVALS:
+        raise ValueError(f"{symbol!r} is not a chord symbol scorer writes")
+    root = NOTE_PCS[m["root"]]
+    return tuple((root + i) % 12 for i in _SUFFIX_INTERVALS[m["suffix"]])
 
 
 def scale_pcs(tonic: str, mode: str) -> tuple[int, ...]:
@@ -191,9 +228,45 @@ class Harmony:
     chords: tuple[Chord, ...]
 
 
-def choose_tonic(preset: "Preset", rng: np.random.Generator) -> str:
-    """One of the preset's candidate tonics, drawn with the cue's generator."""
-    return str(preset.tonics[int(rng.integers(len(preset.tonics)))])
+def choose_tonic(preset: "Preset", rng: np.random.Generator, *, after: tuple[str, str] | None = None) -> str:
+    """One of the preset's candidate tonics, drawn with the cue's generator.
+
+    after: the (tonic, mode) of the cue this one grows out of: then only the candidates
+    whose key signature is nearest on the circle of fifths are drawn from, so connected
+    cues move to a closely related key (or stay in it).
+    """
+    cands = list(preset.tonics)
+    if after is not None:
+        dist = {t: fifths_apart(after, (t, preset.mode)) for t in cands}
+        cands = [t for t in cands if dist[t] == min(dist.values())]
+    return str(cands[int(rng.integers(len(cands)))])
+
+
+def _signature_fifths(tonic: str, mode: str) -> int:
+    """The key signature as fifths from C (−6…5: flats negative)."""
+    parent = (NOTE_PCS[tonic] - _MODE_OFFSET[mode]) % 12
+    f = (parent * 7) % 12
+    return f - 12 if f > 5 else f
+
+
+def fifths_apart(a: tuple[str, str], b: tuple[str, str]) -> int:
+    """How many steps round the circle of fifths two keys' signatures lie apart (0…6)."""
+    d = abs(_signature_fifths(*a) - _signature_fifths(*b)) % 12
+    return min(d, 12 - d)
+
+
+def tonic_numeral(mode: str) -> str:
+    """The tonic triad's numeral in a mode: "i" where the mode's third is minor."""
+    return "i" if MODES[mode][2] == 3 else "I"
+
+
+def parse_key(key: str) -> tuple[str, str]:
+    """"D minor" → ("D", "minor"); "C harmonic minor" → ("C", "harmonic_minor")."""
+    tonic, _, mode = key.partition(" ")
+    mode = mode.replace(" ", "_")
+    if tonic not in NOTE_PCS or mode not in MODES:
+        raise ValueError(f"not a key: {key!r}")
+    return tonic, mode
 
 
 def _body_boundaries(*, end_body: float, bpb: int, chord_bars_at, hit_beats: list[float]) -> list[tuple[float, bool]]:
@@ -216,18 +289,33 @@ def _body_boundaries(*, end_body: float, bpb: int, chord_bars_at, hit_beats: lis
 
 
 def plan_chords(*, preset: "Preset", tonic: str, tempo_map: TempoMap, end_beat: float,
-                hit_beats: tuple[float, ...], chord_bars_at, rng: np.random.Generator) -> Harmony:
+                hit_beats: tuple[float, ...], chord_bars_at, rng: np.random.Generator,
+                into: tuple[str, str] | None = None, open_on_tonic: bool = False) -> Harmony:
     """Chords for one cue: the preset's progressions on bar lines (and on honoured hits),
     a cadence over the last bars and the final chord as the button at end_beat.
 
     chord_bars_at(bar) -> bars per chord at that bar (from the intensity band).
+    into: the (tonic, mode) of the cue that follows without a gap, when it is in another
+    key: the cadence then modulates — its dominant is the new key's V7 and the button is
+    the new key's tonic chord, which is where the next cue begins.
+    open_on_tonic: start on the tonic chord (a cue entered from a modulating cadence).
     """
     mode, bpb = preset.mode, preset.beats_per_bar
-    spec = lambda n: chord_in_key(n, tonic=tonic, mode=mode)  # noqa: E731
+    new_key = ">"   # a numeral with this prefix is read in the key modulated to
+    modulating = into is not None and (NOTE_PCS[into[0]], into[1]) != (NOTE_PCS[tonic], mode)
+
+    def spec(n: str) -> ChordSpec:
+        if n.startswith(new_key):
+            return chord_in_key(n[1:], tonic=into[0], mode=into[1])
+        return chord_in_key(n, tonic=tonic, mode=mode)
+
+    cadence = list(preset.cadence)
+    if modulating:
+        cadence = cadence[:-2] + [new_key + "V7", new_key + tonic_numeral(into[1])]
     # Cadence: its chords before the last take the final bar lines before the end, one
     # bar each, as many as fit after the first bar; the last chord is the button.
     last_bar_line = (np.ceil(end_beat / bpb - 1e-9) - 1) * bpb
-    pre = list(preset.cadence[:-1])
+    pre = cadence[:-1]
     cad_starts: list[float] = []
     for k in range(len(pre)):
         b = last_bar_line - k * bpb
@@ -250,6 +338,8 @@ def plan_chords(*, preset: "Preset", tonic: str, tempo_map: TempoMap, end_beat: 
             nxt = int(rng.integers(len(progs)))
             cur = nxt if len(progs) == 1 or nxt != cur else (nxt + 1) % len(progs)
         n = order.pop(0)
+        if open_on_tonic and not numerals:
+            n = tonic_numeral(mode)
         # On a hit the harmony must move: skip ahead past repeats of the sounding chord.
         tries = 0
         while at_hit and numerals and spec(n).pcs == spec(numerals[-1]).pcs and tries < 16:
@@ -281,7 +371,7 @@ def plan_chords(*, preset: "Preset", tonic: str, tempo_map: TempoMap, end_beat: 
         chords.append(Chord(b, e, tempo_map.beat_to_s(b), tempo_map.beat_to_s(e), spec(n), at_hit=h))
     end_s = tempo_map.beat_to_s(end_beat)
     chords.append(Chord(end_beat, end_beat + bpb, end_s, tempo_map.beat_to_s(end_beat + bpb),
-                        spec(preset.cadence[-1]), is_button=True))
+                        spec(cadence[-1]), is_button=True))
     return Harmony(tonic, mode, key_name(tonic, mode), scale_pcs(tonic, mode), tuple(chords))
 
 

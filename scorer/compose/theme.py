@@ -6,11 +6,18 @@ key, mode, chords, register and instrument.
 """
 from __future__ import annotations
 
+import math
+import os
+from pathlib import Path
+from typing import Sequence
+
 import numpy as np
 
+from scorer.errors import InputError
 from scorer.types import Motif, MotifNote
 
-__all__ = ["Motif", "MotifNote", "make_motif"]
+__all__ = ["Motif", "MotifNote", "make_motif", "theme_from_notes", "theme_from_midi",
+           "theme_from_audio", "load_theme", "develop", "estimate_key", "phrase_bars"]
 
 
 # --- a generated theme -----------------------------------------------------------------------------------
@@ -90,3 +97,210 @@ def make_motif(seed: int, beats_per_bar: int) -> Motif:
     return Motif(beats_per_bar, statement, answer)
 
 
+
+
+# --- a theme the user supplies -------------------------------------------------------------------
+
+MAX_THEME_BARS = 8
+_GRID_BEATS = 0.25            # user themes are quantised to sixteenths
+# Krumhansl–Kessler key profiles (probe-tone ratings), C major and C minor.
+_KK_MAJOR = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
+_KK_MINOR = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
+_MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)
+_MINOR_STEPS = (0, 2, 3, 5, 7, 8, 10)
+
+
+def estimate_key(notes: Sequence[tuple[float, float, int]]) -> tuple[int, str]:
+    """(tonic pitch class, "major" | "minor") of a melody.
+
+    A short tune says little about its key, so the keys whose scale holds the most of it
+    (by duration) come first; among those, the Krumhansl–Schmuckler key finder on
+    duration-weighted pitch classes decides, then the key of the last note."""
+    weights = np.zeros(12)
+    for _, length, pitch in notes:
+        weights[pitch % 12] += length
+    best, best_key = None, None
+    last_pc = notes[-1][2] % 12 if notes else 0
+    for mode, profile, steps in (("major", _KK_MAJOR, _MAJOR_STEPS), ("minor", _KK_MINOR, _MINOR_STEPS)):
+        for tonic in range(12):
+            inside = round(float(sum(weights[(tonic + s) % 12] for s in steps)), 9)
+            r = float(np.corrcoef(weights, np.roll(profile, tonic))[0, 1]) if weights.any() else 0.0
+            key = (inside, round(r, 9), tonic == last_pc, mode == "major", -tonic)
+            if best_key is None or key > best_key:
+                best, best_key = (tonic, mode), key
+    return best
+
+
+def _degree(pitch: int, tonic_pc: int, steps: tuple[int, ...], ref: int) -> int:
+    """Scale degree of `pitch` counted from the tonic at MIDI `ref` (7 per octave); a note
+    outside the scale takes the nearer scale neighbour (the lower one on a tie)."""
+    rel = pitch - ref
+    octave, within = divmod(rel, 12)
+    best = min(range(8), key=lambda k: (abs((steps + (12,))[k] - within), k))
+    return 7 * octave + best
+
+
+def theme_from_notes(notes: Sequence[tuple[float, float, int]], *, beats_per_bar: int,
+                     key: tuple[int, str] | None = None, source: str = "user") -> Motif:
+    """A theme from a melody given as (onset_beats, length_beats, MIDI pitch).
+
+    Chords become their top note (the tune), overlaps are trimmed, times are quantised to
+    sixteenths and the melody keeps its position in the bar (a pickup stays a pickup). At
+    most MAX_THEME_BARS bars are kept: the first half is the statement, the rest the
+    answer (a theme of one or two bars answers itself). Pitches become scale degrees of
+    `key` (tonic pitch class, "major"/"minor"), estimated from the notes when not given;
+    a chromatic note takes its nearer scale neighbour, since a theme is re-set in each
+    cue's own mode.
+    """
+    if beats_per_bar < 1:
+        raise InputError(f"theme {source}: beats_per_bar = {beats_per_bar} must be at least 1")
+    q = lambda b: round(b / _GRID_BEATS) * _GRID_BEATS  # noqa: E731
+    by_onset: dict[float, tuple[float, int]] = {}
+    for onset, length, pitch in sorted(notes):
+        if length <= 0 or not 0 <= pitch <= 127:
+            continue
+        o = q(onset)
+        if o not in by_onset or pitch > by_onset[o][1]:      # the top line of a chord
+            by_onset[o] = (max(_GRID_BEATS, q(onset + length) - o), pitch)
+    line = sorted(by_onset.items())
+    if len(line) < 2:
+        raise InputError(f"theme {source}: needs a melody of at least two notes, found {len(line)}")
+    first_bar = math.floor(line[0][0] / beats_per_bar) * beats_per_bar
+    trimmed: list[tuple[float, float, int]] = []
+    for i, (o, (length, pitch)) in enumerate(line):
+        nxt = line[i + 1][0] if i + 1 < len(line) else math.inf
+        o -= first_bar
+        if o >= MAX_THEME_BARS * beats_per_bar:
+            break
+        trimmed.append((o, min(length, nxt - first_bar - o), pitch))
+    tonic_pc, mode = key if key is not None else estimate_key(trimmed)
+    steps = _MAJOR_STEPS if mode == "major" else _MINOR_STEPS
+    # Degree 0 is the tonic at or just below the first note, like the generated themes.
+    ref = trimmed[0][2] - (trimmed[0][2] - tonic_pc) % 12
+    degrees = [_degree(p, tonic_pc, steps, ref) for _, _, p in trimmed]
+    end_beats = max(o + length for o, length, _ in trimmed)
+    n_bars = max(1, math.ceil(end_beats / beats_per_bar - 1e-9))
+    split_bar = math.ceil(n_bars / 2) if n_bars > 2 else n_bars
+    split = split_bar * beats_per_bar
+    statement = tuple(MotifNote(o, min(length, split - o), d)
+                      for (o, length, _), d in zip(trimmed, degrees) if o < split)
+    answer = tuple(MotifNote(o - split, length, d)
+                   for (o, length, _), d in zip(trimmed, degrees) if o >= split)
+    return Motif(beats_per_bar, statement, answer or statement, source=source)
+
+
+def theme_from_midi(path: str | os.PathLike) -> Motif:
+    """The theme in a MIDI file: the busiest non-drum track's top line, in the file's own
+    meter and key (its first time and key signatures; the key is estimated when absent)."""
+    import mido
+
+    name = str(path)
+    try:
+        mid = mido.MidiFile(name)
+    except FileNotFoundError:
+        raise InputError("no such MIDI file", path=name) from None
+    except (OSError, EOFError, ValueError, KeyError, IndexError) as e:
+        raise InputError(f"not a readable MIDI file ({e})", path=name) from None
+    if mid.type == 2:
+        raise InputError("MIDI type 2 (independent sequences) is not supported; export type 0 or 1",
+                         path=name)
+    ppq = mid.ticks_per_beat
+    if not ppq or ppq <= 0:
+        raise InputError(f"MIDI division {ppq} is not a positive ticks-per-beat", path=name)
+    beats_per_bar, key = 4, None
+    tracks: dict[int, list[tuple[float, float, int]]] = {}
+    for i, track in enumerate(mid.tracks):
+        tick, sounding = 0, {}
+        for msg in track:
+            tick += msg.time
+            if msg.type == "time_signature" and tick == 0:
+                beats_per_bar = max(1, round(msg.numerator * 4 / msg.denominator))
+            elif msg.type == "key_signature" and key is None:
+                key = _key_from_signature(msg.key)
+            elif msg.type in ("note_on", "note_off") and msg.channel != 9:
+                k = (msg.channel, msg.note)
+                if msg.type == "note_on" and msg.velocity > 0:
+                    sounding.setdefault(k, tick)
+                elif k in sounding:
+                    t0 = sounding.pop(k)
+                    tracks.setdefault(i, []).append((t0 / ppq, (tick - t0) / ppq, msg.note))
+    if not tracks:
+        raise InputError("holds no pitched notes to take a theme from", path=name)
+    busiest = max(tracks, key=lambda i: (len(tracks[i]), -i))
+    return theme_from_notes(tracks[busiest], beats_per_bar=beats_per_bar, key=key,
+                            source=Path(name).name)
+
+
+def _key_from_signature(text: str) -> tuple[int, str] | None:
+    from scorer.compose.harmony import NOTE_PCS
+
+    minor = text.endswith("m")
+    tonic = text[:-1] if minor else text
+    return (NOTE_PCS[tonic], "minor" if minor else "major") if tonic in NOTE_PCS else None
+
+
+def theme_from_audio(path: str | os.PathLike, *, beats_per_bar: int = 4) -> Motif:
+    """The theme in a recording of a hummed, sung or played melody, transcribed by
+    basic-pitch (an optional extra); times become beats at the tempo heard in it."""
+    from scorer.compose.transcribe import transcribe_melody
+
+    melody = transcribe_melody(path)
+    beat_s = 60.0 / melody.tempo_bpm
+    t0 = melody.notes[0][0]
+    notes = [((s - t0) / beat_s, (e - s) / beat_s, p) for s, e, p in melody.notes]
+    return theme_from_notes(notes, beats_per_bar=beats_per_bar, source=Path(str(path)).name)
+
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aif", ".aiff")
+MIDI_SUFFIXES = (".mid", ".midi", ".smf")
+
+
+def load_theme(path: str | os.PathLike) -> Motif:
+    """A user's theme from a MIDI file or a recording, chosen by the file name's suffix."""
+    suffix = Path(str(path)).suffix.lower()
+    if suffix in MIDI_SUFFIXES:
+        return theme_from_midi(path)
+    if suffix in AUDIO_SUFFIXES:
+        if not Path(str(path)).is_file():
+            raise InputError("no such audio file", path=str(path))
+        return theme_from_audio(path)
+    raise InputError(f"a theme is a MIDI file ({', '.join(MIDI_SUFFIXES)}) or a recording "
+                     f"({', '.join(AUDIO_SUFFIXES)}); {suffix or 'no suffix'} is neither", path=str(path))
+
+
+# --- development: the theme set for one cue -------------------------------------------------------
+
+def _rebar(phrase: tuple[MotifNote, ...], old_bpb: int, new_bpb: int) -> tuple[MotifNote, ...]:
+    """A phrase moved into another meter bar by bar: each bar's rhythm is scaled to fill
+    the new bar (to the nearest half beat), so downbeats stay downbeats."""
+    if old_bpb == new_bpb:
+        return phrase
+    f = new_bpb / old_bpb
+    out: list[MotifNote] = []
+    for n in phrase:
+        bar, within = divmod(n.onset_beats, old_bpb)
+        onset = bar * new_bpb + round(within * f * 2) / 2
+        if out and onset <= out[-1].onset_beats:
+            continue     # two onsets squeezed onto one: the first keeps it
+        out.append(MotifNote(onset, max(0.5, round(n.length_beats * f * 2) / 2), n.degree))
+    return tuple(MotifNote(a.onset_beats, min(a.length_beats, b.onset_beats - a.onset_beats), a.degree)
+                 for a, b in zip(out, out[1:])) + tuple(out[-1:])
+
+
+def develop(theme: Motif, *, beats_per_bar: int, arousal: float) -> Motif:
+    """The theme as one cue states it: in the cue's meter, and in augmentation (every
+    length doubled) when the cue is calm (arousal ≤ −0.35), so the same tune reads as a
+    lament or a lullaby. Mode, register and instrument are the cue's: the arrangement
+    sets the degrees in the cue's key and chords, on the preset's melody instrument."""
+    statement = _rebar(theme.statement, theme.beats_per_bar, beats_per_bar)
+    answer = _rebar(theme.answer, theme.beats_per_bar, beats_per_bar)
+    if arousal <= -0.35:
+        aug = lambda ph: tuple(MotifNote(2 * n.onset_beats, 2 * n.length_beats, n.degree) for n in ph)  # noqa: E731
+        statement, answer = aug(statement), aug(answer)
+    return Motif(beats_per_bar, statement, answer, source=theme.source)
+
+
+def phrase_bars(phrase: tuple[MotifNote, ...], beats_per_bar: int) -> int:
+    """Whole bars a phrase spans."""
+    end = max((n.onset_beats + n.length_beats for n in phrase), default=0.0)
+    return max(1, math.ceil(end / beats_per_bar - 1e-9))
