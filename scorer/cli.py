@@ -62,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--soundfont", help="a .sf2/.sf3 General MIDI SoundFont to render with")
     s.add_argument("--spec", default="ebu",
                    help="loudness spec: ebu (-23 LUFS), atsc, netflix, web, streaming")
+    s.add_argument("--theme", help="your theme: a MIDI file, or a recording of it hummed or played "
+                   "(.wav/.flac/…; needs the theme-audio extra)")
     s.add_argument("--no-preview", action="store_true", help="skip preview.mp4")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
@@ -96,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             report = score(args.cut, args.output, seed=args.seed, preset=args.preset,
                            cues=args.cues, timeline=args.timeline, notes=args.notes,
                            backend=args.backend, spec=args.spec,
-                           soundfont=args.soundfont, preview=not args.no_preview,
+                           soundfont=args.soundfont, preview=not args.no_preview, theme=args.theme,
                            progress=progress)
             progress.close()
             _summary(report, Path(args.output))
@@ -124,6 +126,8 @@ def _summary(report: dict, out: Path) -> None:
         tempi = sorted({round(s["tempo_bpm"], 1) for s in cue["tempo_map"]["segments"]})
         print(f"  {cue['id']:5} {cue['preset']:14} {cue['key']:10} {tempi[0]:g}"
               f"{'' if len(tempi) == 1 else '-' + format(tempi[-1], 'g')} BPM")
+        for h in cue.get("unhonoured_hits", []):
+            print(f"        hit {h['timecode']} not on a beat: {h['reason']}")
     print(f"  hits scored: {hs['scored']}, max onset error {hs['max_onset_error_ms']} ms")
     print(f"  programme {loud['programme_lufs']} LUFS / {loud['programme_true_peak_dbtp']} dBTP "
           f"(spec {loud['spec']}); music {loud['music_lufs']} LUFS")

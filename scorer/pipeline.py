@@ -56,11 +56,13 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
           preset: str | None = None, cues: CueSheet | str | os.PathLike | None = None,
           timeline: str | os.PathLike | None = None, notes: str | os.PathLike | None = None,
           backend: str = "soundfont", spec: str = "ebu", soundfont: str | None = None,
-          preview: bool = True, progress: ProgressFn | None = None) -> dict:
+          preview: bool = True, theme: str | os.PathLike | None = None,
+          progress: ProgressFn | None = None) -> dict:
     """Temp-score `cut` into out_dir; returns the report (also written as report.json).
 
     cues: an edited cue sheet (object or path to cues.json) to score instead of analysing.
     preset: force one preset for every cue. timeline / notes: see analyze_and_spot().
+    theme: the user's theme, a MIDI file or a recording of the tune (see load_theme).
     """
     from scorer.compose import compose
     from scorer.deliver import deliver
@@ -71,6 +73,10 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
     timings: dict[str, float] = {}
     start = time.perf_counter()
     get_backend(backend)  # fail before the long analysis if the backend can't run
+    motif = None
+    if theme is not None:  # and before it if the theme can't be read
+        from scorer.compose.theme import load_theme
+        motif = load_theme(theme)
     if cues is None:
         sheet = analyze_and_spot(cut, preset=preset, timeline=timeline, notes=notes,
                                  progress=progress, timings_s=timings)
@@ -78,7 +84,7 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
         sheet = cues if isinstance(cues, CueSheet) else load_cue_sheet(cues)
         _check_same_cut(sheet, cut)
     t = time.perf_counter()
-    composed = compose(sheet, seed=seed, preset_override=preset)
+    composed = compose(sheet, seed=seed, preset_override=preset, theme=motif)
     timings["compose"] = time.perf_counter() - t
     if progress:
         progress("compose", 1, 1)

@@ -120,11 +120,28 @@ def test_cli_scores_an_edited_cue_sheet(scored, tmp_path):
     d["cues"][0]["preset"] = "noir"
     edited = tmp_path / "edited.json"
     edited.write_text(json.dumps(d))
-    r = run_cli("score", cut, "-o", tmp_path / "o2", "--cues", edited, "--no-preview", "-q")
+    from test_theme import write_midi
+    theme = write_midi(tmp_path / "ode.mid")
+    r = run_cli("score", cut, "-o", tmp_path / "o2", "--cues", edited, "--theme", theme, "--no-preview", "-q")
     assert r.returncode == 0, r.stderr
     again = json.loads((tmp_path / "o2" / "cues.json").read_text())
     assert again["cues"][0]["preset"] == "noir"
     assert again["shots"] == d["shots"]
+    report = json.loads((tmp_path / "o2" / "report.json").read_text())
+    assert report["theme"]["source"] == "ode.mid"
+    for cue in report["cues"]:
+        alts = cue["tempo_alternatives"]
+        assert 1 <= len(alts) <= 3 and alts[0]["score"] >= alts[-1]["score"]
+        assert all(h["reason"] for h in cue["unhonoured_hits"])
+
+
+def test_cli_unreadable_theme_is_a_clear_error_before_any_work(scored, tmp_path):
+    cut = scored[0]
+    bad = tmp_path / "theme.mid"
+    bad.write_text("not midi")
+    r = run_cli("score", cut, "-o", tmp_path / "out", "--theme", bad, "-q")
+    assert r.returncode == 2 and "theme.mid" in r.stderr and "MIDI" in r.stderr
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("maker,needle", BAD_INPUTS)

@@ -6,7 +6,7 @@ OUT/preview.mp4  OUT/report.json
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable
 
@@ -92,8 +92,19 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
         "seed": score.seed,
         "backend": mix.stems.backend,
         "render": mix.stems.info,
+        "theme": None if score.theme is None else {
+            "source": score.theme.source, "beats_per_bar": score.theme.beats_per_bar,
+            "statement": [[n.onset_beats, n.length_beats, n.degree] for n in score.theme.statement],
+            "answer": [[n.onset_beats, n.length_beats, n.degree] for n in score.theme.answer]},
         "cues": [{"id": cs.cue.id, "preset": cs.cue.preset, "key": cs.key,
                   "tempo_map": cs.tempo_map.to_dict(),
+                  # The cue-tempo calculator's view: the best base tempos (the chosen
+                  # one first) and what each would do to the hits at a constant tempo.
+                  "tempo_alternatives": [asdict(a) for a in cs.alternatives],
+                  "unhonoured_hits": [{"t_s": h.t_s, "frame": h.frame,
+                                       "timecode": frame_to_smpte(h.frame, score.source.fps),
+                                       "kind": h.kind, "strength": h.strength, "reason": why}
+                                      for h, why in cs.unhonoured],
                   "chords": [[t, c] for t, c in cs.chords],
                   "parts": [{"name": p.name, "group": p.group, "program": p.program,
                              "is_drums": p.is_drums, "n_notes": len(p.notes)} for p in cs.parts]}
