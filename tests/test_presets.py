@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from scorer.compose.harmony import chord_in_key
-from scorer.compose.presets import (DRUM_NOTES, GROUPS, LAYER_ROLES, Preset, choose_preset,
+from scorer.compose.presets import (DEFAULT_FX, DRUM_NOTES, GROUPS, LAYER_ROLES, Ambience, Preset, choose_preset,
                                     default_directory, load_preset_file, load_presets)
 from scorer.errors import InputError, PresetError
 
@@ -112,7 +112,12 @@ def test_out_of_range_value_names_file_field_and_range(tmp_path):
     path = _broken(tmp_path, "program = 32\n", "program = 200\n")
     with pytest.raises(PresetError) as e:
         load_preset_file(path)
-    assert f"{path}: layers.bass.program = 200 is outside 0..127" == str(e.value)
+    line = _line_of(path, "program = 200")
+    assert f"{path}, line {line}: layers.bass.program = 200 is outside 0..127" == str(e.value)
+
+
+def _line_of(path, text):
+    return next(i for i, t in enumerate(path.read_text().splitlines(), start=1) if t.startswith(text))
 
 
 @pytest.mark.parametrize("old,new,needle", [
@@ -134,12 +139,62 @@ def test_out_of_range_value_names_file_field_and_range(tmp_path):
                  "layers.melody.low..high = 70..78 spans less than an octave", id="range_narrower_than_an_octave_is_refused"),
     pytest.param('name = "noir"', 'name = "noire"',
                  "differs from the file name", id="name_must_match_file"),
+    pytest.param("[layers.pad]", "[fx.brass]\nwet = 1.5\n\n[layers.pad]",
+                 "fx.brass.wet = 1.5 is outside 0..1", id="fx_out_of_range"),
+    pytest.param("[layers.pad]", "[fx.kazoo]\nwet = 0.5\n\n[layers.pad]",
+                 "unknown field 'fx.kazoo'", id="fx_of_an_unknown_group"),
+    pytest.param("[layers.pad]", "[fx.strings]\nreverb = 0.5\n\n[layers.pad]",
+                 "unknown field 'fx.strings.reverb'", id="fx_unknown_setting"),
+    pytest.param('beds = ["rain", "city"]', 'beds = ["rain", "jungle"]',
+                 "ambience.beds has 'jungle'", id="ambience_unknown_bed"),
+    pytest.param("level_db = -32", "level_db = -3",
+                 "ambience.level_db = -3 is outside -60..-12", id="ambience_too_loud"),
 ])
 def test_broken_preset_names_file_and_field(tmp_path, old, new, needle):
     path = _broken(tmp_path, old, new)
     with pytest.raises(PresetError, match=needle) as e:
         load_preset_file(path)
     assert str(path) in str(e.value)
+    # …and the line: the one holding the field (or its table) the message names.
+    if "line " in str(e.value):
+        n = int(str(e.value).split("line ", 1)[1].split(":", 1)[0])
+        field_line = path.read_text().splitlines()[n - 1]
+        assert field_line.strip(), str(e.value)
+
+
+@pytest.mark.parametrize("old,new,field_line", [
+    ("max_bpm = 88", "max_bpm = 400", "max_bpm = 400"),
+    ('bass = "1-3-5-3-"', 'bass = "1-3-5-3"', 'bass = "1-3-5-3"'),
+    ('["i", "VI7", "iiø7", "V7"]', '["i", "VI7", "XI", "V7"]', '    ["i", "VI7", "XI", "V7"],'),
+    ('snare = "...o..o."', 'snare = "...o..q."', 'snare = "...o..q."'),
+])
+def test_errors_name_the_line_of_the_field(tmp_path, old, new, field_line):
+    path = _broken(tmp_path, old, new)
+    with pytest.raises(PresetError) as e:
+        load_preset_file(path)
+    line = next(i for i, t in enumerate(path.read_text().splitlines(), start=1) if t == field_line)
+    assert f"{path}, line {line}: " in str(e.value)
+
+
+def test_fx_and_ambience_default_and_override(tmp_path, presets):
+    path = _broken(tmp_path, "[layers.pad]", "[fx.strings]\nwet = 0.5\n\n[layers.pad]")
+    p = load_preset_file(path)
+    assert p.stem_fx("strings").wet == 0.5
+    assert p.stem_fx("strings").room_size == DEFAULT_FX["strings"].room_size      # the rest default
+    assert p.stem_fx("brass") == DEFAULT_FX["brass"]
+    assert p.stem_fx("keys").high_shelf_db == -3.0                                # noir's own
+    assert p.ambience.beds == ("rain", "city") and p.ambience.level_db == -32
+    # A preset without [ambience] gets a quiet room tone.
+    text = (REPO_PRESETS / "noir.toml").read_text()
+    bare = tmp_path / "bare" / "noir.toml"
+    bare.parent.mkdir()
+    bare.write_text(text[:text.index("# Sound-design bed")])
+    assert load_preset_file(bare).ambience == Ambience()
+    for q in presets.values():
+        assert q.ambience.beds and q.ambience.prompt
+        for group in GROUPS + ("ambience",):
+            fx = q.stem_fx(group)
+            assert 0 <= fx.wet <= 1 and fx.comp_ratio >= 1
 
 
 def test_toml_syntax_error_names_file_and_line(tmp_path):
@@ -160,7 +215,7 @@ def test_load_presets_stops_at_the_first_broken_file(tmp_path):
     old = next(line for line in bass.splitlines() if line.startswith("velocity = "))
     (tmp_path / "noir.toml").write_text(head + "[layers.bass]" + bass.replace(old, "velocity = 0", 1))
     (tmp_path / "tension.toml").write_text((REPO_PRESETS / "tension.toml").read_text())
-    with pytest.raises(PresetError, match="noir.toml: layers.bass.velocity = 0 is outside 1..127"):
+    with pytest.raises(PresetError, match=r"noir.toml, line \d+: layers.bass.velocity = 0 is outside 1..127"):
         load_presets(tmp_path)
 
 

@@ -12,6 +12,7 @@ octave where the chord has none), "8" octave, "-" hold, "." rest. Drum patterns:
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,53 @@ class Band:
 
 
 @dataclass(frozen=True)
+class StemFx:
+    """The effects chain of one stem group (pedalboard, in this order): high-pass, EQ
+    (low shelf at 200 Hz, a presence bell at 3 kHz, high shelf at 8 kHz), compressor,
+    reverb. Gains in dB; 0 dB EQ and ratio 1 leave the signal alone."""
+    highpass_hz: float = 35.0
+    low_shelf_db: float = 0.0
+    presence_db: float = 0.0
+    high_shelf_db: float = 0.0
+    comp_threshold_db: float = 0.0
+    comp_ratio: float = 1.0
+    room_size: float = 0.6     # 0…1
+    wet: float = 0.18          # 0…1
+    dry: float = 0.85          # 0…1
+    width: float = 1.0         # 0…1
+
+
+# The room each group plays in when a preset says nothing: long and wet for strings and
+# pads, short and dry for bass and drums, a high-pass below each instrument's range
+# (rumble costs headroom and muddies dialogue).
+DEFAULT_FX: dict[str, StemFx] = {
+    "strings": StemFx(35.0, room_size=0.78, wet=0.28),
+    "brass": StemFx(40.0, room_size=0.72, wet=0.22, comp_threshold_db=-18.0, comp_ratio=2.0),
+    "woodwinds": StemFx(60.0, room_size=0.66, wet=0.22),
+    "keys": StemFx(35.0, room_size=0.62, wet=0.20),
+    "synths": StemFx(30.0, room_size=0.82, wet=0.30),
+    "percussion": StemFx(28.0, room_size=0.50, wet=0.12, dry=0.9, comp_threshold_db=-14.0, comp_ratio=3.0),
+    "bass": StemFx(28.0, room_size=0.30, wet=0.05, dry=0.95, width=0.3, comp_threshold_db=-16.0, comp_ratio=2.5),
+    "ambience": StemFx(20.0, room_size=0.9, wet=0.35, dry=0.8),
+}
+_FX_RANGES = {"highpass_hz": (10.0, 1000.0), "low_shelf_db": (-18.0, 12.0), "presence_db": (-18.0, 12.0),
+              "high_shelf_db": (-18.0, 12.0), "comp_threshold_db": (-60.0, 0.0), "comp_ratio": (1.0, 20.0),
+              "room_size": (0.0, 1.0), "wet": (0.0, 1.0), "dry": (0.0, 1.0), "width": (0.0, 1.0)}
+
+# Procedural ambience beds (render/ambience.py) a preset may ask for.
+AMBIENCE_BEDS = ("room", "wind", "rain", "drone", "city", "night", "sea")
+
+
+@dataclass(frozen=True)
+class Ambience:
+    """The sound-design bed under a preset's cues: procedural beds on the offline
+    backend, `prompt` for AudioGen. level_db: the bed's level (dBFS RMS) before mixing."""
+    beds: tuple[str, ...] = ("room",)
+    level_db: float = -36.0
+    prompt: str = "quiet room tone, distant air conditioning"
+
+
+@dataclass(frozen=True)
 class Preset:
     """A validated mood preset."""
     name: str
@@ -82,6 +130,12 @@ class Preset:
     mid: Band
     high: Band
     path: str = ""                           # the file it came from
+    fx: tuple[tuple[str, StemFx], ...] = tuple(sorted(DEFAULT_FX.items()))  # stem group → chain
+    ambience: Ambience = Ambience()
+
+    def stem_fx(self, group: str) -> StemFx:
+        """The effects chain of a stem group (the default room for a group not listed)."""
+        return dict(self.fx).get(group, DEFAULT_FX.get(group, StemFx()))
 
     def layer(self, name: str) -> Layer | None:
         for layer in self.layers:
@@ -104,13 +158,19 @@ def default_directory() -> Path:
 # --- validation ---------------------------------------------------------------------------------
 
 class _Reader:
-    """Reads fields of one preset file, raising PresetError naming the file and field."""
+    """Reads fields of one preset file, raising PresetError naming the file, the line and
+    the field."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, text: str = ""):
         self.path = path
+        self.lines = _key_lines(text)
 
     def fail(self, message: str):
-        raise PresetError(message, path=self.path)
+        # The line of the deepest field the message names ("layers.pad.low = 90 …").
+        fields = re.findall(r"[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*|\[\d+\])*", message)
+        line = next((self.lines[f] for f in sorted(fields, key=len, reverse=True) if f in self.lines), None)
+        where = self.path if line is None else f"{self.path}, line {line}"
+        raise PresetError(message, path=where)
 
     def table(self, d: dict, key: str, where: str = "") -> dict:
         v = self.get(d, key, where)
@@ -185,6 +245,37 @@ class _Reader:
         return text
 
 
+def _key_lines(text: str) -> dict[str, int]:
+    """Dotted field name → the line (1-based) it is set on, for error messages: tables
+    ("[layers.pad]"), keys ("low = 43", "rhythm.mid.pulse.ride"), and the entries of
+    arrays written one per line ("harmony.progressions[2]")."""
+    out: dict[str, int] = {}
+    table, array, index = "", None, 0
+    for n, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if array is not None:
+            if line.startswith("]"):
+                array = None
+                continue
+            out.setdefault(f"{array}[{index}]", n)   # one entry per line, as presets are written
+            index += 1
+            continue
+        m = re.match(r"^\[\s*([\w.\-\s]+?)\s*\]$", line)
+        if m:
+            table = re.sub(r"\s+", "", m.group(1))
+            out.setdefault(table, n)
+            continue
+        m = re.match(r"^([\w.\-]+)\s*=\s*(.*)$", line)
+        if m:
+            key = f"{table}.{m.group(1)}" if table else m.group(1)
+            out.setdefault(key, n)
+            if m.group(2) == "[":
+                array, index = key, 0
+    return out
+
+
 def _read_layer(r: _Reader, name: str, d: dict) -> Layer:
     w = f"layers.{name}."
     if not isinstance(d, dict):
@@ -243,10 +334,12 @@ def _read_band(r: _Reader, name: str, d: dict, *, steps: int, layers: dict[str, 
                 ostinato=ostinato, pulse=tuple(pulse))
 
 
-def parse_preset(data: dict, *, path: str) -> Preset:
-    """A Preset from the parsed TOML of the file at `path` (named in errors)."""
-    r = _Reader(path)
-    r.only(data, ("name", "description", "prompt", "mood", "harmony", "tempo", "layers", "rhythm"))
+def parse_preset(data: dict, *, path: str, text: str = "") -> Preset:
+    """A Preset from the parsed TOML of the file at `path` (named in errors); `text`, the
+    file's content, lets errors name the line."""
+    r = _Reader(path, text)
+    r.only(data, ("name", "description", "prompt", "mood", "harmony", "tempo", "layers", "rhythm",
+                  "fx", "ambience"))
     name = r.string(data, "name")
     stem = Path(path).stem
     if name != stem:
@@ -293,7 +386,30 @@ def parse_preset(data: dict, *, path: str) -> Preset:
     spb = r.integer(rhythm, "steps_per_beat", "rhythm.", lo=1, hi=6)
     bands = {b: _read_band(r, b, r.table(rhythm, b, "rhythm."), steps=bpb * spb, layers=layers)
              for b in BANDS}
+    fx = dict(DEFAULT_FX)
+    if "fx" in data:
+        fx_d = r.table(data, "fx")
+        r.only(fx_d, GROUPS + ("ambience",), "fx.")
+        for group, d in fx_d.items():
+            w = f"fx.{group}."
+            if not isinstance(d, dict):
+                r.fail(f"fx.{group} must be a table")
+            r.only(d, tuple(_FX_RANGES), w)
+            base = DEFAULT_FX.get(group, StemFx())
+            fx[group] = StemFx(**{k: r.number(d, k, w, lo=lo, hi=hi) if k in d else getattr(base, k)
+                                  for k, (lo, hi) in _FX_RANGES.items()})
+    ambience = Ambience()
+    if "ambience" in data:
+        a = r.table(data, "ambience")
+        r.only(a, ("beds", "level_db", "prompt"), "ambience.")
+        beds = r.strings(a, "beds", "ambience.")
+        for b in beds:
+            if b not in AMBIENCE_BEDS:
+                r.fail(f"ambience.beds has {b!r}; beds are {', '.join(AMBIENCE_BEDS)}")
+        ambience = Ambience(beds=beds, level_db=r.number(a, "level_db", "ambience.", lo=-60, hi=-12),
+                            prompt=r.string(a, "prompt", "ambience."))
     return Preset(
+        fx=tuple(sorted(fx.items())), ambience=ambience,
         name=name, description=r.string(data, "description"), prompt=r.string(data, "prompt"),
         valence=r.number(mood, "valence", "mood.", lo=-1, hi=1),
         arousal=r.number(mood, "arousal", "mood.", lo=-1, hi=1),
@@ -317,7 +433,7 @@ def load_preset_file(path: str | Path) -> Preset:
     except tomllib.TOMLDecodeError as exc:
         # tomllib's message carries "(at line L, column C)".
         raise PresetError(f"TOML syntax error: {exc}", path=str(path))
-    return parse_preset(data, path=str(path))
+    return parse_preset(data, path=str(path), text=text.decode("utf-8"))
 
 
 def load_presets(directory: str | Path | None = None) -> dict[str, Preset]:
