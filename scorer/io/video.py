@@ -10,6 +10,7 @@ the caller's main script again: a script that calls analyze() must do so under
 """
 from __future__ import annotations
 
+import importlib
 import multiprocessing as mp
 import multiprocessing.connection
 import os
@@ -34,6 +35,73 @@ PROGRESS_EVERY_S = 0.25
 
 ProgressFn = Callable[[str, float, float], None]
 
+# Limits on what scorer agrees to decode (docs/limits in the README). Each can be raised
+# with the environment variable named beside it, for the rare real cut beyond them.
+MAX_PIXELS = 8192 * 4352                  # SCORER_MAX_PIXELS: 8K DCI full container
+MAX_DURATION_S = 12 * 3600.0              # SCORER_MAX_DURATION_S: a 12-hour assembly
+MAX_STREAMS = 64                          # SCORER_MAX_STREAMS
+WORKER_MEMORY_MB = 6144                   # SCORER_DECODE_MEMORY_MB: address space of the decoder
+DECODE_TIMEOUT_S: float | None = None     # SCORER_DECODE_TIMEOUT_S: wall time of a decode
+
+# Real container formats (FFmpeg demuxer names) a cut comes in. Everything else — above
+# all playlists and concat lists (hls, concat, …), which make FFmpeg open other files or
+# URLs named inside them, and image sequences — is refused before it is opened.
+VIDEO_FORMATS = frozenset({"mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "avi", "mxf", "mpegts",
+                           "mpeg", "flv", "ogg", "asf", "mpegvideo", "h264", "hevc", "dv", "gxf",
+                           "nut", "ivf", "m4v", "yuv4mpegpipe"})
+
+
+def limit(name: str, default: float) -> float:
+    """A decoding limit: the environment variable `name` if set (a positive number)."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InputError(f"environment variable {name}={raw!r} is not a number") from None
+    if not value > 0:
+        raise InputError(f"environment variable {name}={raw!r} must be positive")
+    return value
+
+
+# First bytes of the containers above. A file must start like one of them to be opened at
+# all: FFmpeg guesses formats from content, so a text file named .mp4 would otherwise be
+# tried as a playlist, a subtitle or an image list.
+def _looks_like_video(head: bytes) -> bool:
+    if len(head) >= 12 and head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"):
+        return True                                   # QuickTime / MP4
+    if head.startswith(b"\x1aE\xdf\xa3"):             # Matroska / WebM (EBML)
+        return True
+    if head.startswith(b"RIFF") and head[8:12] in (b"AVI ", b"AVIX"):
+        return True
+    if head.startswith(b"\x06\x0e\x2b\x34"):          # MXF partition key
+        return True
+    if head.startswith((b"FLV", b"OggS", b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", b"\x00\x00\x01\xba",
+                        b"\x00\x00\x01\xb3", b"DKIF", b"nut/multimedia", b"YUV4MPEG2")):
+        return True
+    if len(head) >= 189 and head[0] == 0x47 and head[188] == 0x47:   # MPEG-TS packets
+        return True
+    if len(head) >= 197 and head[4] == 0x47 and head[196] == 0x47:   # M2TS (192-byte packets)
+        return True
+    return head.startswith((b"\x00\x00\x00\x01", b"\x00\x00\x01"))   # raw H.264/HEVC stream
+
+
+def _describe_head(head: bytes) -> str:
+    text = head[:64].lstrip()
+    for sig, what in ((b"#EXTM3U", "an HLS playlist"), (b"ffconcat", "an FFmpeg concat list"),
+                      (b"[playlist]", "a playlist"), (b"<?xml", "an XML document"), (b"<svg", "an SVG image"),
+                      (b"<!DOCTYPE", "an HTML page"), (b"<html", "an HTML page"), (b"{", "a JSON document"),
+                      (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+                      (b"ID3", "an MP3 audio file"), (b"fLaC", "a FLAC audio file"), (b"%PDF", "a PDF document")):
+        if text.lower().startswith(sig.lower()):
+            return what
+    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
+        return "a WAV audio file"
+    if all(32 <= b < 127 or b in (9, 10, 13) for b in text):
+        return "a text file"
+    return "not a video container scorer reads (MP4/MOV, MKV/WebM, AVI, MXF, MPEG-TS/PS, …)"
+
 
 # --- opening and probing ---------------------------------------------------------------------
 
@@ -49,12 +117,50 @@ def _open(path: str | os.PathLike):
     if p.stat().st_size == 0:
         raise InputError("is empty (0 bytes)", path=str(p))
     try:
-        return av.open(str(p))
+        with open(p, "rb") as f:
+            head = f.read(512)
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror or exc})", path=str(p)) from None
+    if not _looks_like_video(head):
+        raise InputError(f"is not a video file: it is {_describe_head(head)}", path=str(p))
+    try:
+        # Only local files, and no network or subprocess protocols for anything the
+        # container may reference (belt and braces: the format check below refuses
+        # playlists anyway).
+        c = av.open(str(p), options={"protocol_whitelist": "file", "safe": "1"})
     except av.FFmpegError as exc:
         raise InputError(f"is not a video file scorer can read, or it is truncated "
                          f"(FFmpeg: {exc.strerror or exc})", path=str(p)) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"cannot be opened as media ({exc})", path=str(p)) from None
+    try:
+        _check_container(c, p)
+    except BaseException:
+        c.close()
+        raise
+    return c
+
+
+def _check_container(c, p: Path) -> None:
+    """Refuse formats that are not real containers and headers beyond the limits."""
+    if c.format.name not in VIDEO_FORMATS:
+        raise InputError(f"is {c.format.long_name or c.format.name} ({c.format.name}), not a video "
+                         "container scorer reads", path=str(p))
+    max_streams = int(limit("SCORER_MAX_STREAMS", MAX_STREAMS))
+    if len(c.streams) > max_streams:
+        raise InputError(f"has {len(c.streams)} streams; scorer reads files with at most {max_streams} "
+                         "(set SCORER_MAX_STREAMS to allow more)", path=str(p))
+    for v in c.streams.video:
+        w, h = int(v.codec_context.width or 0), int(v.codec_context.height or 0)
+        max_pixels = limit("SCORER_MAX_PIXELS", MAX_PIXELS)
+        if w * h > max_pixels:
+            raise InputError(f"declares a {w}x{h} picture, beyond the {int(max_pixels)}-pixel limit "
+                             "(set SCORER_MAX_PIXELS to allow it)", path=str(p))
+    max_s = limit("SCORER_MAX_DURATION_S", MAX_DURATION_S)
+    duration_s = (c.duration or 0) / 1_000_000
+    if duration_s > max_s:
+        raise InputError(f"declares a duration of {duration_s / 3600:.1f} h, beyond the "
+                         f"{max_s / 3600:.1f} h limit (set SCORER_MAX_DURATION_S to allow it)", path=str(p))
 
 
 def _video_stream(container, path):
@@ -131,8 +237,10 @@ def _picture_worker(path: str, width: int, conn) -> None:
         from av.video.reformatter import VideoReformatter
 
         from scorer.analyze.picture import PictureFeatures
+        # After the imports: the cap is for what decoding allocates, not for loading code.
+        _limit_memory(int(limit("SCORER_DECODE_MEMORY_MB", WORKER_MEMORY_MB)))
 
-        with av.open(path) as c:
+        with _open(path) as c:
             v = c.streams.video[0]
             v.thread_type = "AUTO"   # frame + slice threads: 1.6–1.8x on 2 cores
             # Every frame is decoded, but without the deblocking filter: ~15 % less decoding
@@ -179,9 +287,13 @@ def _picture_worker(path: str, width: int, conn) -> None:
         arrays["pts"] = np.asarray(pts, dtype=np.int64)
         conn.send(("result", {"arrays": arrays, "time_base": Fraction(time_base or Fraction(1, 1)),
                               "header_frames": total, "size": (w, h)}))
-    except InputError as exc:   # e.g. a picture too small to analyse
-        conn.send(("input", str(exc)))
+    except InputError as exc:   # e.g. a picture too small to analyse; the parent names the file
+        text = str(exc)
+        conn.send(("input", text[len(exc.path) + 2:] if exc.path and text.startswith(exc.path) else text))
     except Exception as exc:  # noqa: BLE001 - sent to the parent, which raises it
+        if _out_of_memory(exc):
+            conn.send(("input", _MEMORY_MESSAGE.format(mb=int(limit("SCORER_DECODE_MEMORY_MB", WORKER_MEMORY_MB)))))
+            return
         av = sys.modules.get("av")
         if av is not None and isinstance(exc, av.FFmpegError):   # e.g. the file changed
             conn.send(("input", f"cannot be decoded (FFmpeg: {exc.strerror or exc})"))
@@ -189,6 +301,33 @@ def _picture_worker(path: str, width: int, conn) -> None:
             conn.send(("bug", traceback.format_exc()))
     finally:
         conn.close()
+
+
+_MEMORY_MESSAGE = ("needs more memory to decode than the decoder may use ({mb} MB; "
+                   "set SCORER_DECODE_MEMORY_MB to allow more)")
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """Whether exc is the address-space cap biting: a MemoryError, or a library that
+    could not be mapped (PyAV loads parts of itself lazily)."""
+    if isinstance(exc, MemoryError):
+        return True
+    text = str(exc)
+    return isinstance(exc, (ImportError, OSError)) and ("failed to map" in text or "allocate memory" in text)
+
+
+def _limit_memory(megabytes: int) -> None:
+    """Cap this (worker) process's address space, so a decoder that a crafted file sends
+    allocating without end fails with MemoryError instead of taking the machine down."""
+    try:
+        import resource
+    except ImportError:     # not on this platform: the wall-time limit still applies
+        return
+    cap = megabytes * 1024 * 1024
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
 
 
 def _estimated_frames(stream, container) -> int:
@@ -214,6 +353,8 @@ class PictureJob:
                  timeout_s: float | None = None):
         self.path = str(path)
         self.stall_timeout_s = stall_timeout_s
+        if timeout_s is None and os.environ.get("SCORER_DECODE_TIMEOUT_S"):
+            timeout_s = limit("SCORER_DECODE_TIMEOUT_S", 0.0)
         self.timeout_s = timeout_s
         self.worker_pid: int | None = None       # as reported by the worker itself
         self.wall_s = 0.0
@@ -338,18 +479,92 @@ def _first_frame_time(container, stream) -> Fraction | None:
     return None
 
 
-def decode_audio(path: str | os.PathLike, *, sample_rate: int, mono: bool) -> np.ndarray:
+def decode_audio(path: str | os.PathLike, *, sample_rate: int, mono: bool,
+                 timeout_s: float | None = None) -> np.ndarray:
     """The first audio stream as float32 (channels, n) at sample_rate, channels 1 (mono,
     downmixed by FFmpeg) or 2. Sample 0 is the time of the first video frame: audio that
     starts later is padded with silence, audio that starts earlier is trimmed. The audio is
     taken as contiguous from its first packet; it may run past the last frame.
 
+    Decoding runs in a spawned worker process with the same memory cap as the picture
+    worker (a decoder crashing on a damaged file costs an InputError, not the caller); the
+    samples come back through a temporary file, removed before returning.
     InputError if the file has no video or no audio stream, or the audio cannot be decoded.
     """
-    import av
+    import tempfile
 
     if sample_rate <= 0:
         raise InputError(f"sample_rate must be > 0, got {sample_rate}")
+    if timeout_s is None and os.environ.get("SCORER_DECODE_TIMEOUT_S"):
+        timeout_s = limit("SCORER_DECODE_TIMEOUT_S", 0.0)
+    _open(path).close()     # the quick checks (missing, empty, not a video…) in this process
+    fd, tmp = tempfile.mkstemp(prefix="scorer-audio-", suffix=".f32")
+    os.close(fd)
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_audio_worker, args=(str(path), sample_rate, mono, tmp, child), daemon=True)
+    try:
+        proc.start()
+        child.close()
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        message = None
+        while message is None:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready = mp.connection.wait([parent, proc.sentinel], timeout=left)
+            if not ready:
+                raise InputError(f"the audio decoder was still running after {timeout_s:.0f} s and was stopped",
+                                 path=str(path))
+            if parent in ready:
+                try:
+                    message = parent.recv()
+                except EOFError:
+                    message = ("died", None)
+            elif not proc.is_alive():
+                message = ("died", None)
+        kind, payload = message
+        if kind == "result":
+            channels, n = payload
+            return np.fromfile(tmp, dtype=np.float32).reshape(channels, n)
+        if kind == "input":
+            raise InputError(payload, path=str(path))
+        if kind == "bug":
+            raise RuntimeError(f"audio decoding of {path} failed in the worker:\n{payload}")
+        proc.join(timeout=5)
+        code = proc.exitcode
+        how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited with code {code}"
+        raise InputError(f"the audio decoder process {how}", path=str(path))
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join(timeout=5)
+        parent.close()
+        os.unlink(tmp)
+
+
+def _audio_worker(path: str, sample_rate: int, mono: bool, out_path: str, conn) -> None:
+    """Runs in the spawned process: decode, write the samples to out_path, report."""
+    try:
+        importlib.import_module("av")   # loaded before the cap, which is for decoding, not code
+        _limit_memory(int(limit("SCORER_DECODE_MEMORY_MB", WORKER_MEMORY_MB)))
+        audio = _decode_audio_here(path, sample_rate=sample_rate, mono=mono)
+        audio.tofile(out_path)
+        conn.send(("result", audio.shape))
+    except InputError as exc:
+        text = str(exc)
+        conn.send(("input", text[len(exc.path) + 2:] if exc.path and text.startswith(exc.path) else text))
+    except Exception as exc:  # noqa: BLE001 - sent to the parent, which raises it
+        if _out_of_memory(exc):
+            conn.send(("input", _MEMORY_MESSAGE.format(mb=int(limit("SCORER_DECODE_MEMORY_MB", WORKER_MEMORY_MB)))))
+        else:
+            conn.send(("bug", traceback.format_exc()))
+    finally:
+        conn.close()
+
+
+def _decode_audio_here(path: str | os.PathLike, *, sample_rate: int, mono: bool) -> np.ndarray:
+    """decode_audio's work, in the calling process."""
+    import av
+
     with _open(path) as c:
         t_video = _first_frame_time(c, _video_stream(c, path))
     if t_video is None:
