@@ -151,7 +151,7 @@ def smpte_to_frame(tc: str, fps: Fraction, *, drop_frame: bool | None = None,
     if drop_frame is None:
         drop_frame = sep in ";," or is_drop_frame_rate(fps)
     base = nominal_fps(fps)
-    if mm > 59 or ss > 59 or ff >= base:
+    if hh > 23 or mm > 59 or ss > 59 or ff >= base:
         raise InputError(f"timecode {tc!r} has a field out of range for {fps_str(fps)} fps")
     n = ((hh * 60 + mm) * 60 + ss) * base + ff
     if drop_frame:

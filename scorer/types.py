@@ -38,6 +38,33 @@ def _num(d: dict, key: str, where: str, lo: float | None = None, hi: float | Non
     return float(v)
 
 
+def _str(d: dict, key: str, where: str) -> str:
+    v = _need(d, key, where)
+    if not isinstance(v, str):
+        raise InputError(f"{where}.{key} must be a string, got {type(v).__name__} ({v!r})")
+    return v
+
+
+def _opt_num(d: dict, key: str, where: str, default: float, lo: float | None = None,
+             hi: float | None = None) -> float:
+    """An optional number: `default` when absent, else validated like _num."""
+    return default if key not in d else _num(d, key, where, lo, hi)
+
+
+def _opt_bool(d: dict, key: str, where: str, default: bool) -> bool:
+    v = d.get(key, default)
+    if not isinstance(v, bool):
+        raise InputError(f"{where}.{key} must be true or false, got {v!r}")
+    return v
+
+
+def _opt_list(d: dict, key: str, where: str) -> list:
+    v = d.get(key, [])
+    if not isinstance(v, list):
+        raise InputError(f"{where} field '{key}' must be a list, got {type(v).__name__}")
+    return v
+
+
 # --- the cut --------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -59,10 +86,11 @@ class Source:
     @classmethod
     def from_dict(cls, d: dict) -> "Source":
         w = "source"
-        return cls(path=str(_need(d, "path", w)), fps=parse_fps(str(_need(d, "fps", w))),
+        return cls(path=_str(d, "path", w), fps=parse_fps(str(_need(d, "fps", w))),
                    duration_s=_num(d, "duration_s", w, 0), n_frames=int(_num(d, "n_frames", w, 0)),
-                   width=int(d.get("width", 0)), height=int(d.get("height", 0)),
-                   has_audio=bool(d.get("has_audio", False)))
+                   width=int(_opt_num(d, "width", w, 0, 0, 1 << 20)),
+                   height=int(_opt_num(d, "height", w, 0, 0, 1 << 20)),
+                   has_audio=_opt_bool(d, "has_audio", w, False))
 
 
 @dataclass(frozen=True)
@@ -92,13 +120,13 @@ class Shot:
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "shot") -> "Shot":
-        t = str(_need(d, "transition_in", where))
+        t = _str(d, "transition_in", where)
         if t not in TRANSITIONS:
             raise InputError(f"{where}.transition_in {t!r} is not one of {TRANSITIONS}")
         return cls(start_s=_num(d, "start_s", where, 0), end_s=_num(d, "end_s", where, 0),
                    start_frame=int(_num(d, "start_frame", where, 0)), transition_in=t,
-                   **{k: float(d.get(k, 0.0)) for k in ("motion", "brightness", "contrast",
-                                                        "saturation", "warmth", "pace_per_min")})
+                   **{k: _opt_num(d, k, where, 0.0) for k in ("motion", "brightness", "contrast",
+                                                             "saturation", "warmth", "pace_per_min")})
 
 
 @dataclass(frozen=True)
@@ -131,7 +159,7 @@ class Transition:
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "transition") -> "Transition":
-        kind = str(_need(d, "kind", where))
+        kind = _str(d, "kind", where)
         if kind not in ("dissolve", "fade"):
             raise InputError(f"{where}.kind {kind!r} is not dissolve or fade")
         s, e = _num(d, "start_s", where, 0), _num(d, "end_s", where, 0)
@@ -155,12 +183,12 @@ class Hit:
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "hit") -> "Hit":
-        kind = str(_need(d, "kind", where))
+        kind = _str(d, "kind", where)
         if kind not in HIT_KINDS:
             raise InputError(f"{where}.kind {kind!r} is not one of {HIT_KINDS}")
         return cls(t_s=_num(d, "t_s", where, 0), frame=int(_num(d, "frame", where, 0)),
                    strength=_num(d, "strength", where, 0, 1), kind=kind,
-                   scored=bool(d.get("scored", False)))
+                   scored=_opt_bool(d, "scored", where, False))
 
 
 @dataclass(frozen=True)
@@ -228,7 +256,7 @@ class Cue:
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "cue") -> "Cue":
-        cid = str(_need(d, "id", where))
+        cid = _str(d, "id", where)
         w = f"cue {cid}"
         start, end = _num(d, "start_s", w, 0), _num(d, "end_s", w, 0)
         if end <= start:
@@ -247,11 +275,11 @@ class Cue:
         hits = _need(d, "hits", w)
         if not isinstance(hits, list):
             raise InputError(f"{w}.hits must be a list")
-        return cls(id=cid, start_s=start, end_s=end, preset=str(_need(d, "preset", w)),
+        return cls(id=cid, start_s=start, end_s=end, preset=_str(d, "preset", w),
                    valence=_num(d, "valence", w, -1, 1), arousal=_num(d, "arousal", w, -1, 1),
                    intensity=tuple(intensity),
                    hits=tuple(Hit.from_dict(h, f"{w}.hits[{i}]") for i, h in enumerate(hits)),
-                   note=str(d.get("note", "")))
+                   note=_str(d, "note", w) if "note" in d else "")
 
 
 @dataclass(frozen=True)
@@ -294,7 +322,7 @@ class CueSheet:
                                   for i, s in enumerate(d["dialogue"])),
                    cues=cues,
                    transitions=tuple(Transition.from_dict(t, f"transitions[{i}]")
-                                     for i, t in enumerate(d.get("transitions", []))))
+                                     for i, t in enumerate(_opt_list(d, "transitions", "cue sheet"))))
 
     def replace_cue(self, cue: Cue) -> "CueSheet":
         return replace(self, cues=tuple(cue if c.id == cue.id else c for c in self.cues))

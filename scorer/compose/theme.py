@@ -199,8 +199,12 @@ def theme_from_midi(path: str | os.PathLike) -> Motif:
         mid = mido.MidiFile(name)
     except FileNotFoundError:
         raise InputError("no such MIDI file", path=name) from None
-    except (OSError, EOFError, ValueError, KeyError, IndexError) as e:
+    except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as e:
         raise InputError(f"not a readable MIDI file ({e})", path=name) from None
+    except Exception as e:  # noqa: BLE001 - mido's own errors (e.g. KeySignatureError) subclass Exception
+        if type(e).__module__.startswith("mido"):
+            raise InputError(f"not a readable MIDI file ({type(e).__name__}: {e})", path=name) from None
+        raise
     if mid.type == 2:
         raise InputError("MIDI type 2 (independent sequences) is not supported; export type 0 or 1",
                          path=name)
