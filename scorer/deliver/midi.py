@@ -85,6 +85,31 @@ def _channels(score: Score) -> dict[tuple[str, str], int]:
     return {k: free[i % len(free)] for i, k in enumerate(keys)}
 
 
+def key_signature(key: str) -> str:
+    """The MIDI key signature (mido's name: "Bb", "F#m") of a key such as "D dorian".
+
+    A major or minor key is itself; harmonic minor writes its natural minor's signature
+    (the raised seventh is an accidental); a church mode writes its parent major scale's
+    signature (D dorian → C), spelled with flats or sharps as the key is.
+    """
+    from scorer.compose.harmony import _MODE_OFFSET, parse_key, pc_name, uses_flats
+    from scorer.compose.harmony import NOTE_PCS
+
+    tonic, mode = parse_key(key)
+    flats = uses_flats(tonic, mode)
+    if mode in ("minor", "aeolian", "harmonic_minor"):
+        relative = pc_name((NOTE_PCS[tonic] + 3) % 12, flats=flats)   # the relative major
+        minor = pc_name(NOTE_PCS[tonic], flats=flats)
+        return minor + "m" if relative in _SIGNATURE_MAJORS else pc_name(NOTE_PCS[tonic], flats=not flats) + "m"
+    parent = pc_name((NOTE_PCS[tonic] - _MODE_OFFSET[mode]) % 12, flats=flats)
+    return parent if parent in _SIGNATURE_MAJORS else pc_name((NOTE_PCS[tonic] - _MODE_OFFSET[mode]) % 12,
+                                                              flats=not flats)
+
+
+# Major keys a key signature can name (at most 6 accidentals; F# and Gb both exist).
+_SIGNATURE_MAJORS = frozenset({"C", "G", "D", "A", "E", "B", "F#", "F", "Bb", "Eb", "Ab", "Db", "Gb"})
+
+
 def build_midi(score: Score, *, title: str = "scorer temp score"):
     """The score as a mido.MidiFile (type 1, PPQ 960); deterministic for a given Score."""
     import mido
@@ -102,6 +127,7 @@ def build_midi(score: Score, *, title: str = "scorer temp score"):
         tick = tmap.s_to_tick(cue.start_s)
         conductor.append((tick, 2, mido.MetaMessage(
             "time_signature", numerator=cs.tempo_map.beats_per_bar, denominator=4)))
+        conductor.append((tick, 2, mido.MetaMessage("key_signature", key=key_signature(cs.key))))
         conductor.append((tick, 3, mido.MetaMessage(
             "marker", text=f"{cue.id} {cue.preset} {s_to_smpte(cue.start_s, fps)}")))
         for h in cue.hits:
@@ -117,6 +143,9 @@ def build_midi(score: Score, *, title: str = "scorer temp score"):
     groups = sorted({p.group for cs in score.cues for p in cs.parts})
     for group in groups:
         events: list[tuple[int, int, object]] = [(0, 0, mido.MetaMessage("track_name", name=group))]
+        # (channel, pitch) → [on, off] ticks: one key of one channel sounds once at a time.
+        spans: dict[tuple[int, int], list[list[int]]] = {}
+        velocities: dict[tuple[int, int, int], int] = {}
         for cs in score.cues:
             cue_tick = tmap.s_to_tick(cs.cue.start_s)
             for part in cs.parts:
@@ -128,10 +157,25 @@ def build_midi(score: Score, *, title: str = "scorer temp score"):
                                                              program=part.program)))
                 for n in part.notes:
                     on, off = tmap.s_to_tick(n.start_s), tmap.s_to_tick(n.end_s)
-                    events.append((on, 3, mido.Message("note_on", channel=chan, note=n.pitch,
-                                                       velocity=n.velocity)))
-                    events.append((max(off, on + 1), 2, mido.Message("note_off", channel=chan,
-                                                                     note=n.pitch, velocity=0)))
+                    spans.setdefault((chan, n.pitch), []).append([on, max(off, on + 1)])
+                    velocities[(chan, n.pitch, on)] = max(velocities.get((chan, n.pitch, on), 0), n.velocity)
+        for (chan, pitch), ons in spans.items():
+            ons.sort()
+            # A note struck again while it still sounds (a tail ringing into the next cue,
+            # a re-attack) ends where the new one starts: MIDI has one key per channel,
+            # and readers would otherwise pair the offs with the wrong ons.
+            merged: list[list[int]] = []
+            for on, off in ons:
+                if merged and on == merged[-1][0]:
+                    merged[-1][1] = max(merged[-1][1], off)
+                    continue
+                if merged and on < merged[-1][1]:
+                    merged[-1][1] = on
+                merged.append([on, off])
+            for on, off in merged:
+                events.append((on, 3, mido.Message("note_on", channel=chan, note=pitch,
+                                                   velocity=velocities[(chan, pitch, on)])))
+                events.append((off, 2, mido.Message("note_off", channel=chan, note=pitch, velocity=0)))
         mid.tracks.append(_track(events))
     return mid
 
