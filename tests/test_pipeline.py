@@ -16,7 +16,8 @@ from scorer.deliver.midi import midi_bytes
 from scorer.pipeline import load_cue_sheet
 from scorer.types import CueSheet, TempoMap, TempoSegment
 
-OUTPUTS = ("cues.json", "cuesheet.csv", "score.mid", "mix.wav", "preview.mp4", "report.json")
+OUTPUTS = ("cues.json", "cuesheet.csv", "score.mid", "theme.musicxml", "leadsheet.musicxml", "mix.wav",
+           "preview.mp4", "report.json")
 
 
 @pytest.fixture(scope="module")

@@ -59,7 +59,7 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
     """Write every output into out_dir; returns the report (also written as report.json)."""
     out = Path(out_dir)
     (out / "stems").mkdir(parents=True, exist_ok=True)
-    steps = ("cue sheets", "midi", "stems and mix", "preview", "report")
+    steps = ("cue sheets", "midi and notation", "stems and mix", "preview", "report")
     done = 0
 
     def step():
@@ -73,6 +73,12 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
     write_text(out / "cuesheet.csv", cuesheet_csv(score))
     step()
     write_bytes(out / "score.mid", midi_bytes(score))
+    if score.theme is not None and score.cues:
+        from scorer.compose.harmony import parse_key
+        from scorer.deliver.notation import leadsheet_musicxml, theme_musicxml
+        tonic, mode = parse_key(score.cues[0].key)
+        write_bytes(out / "theme.musicxml", theme_musicxml(score.theme, tonic=tonic, mode=mode))
+        write_bytes(out / "leadsheet.musicxml", leadsheet_musicxml(score))
     step()
     write_wavs_and_sum({out / "stems" / f"{g}.wav": mix.stem_blocks(g) for g in sorted(mix.stems.groups)},
                        out / "mix.wav")
