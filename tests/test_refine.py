@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from test_compose import cue, hit, sheet, snap
+from test_compose import assert_on_grid, cue, hit, sheet, snap
 
 from scorer.compose import CONNECT_S, compose, refine
 from scorer.compose.harmony import (chord_in_key, fifths_apart, parse_key, symbol_pcs,
@@ -119,7 +119,7 @@ def test_refining_tempo_refits_around_it_and_keeps_the_hits_on_beats(presets, fi
         assert 84.0 * 0.84 <= seg.tempo_bpm <= 84.0 * 1.09
     for hf in new.hit_fits:
         if hf.hit.scored:
-            assert abs(new.tempo_map.beat_to_s(round(hf.beat)) - hf.hit.t_s) < 1e-6
+            assert_on_grid(hf, new.tempo_map)
     assert new.key == score.cues[0].key
 
 

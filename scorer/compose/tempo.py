@@ -3,12 +3,15 @@
 Like a cue-tempo calculator, a base tempo is searched across the preset's range (beat 0 at
 the cue start), scoring how near the scored hits fall to beats — the strong ones to
 downbeats. Then every hit that can be honoured is made exact by small tempo changes
-between consecutive honoured hits: each stretch gets a whole number of beats, so its
-tempo is n_beats·60/interval, kept within ±max_change of the base and inside the range.
-The choice of beats is a small dynamic programme that prefers downbeats for strong hits,
-tempos near the base, and honouring strong hits over weak ones. The cue end is made to
-land on a beat (a bar line where possible) the same way. A hit that cannot be honoured is
-returned with scored=False and a reason, never dropped.
+between consecutive honoured hits: each stretch gets a whole number of beats (a weak hit
+that no beat reaches may take the eighth between two), so its tempo is
+beats·60/interval, kept inside a band around the base whose top is (1 + max_change)
+times its bottom — no two tempos of a map, at a hit or inside a bar, differ by more than
+max_change — and inside the range. The choice is a small dynamic programme over eighths
+that prefers downbeats for strong hits, beats over eighths, tempos near the base, and
+honouring strong hits over weak ones. The cue end is made to land on a beat (a bar line
+where possible) the same way. A hit that cannot be honoured is returned with
+scored=False and a reason, never dropped.
 """
 from __future__ import annotations
 
@@ -61,8 +64,16 @@ class TempoFit:
 class _Plan:
     base_bpm: float
     quality: float
-    anchors: tuple[tuple[int, int], ...]   # (index into the requested hits, beat)
-    end_beats: int | None                 # beats from the last anchor to the end, None = off-beat
+    anchors: tuple[tuple[int, int], ...]   # (index into the requested hits, tick)
+    end_ticks: int | None                 # ticks from the last anchor to the end, None = off-beat
+
+
+# The plan's grid: eighth notes. A weak hit that no whole beat can reach within the tempo
+# limits may land on the "and" between two beats — a composer accents an eighth there
+# rather than miss the cut — at a cost; a strong hit lands only on a beat.
+TICKS_PER_BEAT = 2
+_EIGHTH_COST = 0.6          # share of a hit's weight lost by landing on an eighth
+STRONG_STRENGTH = 0.7       # hits at least this strong land on beats only
 
 
 def _off_downbeat(beat: int, bpb: int) -> float:
@@ -74,30 +85,35 @@ def _off_downbeat(beat: int, bpb: int) -> float:
     return 1.0
 
 
-def _beat_range(gap_s: float, lo_bpm: float, hi_bpm: float) -> range:
-    """Whole beat counts n ≥ 1 that fill gap_s at a tempo within [lo_bpm, hi_bpm]."""
-    n_lo = max(1, math.ceil(gap_s * lo_bpm / 60.0 - _EPS))
-    n_hi = math.floor(gap_s * hi_bpm / 60.0 + _EPS)
+def _tick_range(gap_s: float, lo_bpm: float, hi_bpm: float, ticks_per_beat: int = TICKS_PER_BEAT) -> range:
+    """Tick counts n ≥ 1 (ticks_per_beat to a beat) that fill gap_s at a tempo within
+    [lo_bpm, hi_bpm]."""
+    n_lo = max(1, math.ceil(gap_s * lo_bpm * ticks_per_beat / 60.0 - _EPS))
+    n_hi = math.floor(gap_s * hi_bpm * ticks_per_beat / 60.0 + _EPS)
     return range(n_lo, n_hi + 1)
 
 
 def _plan(base: float, *, t_rel: list[float], strength: list[float], dur_s: float, bpb: int,
-          lo: float, hi: float, lo_end: float, max_change: float) -> _Plan:
-    """Best whole-beat assignment for the hits at base tempo `base` (dynamic programme).
+          lo: float, hi: float, max_change: float) -> _Plan:
+    """Best assignment of hits to beats (or, for weak hits, eighths) at base tempo `base`
+    (dynamic programme over ticks).
 
-    What follows a hit depends on its beat only through the position in the bar
-    (beat mod beats_per_bar), so one state per (hit, position) is enough: small and exact.
+    What follows a hit depends on its tick only through the position in the bar
+    (tick mod ticks per bar), so one state per (hit, position) is enough: small and exact.
     """
     n = len(t_rel)
+    tpb = TICKS_PER_BEAT
+    per_bar = bpb * tpb
     w = [0.5 + s for s in strength]
     total_w = _SKIP_FACTOR * sum(w) + _END_WEIGHT
     scale = 1.0 / (base * max_change)
-    off = [_off_downbeat(r, bpb) for r in range(bpb)]
+    # Position costs: a downbeat is free, a beat costs by _off_downbeat, an eighth more.
+    off = [_off_downbeat(r // tpb, bpb) if r % tpb == 0 else 1.0 for r in range(per_bar)]
 
     def seg_q(tempo: float) -> float:
         return 0.25 * min(((tempo - base) * scale) ** 2, 1.0)
 
-    # states[(j, beat mod bpb)] = (cost, beat, previous state); j = −1: the cue start.
+    # states[(j, tick mod per_bar)] = (cost, tick, previous state); j = −1: the cue start.
     State = tuple[int, int]
     states: dict[State, tuple[float, int, State | None]] = {(-1, 0): (0.0, 0, None)}
     by_hit: dict[int, list[State]] = {-1: [(-1, 0)]}
@@ -111,19 +127,25 @@ def _plan(base: float, *, t_rel: list[float], strength: list[float], dur_s: floa
     for j in range(n):
         new: dict[State, tuple[float, int, State]] = {}
         down_w = _DOWNBEAT_WEIGHT * strength[j] * w[j]
+        eighths_ok = strength[j] < STRONG_STRENGTH
         for i in preds(j):
             t_i = 0.0 if i < 0 else t_rel[i]
             gap = t_rel[j] - t_i
             skipped = prefix[j] - prefix[i + 1]
-            options = [(nb, w[j] * seg_q(nb * 60.0 / gap)) for nb in _beat_range(gap, lo, hi)]
+            options = [(nt, w[j] * seg_q(nt * 60.0 / (tpb * gap))) for nt in _tick_range(gap, lo, hi)]
             for key in by_hit.get(i, ()):
-                cost_i, beat_i, _ = states[key]
-                for nb, dev_cost in options:
-                    b = beat_i + nb
-                    r = b % bpb
-                    c = cost_i + skipped + dev_cost + down_w * off[r]
+                cost_i, tick_i, _ = states[key]
+                for nt, dev_cost in options:
+                    t = tick_i + nt
+                    r = t % per_bar
+                    if r % tpb:
+                        if not eighths_ok:
+                            continue
+                        c = cost_i + skipped + dev_cost + down_w + _EIGHTH_COST * w[j]
+                    else:
+                        c = cost_i + skipped + dev_cost + down_w * off[r]
                     if (j, r) not in new or c < new[(j, r)][0] - 1e-12:
-                        new[(j, r)] = (c, b, key)
+                        new[(j, r)] = (c, t, key)
         states.update(new)
         by_hit[j] = sorted(new)
 
@@ -133,25 +155,32 @@ def _plan(base: float, *, t_rel: list[float], strength: list[float], dur_s: floa
         gap = dur_s - t_i
         skipped = prefix[n] - prefix[i + 1]
         for key in by_hit.get(i, ()):
-            cost_i, beat_i, _ = states[key]
+            cost_i, tick_i, _ = states[key]
             end_cost, end_n = _END_WEIGHT, None
-            for nb in _beat_range(gap, lo_end, hi):
-                tempo = nb * 60.0 / gap
-                q = 1.0 - seg_q(tempo) - 0.5 * off[(beat_i + nb) % bpb]
-                if tempo < lo - _EPS:   # a ritardando into the end: allowed, not free
-                    q -= 0.25
+            for nt in _tick_range(gap, lo, hi):
+                if (tick_i + nt) % tpb:
+                    continue                       # the button falls on a beat
+                tempo = nt * 60.0 / (tpb * gap)
+                q = 1.0 - seg_q(tempo) - 0.5 * off[(tick_i + nt) % per_bar]
                 if _END_WEIGHT * (1.0 - q) < end_cost - 1e-12 or end_n is None:
-                    end_cost, end_n = _END_WEIGHT * (1.0 - q), nb
+                    end_cost, end_n = _END_WEIGHT * (1.0 - q), nt
             c = cost_i + skipped + end_cost
             if best is None or c < best[0] - 1e-12:
                 best = (c, key, end_n)
     cost, key, end_n = best
     anchors = []
     while key is not None and key[0] >= 0:
-        _, beat, prev = states[key]
-        anchors.append((key[0], beat))
+        _, tick, prev = states[key]
+        anchors.append((key[0], tick))
         key = prev
     return _Plan(base, 1.0 - cost / total_w, tuple(reversed(anchors)), end_n)
+
+
+def _band(base: float, max_change: float, lo_range: float, hi_range: float) -> tuple[float, float]:
+    """The tempos a map around `base` may use: a band whose top is (1 + max_change) times
+    its bottom, so no two tempos of the map differ by more, clipped to the range."""
+    m = max_change / (2.0 + max_change)
+    return max(lo_range, base * (1 - m)), min(hi_range, base * (1 + m))
 
 
 def _constant_scores(tempos: np.ndarray, *, t_rel: np.ndarray, strength: np.ndarray,
@@ -193,9 +222,10 @@ def fit_tempo(cue: Cue, *, preset: Preset, fps: Fraction, min_bpm: float | None 
     """Fit a tempo map to `cue` so its scored hits land exactly on beats.
 
     The range and meter come from `preset` unless min_bpm/max_bpm/beats_per_bar are given.
-    max_change: the largest tempo change from the base, as a fraction (0.08 = ±8 %). The
-    last stretch, into the cue end, may also slow by up to twice that (a ritardando into
-    the button) when nothing else puts the end on a beat; every tempo stays in the range.
+    max_change: the largest change between any two tempos of the map, as a fraction
+    (0.08 = 8 %): every segment stays within a band around the base tempo that is that
+    wide, so no change — at a hit, inside a bar — is larger. Every tempo stays in the range.
+    Weak hits (strength < STRONG_STRENGTH) that no beat can reach may sit on an eighth.
     fps: the cut's frame rate, for errors in frames.
     """
     lo_range = preset.min_bpm if min_bpm is None else float(min_bpm)
@@ -245,10 +275,9 @@ def fit_tempo(cue: Cue, *, preset: Preset, fps: Fraction, min_bpm: float | None 
     def evaluate(i: int) -> tuple[float, _Plan]:
         base = float(tempos[i])
         if base not in cache:
-            lo, hi = max(lo_range, base * (1 - max_change)), min(hi_range, base * (1 + max_change))
-            lo_end = max(lo_range, base * (1 - 2 * max_change))
+            lo, hi = _band(base, max_change, lo_range, hi_range)
             plan = _plan(base, t_rel=t_rel, strength=strength, dur_s=dur, bpb=bpb, lo=lo, hi=hi,
-                         lo_end=lo_end, max_change=max_change)
+                         max_change=max_change)
             centred = 1.0 - abs(base - centre) / (0.5 * (hi_range - lo_range))
             cache[base] = (0.85 * plan.quality + 0.1 * float(const[i]) + 0.05 * centred, plan)
         return cache[base]
@@ -271,7 +300,7 @@ def fit_tempo(cue: Cue, *, preset: Preset, fps: Fraction, min_bpm: float | None 
         score, plan = cache[b]
         # Alternatives are different maps, not the same map reached from a nearby base.
         if (any(abs(b - a.tempo_bpm) < 1.0 for a in alternatives)
-                or any((p.anchors, p.end_beats) == (plan.anchors, plan.end_beats) for p in chosen_plans)):
+                or any((p.anchors, p.end_ticks) == (plan.anchors, plan.end_ticks) for p in chosen_plans)):
             continue
         errs = _constant_errors(b, np.array(t_rel), fps)
         alternatives.append(TempoAlternative(
@@ -286,22 +315,23 @@ def fit_tempo(cue: Cue, *, preset: Preset, fps: Fraction, min_bpm: float | None 
     base = plan.base_bpm
 
     # The tempo map: one segment per anchor, each starting exactly at its hit time.
-    anchors = [(start, 0)] + [(cue.hits[inside[j]].t_s, b) for j, b in plan.anchors]
+    tpb = TICKS_PER_BEAT
+    anchors = [(start, 0.0)] + [(cue.hits[inside[j]].t_s, tick / tpb) for j, tick in plan.anchors]
     segments = []
     for (t0, b0), (t1, b1) in zip(anchors, anchors[1:]):
         segments.append(TempoSegment(t0, float(b0), (b1 - b0) * 60.0 / (t1 - t0)))
     t_last, b_last = anchors[-1]
-    if plan.end_beats is not None:
-        last_tempo = plan.end_beats * 60.0 / (cue.end_s - t_last)
+    if plan.end_ticks is not None:
+        last_tempo = plan.end_ticks / tpb * 60.0 / (cue.end_s - t_last)
     else:
         last_tempo = segments[-1].tempo_bpm if segments else base
     segments.append(TempoSegment(t_last, float(b_last), last_tempo))
     tempo_map = TempoMap(tuple(segments), bpb)
-    end_on_beat = plan.end_beats is not None
-    end_beat = float(b_last + plan.end_beats) if end_on_beat else tempo_map.s_to_beat(cue.end_s)
+    end_on_beat = plan.end_ticks is not None
+    end_beat = float(b_last + plan.end_ticks / tpb) if end_on_beat else tempo_map.s_to_beat(cue.end_s)
 
-    honoured = {inside[j]: b for j, b in plan.anchors} | {k: 0 for k in at_start}
-    lo, hi = max(lo_range, base * (1 - max_change)), min(hi_range, base * (1 + max_change))
+    honoured = {inside[j]: tick / tpb for j, tick in plan.anchors} | {k: 0.0 for k in at_start}
+    lo, hi = _band(base, max_change, lo_range, hi_range)
     anchor_times = [start] + [cue.hits[k].t_s for k in sorted(honoured, key=lambda k: cue.hits[k].t_s)
                               if k not in at_start]
     for k in inside:
@@ -330,21 +360,24 @@ def fit_tempo(cue: Cue, *, preset: Preset, fps: Fraction, min_bpm: float | None 
 def _reason(hit: Hit, anchor_times: list[float], *, start: float, lo: float, hi: float,
             base: float, max_change: float) -> str:
     """Why a scored hit was not honoured, in words a composer reads."""
-    one_beat_s = 60.0 / hi
-    near = [t for t in anchor_times[1:] if abs(t - hit.t_s) < one_beat_s]
+    grid = 1 if hit.strength >= STRONG_STRENGTH else TICKS_PER_BEAT
+    unit = "beat" if grid == 1 else "eighth"
+    one_s = 60.0 / hi / grid
+    near = [t for t in anchor_times[1:] if abs(t - hit.t_s) < one_s]
     if near:
         t = min(near, key=lambda t: abs(t - hit.t_s))
         return (f"{abs(t - hit.t_s) * 1e3:.0f} ms from the stronger hit at {t:.3f} s: less than "
-                f"one beat even at {hi:.1f} BPM")
+                f"one {unit} even at {hi:.1f} BPM")
     before = [t for t in anchor_times if t < hit.t_s]
     t_prev = before[-1] if before else start
     what = "the cue start" if t_prev == start else f"the hit at {t_prev:.3f} s"
     gap = hit.t_s - t_prev
-    if gap < one_beat_s:
-        return f"{gap * 1e3:.0f} ms after {what}: less than one beat even at {hi:.1f} BPM"
-    if not _beat_range(gap, lo, hi):
-        n = max(1, round(gap * base / 60.0))
-        return (f"{gap:.3f} s after {what} holds no whole number of beats within {lo:.1f}–{hi:.1f} "
-                f"BPM (±{max_change:.0%} of {base:.1f}); {n} beats would need {n * 60.0 / gap:.1f} BPM")
+    if gap < one_s:
+        return f"{gap * 1e3:.0f} ms after {what}: less than one {unit} even at {hi:.1f} BPM"
+    if not _tick_range(gap, lo, hi, grid):
+        n = max(1, round(gap * base * grid / 60.0))
+        return (f"{gap:.3f} s after {what} holds no whole number of {unit}s within {lo:.1f}–{hi:.1f} "
+                f"BPM (the {max_change:.0%} tempo band around {base:.1f}); {n} {unit}s would need "
+                f"{n * 60.0 / gap / grid:.1f} BPM")
     return (f"honouring it would stop a stronger hit or the cue end from landing within "
-            f"±{max_change:.0%} of {base:.1f} BPM")
+            f"the {max_change:.0%} tempo band around {base:.1f} BPM")
