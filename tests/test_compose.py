@@ -461,3 +461,30 @@ def test_any_scene_keeps_the_arranging_rules(presets, lines, raw_hits, curve, na
         if hf.hit.scored:
             assert_on_grid(hf, cs.tempo_map)
             assert any(abs(n.start_s - hf.hit.t_s) < 1e-9 for n in hits_part.notes)
+
+
+@pytest.mark.parametrize("fps", [Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001),
+                                 Fraction(50), Fraction(60000, 1001)])
+@pytest.mark.parametrize("name", ["tension", "action", "melancholy", "ambient_drone", "comedy", "triumphant"])
+def test_hits_on_a_known_grid_land_on_beats_and_the_strongest_on_downbeats(presets, fps, name):
+    """Hits placed (to the frame) on the bars and beats of a tempo inside the preset's
+    range: every one is honoured, the strong ones on downbeats, and the map stays smooth."""
+    p = presets[name]
+    tempo = p.min_bpm + 0.37 * (p.max_bpm - p.min_bpm)
+    beat_s = 60.0 / tempo
+    bpb = p.beats_per_bar
+    start = frame_to_s(nearest_frame(3.0, fps), fps)
+    spec = [(2 * bpb, 1.0), (3 * bpb + 1, 0.4), (5 * bpb, 0.9), (6 * bpb + 2, 0.3), (8 * bpb, 0.95)]
+    hits = []
+    for beat, strength in spec:
+        f = nearest_frame(start + beat * beat_s, fps)
+        hits.append(Hit(frame_to_s(f, fps), f, strength, "cut", True))
+    end_f = nearest_frame(start + 10 * bpb * beat_s, fps)
+    c = Cue("1M1", start, frame_to_s(end_f, fps), name, 0.0, 0.0, ((start, 0.5),), tuple(hits))
+    fit = fit_tempo(c, preset=p, fps=fps)
+    assert all(hf.hit.scored for hf in fit.hit_fits), fit.unhonoured
+    for hf in fit.hit_fits:
+        assert_on_grid(hf, fit.tempo_map)
+        if hf.hit.strength >= 0.9:
+            assert hf.on_downbeat, (hf, fit.tempo_map)
+    assert_tempo_limits(fit, p.min_bpm, p.max_bpm)
