@@ -488,3 +488,17 @@ def test_hits_on_a_known_grid_land_on_beats_and_the_strongest_on_downbeats(prese
         if hf.hit.strength >= 0.9:
             assert hf.on_downbeat, (hf, fit.tempo_map)
     assert_tempo_limits(fit, p.min_bpm, p.max_bpm)
+
+
+def test_a_strong_hit_gets_a_riser_or_a_fill_unless_someone_speaks(presets):
+    c = cue(0.0, 30.0, [hit(12.0, 0.95)], preset="tension", intensity=((0.0, 0.5), (30.0, 0.5)))
+    cs = compose(sheet([c]), seed=1, presets=presets).cues[0]
+    h = next(hf for hf in cs.hit_fits if hf.hit.scored)
+    t_from = cs.tempo_map.beat_to_s(h.beat - 2)
+    pulse = next(p for p in cs.parts if p.name == "pulse")
+    swell = [n for n in pulse.notes if t_from - 1e-6 <= n.start_s < h.hit.t_s and n.pitch == DRUM_NOTES["ride"]]
+    assert len(swell) >= 5
+    assert [n.velocity for n in swell] == sorted(n.velocity for n in swell)     # it swells
+    talked = compose(sheet([c], (Span(snap(t_from - 0.1), snap(12.5)),)), seed=1, presets=presets).cues[0]
+    pulse = next(p for p in talked.parts if p.name == "pulse")
+    assert not [n for n in pulse.notes if t_from <= n.start_s < h.hit.t_s and n.pitch == DRUM_NOTES["ride"]]

@@ -256,7 +256,8 @@ def _pitched_pattern_notes(c: _Cue, layer: Layer, *, which: str, force_chord_sta
 
 def _pulse(c: _Cue, layer: Layer, breath) -> list[Note | None]:
     """The band's drum patterns (low drums on the beat only under dialogue), a tom fill into
-    strong hits at high intensity, and crash + kick on every honoured hit and the button.
+    strong hits at high intensity, a cymbal swell into other strong hits, and crash + kick
+    on every honoured hit and the button.
     breath(notes) clears the patterns just before each hit."""
     notes: list[Note | None] = []
     step_b = 1.0 / c.spb
@@ -293,6 +294,18 @@ def _pulse(c: _Cue, layer: Layer, breath) -> list[Note | None]:
             t0 = c.s(b0)
             vel = velocity(layer.velocity, c.intensity(b0), accent=0.75 + 0.35 * k / max(n - 1, 1))
             notes.append(_note(t0, t0 + DRUM_NOTE_S, toms[min(k * len(toms) // n, len(toms) - 1)], vel))
+    # A riser into a strong hit where no fill leads into it: a suspended-cymbal roll
+    # (sixteenth strokes on the ride) swelling over the two beats before, stopping a
+    # sixteenth short so the hit is a fresh attack. Not over a line of dialogue.
+    for hit, beat in c.hits:
+        if (hit.strength >= 0.8 and beat >= 2 and beat not in fills
+                and not c.talking(c.s(beat - 2), hit.t_s)):
+            n = 8
+            for k in range(n - 1):
+                b0 = beat - 2 + 2 * k / n
+                t0 = c.s(b0)
+                vel = velocity(layer.velocity, c.intensity(b0), accent=0.2 + 0.5 * k / (n - 1))
+                notes.append(_note(t0, t0 + DRUM_NOTE_S, DRUM_NOTES["ride"], vel))
     # The accent at every honoured hit: crash and kick, starting exactly at the hit; a
     # second cymbal doubles the crash on strong hits (General MIDI crashes are soft).
     for hit, beat in c.hits:
