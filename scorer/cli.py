@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="analyse a cut and write its cue sheet (cues.json)")
     a.add_argument("cut", help="the cut: a video file (.mp4, .mov, …)")
     a.add_argument("-o", "--output", default="cues.json", help="cue sheet to write")
-    a.add_argument("--preset", help="use this preset for every cue")
+    a.add_argument("--preset", help="use this preset for every cue: a shipped name, or your own .toml file")
     _spotting_inputs(a)
     a.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("cut", help="the cut: a video file (.mp4, .mov, …)")
     s.add_argument("-o", "--output", required=True, help="output folder")
     s.add_argument("--seed", type=int, default=0, help="composition seed (same seed, same music)")
-    s.add_argument("--preset", help="use this preset for every cue")
+    s.add_argument("--preset", help="use this preset for every cue: a shipped name, or your own .toml file")
     s.add_argument("--cues", help="score this (edited) cues.json instead of analysing again")
     _spotting_inputs(s)
     s.add_argument("--backend", default="soundfont", help="render backend (default: soundfont)")

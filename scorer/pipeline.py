@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from scorer.compose.presets import presets_with
 from scorer.errors import InputError
 from scorer.types import CueSheet
 
@@ -44,7 +45,8 @@ def analyze_and_spot(cut: str | os.PathLike, *, preset: str | None = None,
         from scorer.spot.notes import read_notes
         director_notes = read_notes(notes, fps=fps)
     t1 = time.perf_counter()
-    sheet = spot(analysis, preset=preset, notes=director_notes)
+    presets, preset = presets_with(preset)
+    sheet = spot(analysis, presets=presets, preset=preset, notes=director_notes)
     if timings_s is not None:
         timings_s["analyze"] = t1 - t0
         timings_s.update({f"analyze.{k}": v for k, v in analysis.timings_s.items()})
@@ -84,7 +86,8 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
         sheet = cues if isinstance(cues, CueSheet) else load_cue_sheet(cues)
         _check_same_cut(sheet, cut)
     t = time.perf_counter()
-    composed = compose(sheet, seed=seed, preset_override=preset, theme=motif)
+    presets, preset = presets_with(preset)
+    composed = compose(sheet, seed=seed, presets=presets, preset_override=preset, theme=motif)
     timings["compose"] = time.perf_counter() - t
     if progress:
         progress("compose", 1, 1)

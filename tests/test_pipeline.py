@@ -224,3 +224,23 @@ def test_editor_timeline_and_notes_drive_spotting(scored, tmp_path):
     assert any(h.kind == "marker" and h.frame == 400 and h.scored for h in hits)
     assert sheet.cues[0].start_s >= 5.0 - 1e-9 or sheet.cues[0].end_s <= 0.0
     assert sheet.cues[0].id == "1M1"
+
+
+def test_cli_scores_with_a_user_preset_file_and_names_the_line_of_a_broken_one(scored, tmp_path):
+    from pathlib import Path
+    cut, _, out, _ = scored
+    text = (Path(__file__).resolve().parent.parent / "presets" / "noir.toml").read_text()
+    mine = tmp_path / "mynoir.toml"
+    mine.write_text(text.replace('name = "noir"', 'name = "mynoir"').replace("max_bpm = 88", "max_bpm = 80"))
+    r = run_cli("score", cut, "-o", tmp_path / "o3", "--cues", out / "cues.json", "--preset", mine,
+                "--no-preview", "-q")
+    assert r.returncode == 0, r.stderr
+    report = json.loads((tmp_path / "o3" / "report.json").read_text())
+    assert {c["preset"] for c in report["cues"]} == {"mynoir"}
+    for c in report["cues"]:
+        assert all(s["tempo_bpm"] <= 80 + 1e-6 for s in c["tempo_map"]["segments"])
+    mine.write_text(text.replace('name = "noir"', 'name = "mynoir"').replace("velocity = 48", "velocity = 480"))
+    r = run_cli("score", cut, "-o", tmp_path / "o4", "--cues", out / "cues.json", "--preset", mine, "-q")
+    line = next(i for i, t in enumerate(mine.read_text().splitlines(), start=1) if t == "velocity = 480")
+    assert r.returncode == 2 and f"mynoir.toml, line {line}: layers.pad.velocity = 480" in r.stderr
+    assert not (tmp_path / "o4").exists()

@@ -12,6 +12,7 @@ octave where the chord has none), "8" octave, "-" hold, "." rest. Drum patterns:
 from __future__ import annotations
 
 import math
+import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -450,6 +451,20 @@ def load_presets(directory: str | Path | None = None) -> dict[str, Preset]:
         p = load_preset_file(f)
         presets[p.name] = p
     return presets
+
+
+def presets_with(preset: str | os.PathLike | None) -> tuple[dict[str, Preset], str | None]:
+    """The shipped presets plus, when `preset` is a file (a path, or a name ending in
+    .toml), that user preset — validated, errors naming its line. Returns the presets and
+    the name to use for every cue (None: each cue's own)."""
+    presets = load_presets()
+    if preset is None:
+        return presets, None
+    text = str(preset)
+    if text.endswith(".toml") or os.sep in text or Path(text).is_file():
+        user = load_preset_file(text)
+        return {**presets, user.name: user}, user.name
+    return presets, text
 
 
 def choose_preset(valence: float, arousal: float, presets: dict[str, Preset]) -> str:

@@ -34,8 +34,11 @@ class Melody:
 
 
 def _model():
+    import importlib.util
+
+    if importlib.util.find_spec("onnxruntime") is None:   # basic-pitch's runtime for the ONNX model
+        raise BackendUnavailable(f"transcribing a recorded theme needs onnxruntime: {INSTALL}")
     try:
-        import onnxruntime  # noqa: F401 - the runtime basic-pitch needs for its ONNX model
         from basic_pitch import FilenameSuffix, build_icassp_2022_model_path
         from basic_pitch.inference import predict
     except ImportError as exc:
