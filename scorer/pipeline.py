@@ -94,7 +94,7 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
 
     t = time.perf_counter()
     options = {"soundfont": soundfont} if soundfont else {}
-    stems = get_backend(backend).render(composed, progress=progress, **options)
+    stems = get_backend(backend).render(composed, progress=progress, presets=presets, **options)
     timings["render"] = time.perf_counter() - t
 
     t = time.perf_counter()

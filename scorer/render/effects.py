@@ -1,47 +1,35 @@
-"""Per-stem effects (pedalboard): the room the instruments play in.
+"""Per-stem effects (pedalboard): the room the instruments play in, set by the preset.
 
-A SoundFont renders dry; film music is heard in a hall. Each stem group gets a high-pass
-(rumble below the instrument's range costs headroom and muddies dialogue) and a reverb
-sized to its role: long and wet for strings and pads, short and dry for bass and drums.
-Effects run per cue clip, whose tail (CueScore.tail_s) leaves room for the reverb to ring.
+A SoundFont renders dry; film music is heard in a hall. Each stem group goes through its
+preset's chain (presets' [fx.<group>], defaults in compose/presets.py DEFAULT_FX):
+high-pass (rumble below the instrument's range costs headroom and muddies dialogue), EQ
+(low shelf at 200 Hz, presence bell at 3 kHz, high shelf at 8 kHz), compressor, and a
+reverb sized to its role: long and wet for strings and pads, short and dry for bass and
+drums. Effects run per cue clip, whose tail (CueScore.tail_s) leaves room for the reverb
+to ring.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from scorer.compose.presets import StemFx
 from scorer.timebase import SAMPLE_RATE
 
 
-@dataclass(frozen=True)
-class StemFx:
-    highpass_hz: float
-    room_size: float    # 0…1
-    wet: float          # 0…1
-    dry: float = 0.85
-    width: float = 1.0
-
-
-STEM_FX = {
-    "strings": StemFx(35.0, 0.78, 0.28),
-    "brass": StemFx(40.0, 0.72, 0.22),
-    "woodwinds": StemFx(60.0, 0.66, 0.22),
-    "keys": StemFx(35.0, 0.62, 0.20),
-    "synths": StemFx(30.0, 0.82, 0.30),
-    "percussion": StemFx(28.0, 0.50, 0.12, dry=0.9),
-    "bass": StemFx(28.0, 0.30, 0.05, dry=0.95, width=0.3),
-}
-DEFAULT_FX = StemFx(35.0, 0.6, 0.18)
-
-
-def apply_stem_fx(samples: np.ndarray, group: str, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """(2, n) float32 through the group's chain; deterministic (state reset per call)."""
+def apply_stem_fx(samples: np.ndarray, fx: StemFx, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """(2, n) float32 through the chain `fx`; deterministic (a fresh board per call)."""
     import pedalboard
 
-    fx = STEM_FX.get(group, DEFAULT_FX)
-    board = pedalboard.Pedalboard([
-        pedalboard.HighpassFilter(cutoff_frequency_hz=fx.highpass_hz),
-        pedalboard.Reverb(room_size=fx.room_size, wet_level=fx.wet, dry_level=fx.dry, width=fx.width),
-    ])
-    return np.ascontiguousarray(board(samples, sample_rate), dtype=np.float32)
+    chain = [pedalboard.HighpassFilter(cutoff_frequency_hz=fx.highpass_hz)]
+    if fx.low_shelf_db:
+        chain.append(pedalboard.LowShelfFilter(cutoff_frequency_hz=200.0, gain_db=fx.low_shelf_db))
+    if fx.presence_db:
+        chain.append(pedalboard.PeakFilter(cutoff_frequency_hz=3000.0, gain_db=fx.presence_db, q=0.9))
+    if fx.high_shelf_db:
+        chain.append(pedalboard.HighShelfFilter(cutoff_frequency_hz=8000.0, gain_db=fx.high_shelf_db))
+    if fx.comp_ratio > 1.0:
+        chain.append(pedalboard.Compressor(threshold_db=fx.comp_threshold_db, ratio=fx.comp_ratio,
+                                           attack_ms=10.0, release_ms=150.0))
+    chain.append(pedalboard.Reverb(room_size=fx.room_size, wet_level=fx.wet, dry_level=fx.dry,
+                                   width=fx.width))
+    return np.ascontiguousarray(pedalboard.Pedalboard(chain)(samples, sample_rate), dtype=np.float32)

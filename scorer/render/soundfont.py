@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scorer.compose.presets import Preset
 from scorer.errors import BackendUnavailable, InputError
 from scorer.render.effects import apply_stem_fx
 from scorer.timebase import SAMPLE_RATE, s_to_sample
@@ -109,31 +110,47 @@ def render_parts(synth, sfid: int, parts: list[Part], *, clip_start: int, n: int
     return np.ascontiguousarray(out.T)
 
 
-def render_cue(synth, sfid: int, cue_score: CueScore) -> dict[str, Clip]:
-    """One clip per stem group for one cue, from cue start to end + tail."""
+def render_cue(synth, sfid: int, cue_score: CueScore, preset: Preset) -> dict[str, Clip]:
+    """One clip per stem group for one cue, from cue start to end + tail, through the
+    preset's effects for that group."""
     start = s_to_sample(cue_score.cue.start_s)
     n = s_to_sample(cue_score.cue.end_s + cue_score.tail_s) - start
     groups: dict[str, list[Part]] = {}
     for part in cue_score.parts:
         groups.setdefault(part.group, []).append(part)
     return {group: Clip(start, apply_stem_fx(render_parts(synth, sfid, parts, clip_start=start, n=n),
-                                             group), label=cue_score.cue.id)
+                                             preset.stem_fx(group)), label=cue_score.cue.id)
             for group, parts in sorted(groups.items())}
+
+
+def cue_presets(score: Score, presets: dict[str, Preset] | None) -> dict[str, Preset]:
+    """Each cue's preset (for its effects), by cue id; a cue whose preset is unknown is an
+    error, not a silent default room."""
+    from scorer.compose.presets import load_presets
+    from scorer.errors import PresetError
+
+    presets = load_presets() if presets is None else presets
+    missing = sorted({cs.cue.preset for cs in score.cues} - set(presets))
+    if missing:
+        raise PresetError(f"the score names presets that are not loaded: {', '.join(missing)}")
+    return {cs.cue.id: presets[cs.cue.preset] for cs in score.cues}
 
 
 @dataclass(frozen=True)
 class SoundFontBackend:
     name: str = "soundfont"
 
-    def render(self, score: Score, *, progress=None, soundfont=None, **options) -> Stems:
+    def render(self, score: Score, *, progress=None, soundfont=None, presets=None, **options) -> Stems:
+        """presets: name → Preset for the cues' effects (default: the shipped presets)."""
         if options:
             raise InputError(f"unknown options for the soundfont backend: {sorted(options)}")
         path = find_soundfont(soundfont)
+        by_cue = cue_presets(score, presets)
         synth, sfid = _load_synth(path)
         groups: dict[str, list[Clip]] = {}
         total = len(score.cues)
         for i, cue_score in enumerate(score.cues):
-            for group, clip in render_cue(synth, sfid, cue_score).items():
+            for group, clip in render_cue(synth, sfid, cue_score, by_cue[cue_score.cue.id]).items():
                 groups.setdefault(group, []).append(clip)
             if progress:
                 progress("render", i + 1, total)
