@@ -45,6 +45,15 @@ def _str(d: dict, key: str, where: str) -> str:
     return v
 
 
+def _start_timecode(d: dict, where: str) -> str:
+    if "start_timecode" not in d:
+        return "00:00:00:00"
+    tc = _str(d, "start_timecode", where)
+    from scorer.timebase import smpte_to_frame
+    smpte_to_frame(tc, parse_fps(str(_need(d, "fps", where))))    # InputError when it is not one
+    return tc
+
+
 def _opt_num(d: dict, key: str, where: str, default: float, lo: float | None = None,
              hi: float | None = None) -> float:
     """An optional number: `default` when absent, else validated like _num."""
@@ -77,11 +86,18 @@ class Source:
     width: int = 0
     height: int = 0
     has_audio: bool = False
+    start_timecode: str = "00:00:00:00"   # the timecode of the first frame (a MOV's tmcd track)
+
+    @property
+    def start_frame(self) -> int:
+        """The first frame's number counted from 00:00:00:00 (for timecode stamps)."""
+        from scorer.timebase import smpte_to_frame
+        return smpte_to_frame(self.start_timecode, self.fps)
 
     def to_dict(self) -> dict:
         return {"path": self.path, "fps": fps_str(self.fps), "duration_s": self.duration_s,
                 "n_frames": self.n_frames, "width": self.width, "height": self.height,
-                "has_audio": self.has_audio}
+                "has_audio": self.has_audio, "start_timecode": self.start_timecode}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Source":
@@ -90,7 +106,8 @@ class Source:
                    duration_s=_num(d, "duration_s", w, 0), n_frames=int(_num(d, "n_frames", w, 0)),
                    width=int(_opt_num(d, "width", w, 0, 0, 1 << 20)),
                    height=int(_opt_num(d, "height", w, 0, 0, 1 << 20)),
-                   has_audio=_opt_bool(d, "has_audio", w, False))
+                   has_audio=_opt_bool(d, "has_audio", w, False),
+                   start_timecode=_start_timecode(d, w))
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,12 @@
-"""Audio files: 48 kHz / 24-bit WAV written block by block (soundfile)."""
+"""Audio files: 48 kHz / 24-bit Broadcast WAV written block by block (our own RIFF
+writer, so the bext chunk with the timecode stamp sits before the samples); read with
+soundfile."""
 from __future__ import annotations
 
 import contextlib
 import os
+import struct
+from dataclasses import dataclass
 from typing import Iterable, Iterator, Mapping
 
 import numpy as np
@@ -11,40 +15,138 @@ from scorer.io.files import atomic_path
 from scorer.timebase import SAMPLE_RATE
 
 
-def write_wav(path: str | os.PathLike, blocks: Iterable[np.ndarray], *,
-              sample_rate: int = SAMPLE_RATE, channels: int = 2, subtype: str = "PCM_24") -> int:
-    """Write (channels, n) float blocks to a WAV atomically; returns the sample count."""
-    import soundfile as sf
+@dataclass(frozen=True)
+class Bext:
+    """A Broadcast WAV (EBU Tech 3285) bext chunk: what a DAW reads to place a file.
 
-    total = 0
-    with atomic_path(path, suffix=".wav") as tmp:
-        with sf.SoundFile(tmp, "w", samplerate=sample_rate, channels=channels, subtype=subtype,
-                          format="WAV") as f:
-            for block in blocks:
-                f.write(np.ascontiguousarray(block.T, dtype=np.float32))
-                total += block.shape[1]
-    return total
+    time_reference_samples: where the file's first sample sits, in samples since
+    midnight (the cut's start timecode × the sample rate). Dates are fixed by the caller,
+    so the same inputs give the same bytes.
+    """
+    description: str
+    originator: str = "scorer"
+    originator_reference: str = ""
+    origination_date: str = "2000-01-01"
+    origination_time: str = "00:00:00"
+    time_reference_samples: int = 0
+    coding_history: str = ""
+
+    def chunk(self) -> bytes:
+        def fixed(text: str, n: int) -> bytes:
+            return text.encode("ascii", "replace")[:n].ljust(n, b"\0")
+
+        body = (fixed(self.description, 256) + fixed(self.originator, 32)
+                + fixed(self.originator_reference, 32) + fixed(self.origination_date, 10)
+                + fixed(self.origination_time, 8)
+                + struct.pack("<II", self.time_reference_samples & 0xFFFFFFFF,
+                              self.time_reference_samples >> 32)
+                + struct.pack("<H", 1)                  # version 1 (UMID present, zeroed)
+                + bytes(64) + bytes(10) + bytes(180)    # UMID, loudness fields (unset), reserved
+                + self.coding_history.encode("ascii", "replace"))
+        if len(body) % 2:
+            body += b"\0"
+        return b"bext" + struct.pack("<I", len(body)) + body
+
+
+def to_pcm24(block: np.ndarray) -> bytes:
+    """(channels, n) float → interleaved little-endian 24-bit PCM (rounded, clipped)."""
+    x = np.clip(np.rint(np.asarray(block, dtype=np.float64).T * 8388608.0), -8388608, 8388607)
+    return np.ascontiguousarray(x, dtype="<i4").view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
+
+
+class WavWriter:
+    """A 24-bit PCM WAV written block by block, with an optional bext chunk before the
+    data (the file is RIFF/WAVE; sizes are filled in when it is closed)."""
+
+    def __init__(self, f, *, sample_rate: int, channels: int, bext: Bext | None = None):
+        self.f, self.channels, self.frames = f, channels, 0
+        fmt = struct.pack("<HHIIHH", 1, channels, sample_rate, sample_rate * channels * 3, channels * 3, 24)
+        head = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+        if bext is not None:
+            head += bext.chunk()
+        f.write(b"RIFF" + struct.pack("<I", 0) + head + b"data" + struct.pack("<I", 0))
+        self._data_size_at = 4 + 4 + len(head) + 4
+
+    def write(self, block: np.ndarray) -> None:
+        if block.shape[0] != self.channels:
+            raise ValueError(f"block has {block.shape[0]} channels, the file {self.channels}")
+        self.f.write(to_pcm24(block))
+        self.frames += block.shape[1]
+
+    def close(self) -> None:
+        data = self.frames * self.channels * 3
+        if data % 2:
+            self.f.write(b"\0")           # chunks are word-aligned
+        end = self.f.tell()
+        if end - 8 > 0xFFFFFFFF:
+            raise OSError("a WAV file is limited to 4 GB; this one would be larger")
+        self.f.seek(4)
+        self.f.write(struct.pack("<I", end - 8))
+        self.f.seek(self._data_size_at)
+        self.f.write(struct.pack("<I", data))
+        self.f.seek(end)
+
+
+@contextlib.contextmanager
+def _wav(stack: contextlib.ExitStack, path, *, sample_rate: int, channels: int, bext: Bext | None):
+    tmp = stack.enter_context(atomic_path(path, suffix=".wav"))
+    f = stack.enter_context(open(tmp, "wb"))
+    w = WavWriter(f, sample_rate=sample_rate, channels=channels, bext=bext)
+    yield w
+    w.close()
+
+
+def write_wav(path: str | os.PathLike, blocks: Iterable[np.ndarray], *,
+              sample_rate: int = SAMPLE_RATE, channels: int = 2, bext: Bext | None = None) -> int:
+    """Write (channels, n) float blocks to a 24-bit WAV atomically; returns the sample count."""
+    with contextlib.ExitStack() as stack:
+        w = stack.enter_context(_wav(stack, path, sample_rate=sample_rate, channels=channels, bext=bext))
+        for block in blocks:
+            w.write(block)
+        return w.frames
 
 
 def write_wavs_and_sum(parts: Mapping[str | os.PathLike, Iterator[np.ndarray]],
                        sum_path: str | os.PathLike, *, sample_rate: int = SAMPLE_RATE,
-                       channels: int = 2, subtype: str = "PCM_24") -> None:
+                       channels: int = 2, bext: Mapping[str, Bext] | None = None,
+                       sum_bext: Bext | None = None) -> None:
     """Write several equally-blocked streams (e.g. stems) and their sum (the mix) in one
-    pass, each file atomically: the audio is rendered once, not once per file."""
-    import soundfile as sf
-
+    pass, each file atomically: the audio is rendered once, not once per file.
+    bext: path → Bext for the parts; sum_bext for the sum."""
+    bext = bext or {}
     with contextlib.ExitStack() as stack:
-        def opened(path):
-            tmp = stack.enter_context(atomic_path(path, suffix=".wav"))
-            return stack.enter_context(sf.SoundFile(tmp, "w", samplerate=sample_rate,
-                                                    channels=channels, subtype=subtype, format="WAV"))
-        files = [opened(p) for p in parts]
-        total_file = opened(sum_path)
+        files = [stack.enter_context(_wav(stack, p, sample_rate=sample_rate, channels=channels,
+                                          bext=bext.get(str(p))))
+                 for p in parts]
+        total_file = stack.enter_context(_wav(stack, sum_path, sample_rate=sample_rate,
+                                              channels=channels, bext=sum_bext))
         for blocks in zip(*parts.values()):
             total = np.sum(blocks, axis=0, dtype=np.float32)
             for f, block in zip(files, blocks):
-                f.write(np.ascontiguousarray(block.T, dtype=np.float32))
-            total_file.write(np.ascontiguousarray(total.T))
+                f.write(block)
+            total_file.write(total)
+
+
+def read_bext(path: str | os.PathLike) -> dict | None:
+    """The bext chunk of a WAV as a dict (None if it has none): an independent reader."""
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            raise ValueError(f"{path} is not a RIFF/WAVE file")
+        while True:
+            hdr = f.read(8)
+            if len(hdr) < 8:
+                return None
+            cid, size = hdr[:4], struct.unpack("<I", hdr[4:])[0]
+            if cid == b"bext":
+                body = f.read(size)
+                text = lambda a, b: body[a:b].split(b"\0", 1)[0].decode("ascii")  # noqa: E731
+                lo, hi = struct.unpack("<II", body[338:346])
+                return {"description": text(0, 256), "originator": text(256, 288),
+                        "originator_reference": text(288, 320), "origination_date": text(320, 330),
+                        "origination_time": text(330, 338), "time_reference_samples": lo + (hi << 32),
+                        "version": struct.unpack("<H", body[346:348])[0], "coding_history": text(602, size)}
+            f.seek(size + (size % 2), 1)
 
 
 def read_wav(path: str | os.PathLike) -> tuple[np.ndarray, int]:

@@ -215,7 +215,29 @@ def probe(path: str | os.PathLike) -> Source:
             duration_s = float(n_frames / fps)   # constant rate: exact
         return Source(path=str(path), fps=fps, duration_s=float(duration_s), n_frames=n_frames,
                       width=int(v.codec_context.width), height=int(v.codec_context.height),
-                      has_audio=bool(c.streams.audio))
+                      has_audio=bool(c.streams.audio), start_timecode=_start_timecode(c, fps, path))
+
+
+def _start_timecode(container, fps: Fraction, path) -> str:
+    """The first frame's timecode: a timecode track's, the video stream's or the
+    container's tag (editors' MOV/MXF exports carry one, often 01:00:00:00); 00:00:00:00
+    when there is none. An unreadable tag is reported, not guessed at."""
+    import warnings
+
+    from scorer.timebase import frame_to_smpte, smpte_to_frame
+
+    tags = [s.metadata.get("timecode") for s in container.streams if s.type == "data"]
+    tags += [s.metadata.get("timecode") for s in container.streams.video]
+    tags.append(container.metadata.get("timecode"))
+    for tc in tags:
+        if tc:
+            try:
+                return frame_to_smpte(smpte_to_frame(tc, fps), fps)
+            except InputError as exc:
+                warnings.warn(f"{path}: start timecode {tc!r} is not usable ({exc}); "
+                              "stamping files from 00:00:00:00", RuntimeWarning, stacklevel=3)
+                break
+    return frame_to_smpte(0, fps)
 
 
 def _analysis_size(width: int, height: int, target_width: int) -> tuple[int, int]:
