@@ -64,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="loudness spec: ebu (-23 LUFS), atsc, netflix, web, streaming")
     s.add_argument("--theme", help="your theme: a MIDI file, or a recording of it hummed or played "
                    "(.wav/.flac/…; needs the theme-audio extra)")
+    s.add_argument("--project", help="the name stems are filed under (default: the cut's file name)")
+    s.add_argument("--per-cue-stems", action="store_true",
+                   help="also write each cue's stems on their own, stamped with the cue's timecode")
     s.add_argument("--no-preview", action="store_true", help="skip preview.mp4")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
@@ -99,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
                            cues=args.cues, timeline=args.timeline, notes=args.notes,
                            backend=args.backend, spec=args.spec,
                            soundfont=args.soundfont, preview=not args.no_preview, theme=args.theme,
+                           project=args.project, per_cue_stems=args.per_cue_stems,
                            progress=progress)
             progress.close()
             _summary(report, Path(args.output))

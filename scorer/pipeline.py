@@ -59,12 +59,14 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
           timeline: str | os.PathLike | None = None, notes: str | os.PathLike | None = None,
           backend: str = "soundfont", spec: str = "ebu", soundfont: str | None = None,
           preview: bool = True, theme: str | os.PathLike | None = None,
+          project: str | None = None, per_cue_stems: bool = False,
           progress: ProgressFn | None = None) -> dict:
     """Temp-score `cut` into out_dir; returns the report (also written as report.json).
 
     cues: an edited cue sheet (object or path to cues.json) to score instead of analysing.
     preset: force one preset for every cue. timeline / notes: see analyze_and_spot().
     theme: the user's theme, a MIDI file or a recording of the tune (see load_theme).
+    project / per_cue_stems: how stems are named and whether each cue gets its own (deliver()).
     """
     from scorer.compose import compose
     from scorer.deliver import deliver
@@ -109,7 +111,7 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
     t = time.perf_counter()
     timings_view = dict(timings)
     report = deliver(composed, mixed, sheet, out_dir, cut_path=cut, timings_s=timings_view,
-                     preview=preview, progress=progress)
+                     preview=preview, project=project, per_cue_stems=per_cue_stems, progress=progress)
     timings["deliver"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - start
     report["timings_s"] = {k: round(v, 3) for k, v in timings.items()}

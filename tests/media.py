@@ -101,7 +101,7 @@ def make_cut(path: str | Path, *, fps: Fraction = Fraction(24000, 1001),
              speech_spans_s: tuple[tuple[float, float], ...] = (),
              speech_at: tuple[tuple[float, str], ...] = (), audio: bool = True,
              audio_start_s: float = 0.0, vfr: bool = False, pan_px: float = 1.5,
-             preset: str = "superfast", crf: int = 20) -> dict:
+             preset: str = "superfast", crf: int = 20, timecode: str | None = None) -> dict:
     """Write an H.264/AAC cut and return its known answers:
     {"cuts": [frame…], "cut_times_s": […], "frame_times_s": […], "flashes": [frame…],
      "clicks_s": […], "speech": [(start_s, end_s)…], "n_frames", "duration_s", "fps"}.
@@ -112,7 +112,8 @@ def make_cut(path: str | Path, *, fps: Fraction = Fraction(24000, 1001),
     voice, speech_at (t_s, text) lines are spoken by espeak-ng. audio_start_s > 0 starts the
     audio stream that much after the first frame (its PTS says so). vfr=True gives frames
     the durations of vfr_durations() instead of 1 / fps. preset "superfast" uses B-frames,
-    so the first frame's PTS is not the first packet's.
+    so the first frame's PTS is not the first packet's. timecode: the first frame's
+    start timecode (e.g. "01:00:00:00"), written as a timecode track in a MOV.
     """
     import av
 
@@ -128,8 +129,11 @@ def make_cut(path: str | Path, *, fps: Fraction = Fraction(24000, 1001),
     starts = [int(s) for s in np.cumsum((0,) + tuple(shot_frames))[:-1]]
     travel = int(pan_px * max(shot_frames)) + 2   # a pan never wraps (a wrap is a jump cut)
     spans = []
-    with av.open(str(path), "w", format="mp4") as c:
+    # A start timecode is written as a QuickTime timecode track, as editors export it.
+    with av.open(str(path), "w", format="mov" if timecode else "mp4") as c:
         v = c.add_stream("libx264", rate=fps)
+        if timecode:
+            v.metadata["timecode"] = timecode
         v.width, v.height, v.pix_fmt = w, h, "yuv420p"
         v.options = {"crf": str(crf), "preset": preset, "g": "24"}
         a = c.add_stream("aac", rate=SR, layout="mono") if audio else None

@@ -39,7 +39,11 @@ def test_every_output_is_written(scored):
     _, _, out, report = scored
     for name in OUTPUTS:
         assert (out / name).stat().st_size > 0, name
-    assert report["stems"] and all((out / "stems" / f"{g}.wav").exists() for g in report["stems"])
+    files = report["files"]
+    assert report["stems"] and sorted(files["stems"]) == report["stems"]
+    for g, name in files["stems"].items():
+        assert (out / name).exists() and name == f"stems/{files['project']}_ALL_{g.capitalize()}_v01.wav"
+    assert (out / "timeline.otio").exists()
     assert len(report["stems"]) >= 4
 
 
@@ -87,12 +91,15 @@ def test_stems_are_aligned_and_sum_to_the_mix(scored):
     assert len(mix) == round(truth["duration_s"] * 48000)
     total = np.zeros_like(mix)
     for g in report["stems"]:
-        stem, stem_sr = sf.read(out / "stems" / f"{g}.wav", dtype="float64", always_2d=True)
+        stem, stem_sr = sf.read(out / report["files"]["stems"][g], dtype="float64", always_2d=True)
         assert stem_sr == 48000 and stem.shape == mix.shape
         total += stem
     # Each file is rounded to 24 bits on its own: the sum may differ by a few LSB.
     assert np.max(np.abs(total - mix)) < len(report["stems"]) * 2 ** -23
     assert np.abs(mix).max() > 0.01
+    # The residual of mix − Σ stems, relative to the mix: far below −60 dB.
+    residual_db = 20 * np.log10(np.sqrt(np.mean((total - mix) ** 2)) / np.sqrt(np.mean(mix ** 2)))
+    assert residual_db < -60
 
 
 def test_same_seed_same_midi_bytes(scored):

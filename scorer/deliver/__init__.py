@@ -1,12 +1,20 @@
 """Everything handed over, in forms people keep working with (ARCHITECTURE.md "Outputs"):
 
-OUT/cues.json  OUT/cuesheet.csv  OUT/score.mid  OUT/stems/<group>.wav  OUT/mix.wav
-OUT/preview.mp4  OUT/report.json
+OUT/cues.json  OUT/cuesheet.csv  OUT/score.mid  OUT/theme.musicxml  OUT/leadsheet.musicxml
+OUT/stems/<Project>_ALL_<Group>_v<NN>.wav (and per cue: <Project>_<Cue>_<Group>_v<NN>.wav)
+OUT/mix.wav  OUT/timeline.otio  OUT/preview.mp4  OUT/report.json
+
+Stems and the mix are Broadcast WAVs stamped with the cut's start timecode. A delivery
+into a folder that already holds one takes the next version number, so earlier stems are
+never overwritten.
 """
 from __future__ import annotations
 
 import os
+import re
+import time
 from dataclasses import asdict, replace
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
@@ -15,12 +23,31 @@ import numpy as np
 from scorer.deliver.cuesheet import cuesheet_csv
 from scorer.deliver.hits import measured_onset_s
 from scorer.deliver.midi import midi_bytes
-from scorer.io.audio import write_wavs_and_sum
+from scorer.errors import InputError
+from scorer.io.audio import Bext, write_wavs_and_sum
 from scorer.io.files import write_bytes, write_json, write_text
 from scorer.mix import Mix
 from scorer.mix.place import window
-from scorer.timebase import frame_to_smpte, fps_str, s_to_sample
+from scorer.mix.loudness import db_to_gain
+from scorer.timebase import SAMPLE_RATE, frame_to_smpte, fps_str, s_to_sample, s_to_smpte
 from scorer.types import CueSheet, Score
+
+
+def _write_cue_stems(mix: Mix, out: Path, *, project: str, version: int, stamp) -> dict[str, dict[str, str]]:
+    """Each cue's stems on their own, from the cue's first sample to the end of its tail."""
+    from scorer.io.audio import write_wav
+
+    gain = np.float32(db_to_gain(mix.music_gain_db))
+    files: dict[str, dict[str, str]] = {}
+    for group, clips in sorted(mix.stems.groups.items()):
+        for clip in clips:
+            name = f"stems/{stem_file_name(project, clip.label, group, version)}"
+            n = clip.samples.shape[1]
+            blocks = (clip.samples[:, i:i + SAMPLE_RATE] * gain for i in range(0, n, SAMPLE_RATE))
+            write_wav(out / name, blocks,
+                      bext=stamp(f"{project} {clip.label} {group} v{version:02d} - TEMP score", clip.start_sample))
+            files.setdefault(clip.label, {})[group] = name
+    return files
 
 
 def scored_cue_sheet(cue_sheet: CueSheet, score: Score) -> CueSheet:
@@ -53,12 +80,92 @@ def hit_report(score: Score, mix: Mix) -> list[dict]:
     return rows
 
 
+_NAME_OK = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def project_name(name: str) -> str:
+    """A project name safe in file names: letters, digits, '-' and '_' (others become '-')."""
+    clean = _NAME_OK.sub("-", name).strip("-_")
+    if not clean:
+        raise InputError(f"project name {name!r} has no letters or digits to name files with")
+    return clean[:64]
+
+
+def next_version(stems_dir: Path, project: str) -> int:
+    """One more than the highest version already delivered for `project` in stems_dir."""
+    pattern = re.compile(rf"^{re.escape(project)}_.+_v(\d+)\.wav$")
+    found = [int(m.group(1)) for p in stems_dir.glob("*.wav") if (m := pattern.match(p.name))]
+    return max(found, default=0) + 1
+
+
+def stem_file_name(project: str, cue: str, group: str, version: int) -> str:
+    """`<Project>_<Cue or ALL>_<Group>_v<NN>.wav`, as post-production names stems."""
+    cue, group = project_name(cue), project_name(group)     # ids from an edited cue sheet: never a path
+    return f"{project}_{cue}_{group[:1].upper() + group[1:]}_v{version:02d}.wav"
+
+
+def _stamp(description: str, *, start_sample: int, source_start_frame: int, fps, seed: int,
+           date: str) -> Bext:
+    """A bext chunk placing a file whose first sample is `start_sample` on the cut's
+    timeline (sample 0 = the cut's first frame, at its start timecode)."""
+    midnight_offset = round(Fraction(source_start_frame) / Fraction(fps) * SAMPLE_RATE)
+    return Bext(description=description[:256], originator="scorer", originator_reference=f"seed {seed}",
+                origination_date=date, origination_time="00:00:00",
+                time_reference_samples=midnight_offset + start_sample,
+                coding_history=f"A=PCM,F={SAMPLE_RATE},W=24,M=stereo,T=scorer temp score\r\n")
+
+
+def dialogue_levels(mix: Mix, cue_sheet: CueSheet) -> list[dict]:
+    """For every line of dialogue: the music's level and the cut's own sound over it (RMS,
+    dBFS, as delivered: music gain, ducking and production gain applied), and how far the
+    music sits under the line."""
+    clips = [c for group in mix.stems.groups.values() for c in group]
+    gain = float(db_to_gain(mix.music_gain_db))
+    rows = []
+    for span in cue_sheet.dialogue:
+        start = max(s_to_sample(span.start_s), 0)
+        n = min(s_to_sample(span.end_s), mix.n_samples) - start
+        if n <= 0:
+            continue
+        music = window(clips, start=start, n=n) * gain
+        music_db = _rms_db(music)
+        row = {"start_s": span.start_s, "end_s": span.end_s,
+               "in": s_to_smpte(span.start_s, cue_sheet.source.fps),
+               "out": s_to_smpte(span.end_s, cue_sheet.source.fps),
+               "music_rms_dbfs": music_db, "dialogue_rms_dbfs": None, "music_under_dialogue_db": None}
+        if mix.production_audio is not None:
+            prod = mix.production_audio[:, start:start + n] * float(db_to_gain(mix.production_gain_db))
+            row["dialogue_rms_dbfs"] = _rms_db(prod)
+            if music_db is not None and row["dialogue_rms_dbfs"] is not None:
+                row["music_under_dialogue_db"] = round(row["dialogue_rms_dbfs"] - music_db, 2)
+        rows.append(row)
+    return rows
+
+
+def _rms_db(x: np.ndarray) -> float | None:
+    rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
+    return round(20 * np.log10(rms), 2) if rms > 1e-9 else None
+
+
 def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathLike, *,
             cut_path: str | os.PathLike | None = None, timings_s: dict | None = None,
-            preview: bool = True, progress: Callable[[str, float, float], None] | None = None) -> dict:
-    """Write every output into out_dir; returns the report (also written as report.json)."""
+            preview: bool = True, project: str | None = None, per_cue_stems: bool = False,
+            progress: Callable[[str, float, float], None] | None = None) -> dict:
+    """Write every output into out_dir; returns the report (also written as report.json).
+
+    project: the name stems are filed under (default: the cut's file name). per_cue_stems:
+    also write each cue's stems, spanning the cue and its tail, stamped with its own time.
+    """
     out = Path(out_dir)
     (out / "stems").mkdir(parents=True, exist_ok=True)
+    project = project_name(project if project is not None else Path(score.source.path).stem)
+    version = next_version(out / "stems", project)
+    source = score.source
+    date = "2000-01-01"
+    if cut_path is not None and Path(cut_path).exists():   # the cut's own date: same cut, same bytes
+        date = time.strftime("%Y-%m-%d", time.gmtime(Path(cut_path).stat().st_mtime))
+    stamp = lambda text, start: _stamp(text, start_sample=start, source_start_frame=source.start_frame,  # noqa: E731
+                                       fps=source.fps, seed=score.seed, date=date)
     steps = ("cue sheets", "midi and notation", "stems and mix", "preview", "report")
     done = 0
 
@@ -80,8 +187,17 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
         write_bytes(out / "theme.musicxml", theme_musicxml(score.theme, tonic=tonic, mode=mode))
         write_bytes(out / "leadsheet.musicxml", leadsheet_musicxml(score))
     step()
-    write_wavs_and_sum({out / "stems" / f"{g}.wav": mix.stem_blocks(g) for g in sorted(mix.stems.groups)},
-                       out / "mix.wav")
+    stem_files = {g: f"stems/{stem_file_name(project, 'ALL', g, version)}" for g in sorted(mix.stems.groups)}
+    write_wavs_and_sum({out / f: mix.stem_blocks(g) for g, f in stem_files.items()}, out / "mix.wav",
+                       bext={str(out / f): stamp(f"{project} ALL {g} v{version:02d} - TEMP score", 0)
+                             for g, f in stem_files.items()},
+                       sum_bext=stamp(f"{project} mix v{version:02d} - TEMP score", 0))
+    cue_files: dict[str, dict[str, str]] = {}
+    if per_cue_stems:
+        cue_files = _write_cue_stems(mix, out, project=project, version=version, stamp=stamp)
+    from scorer.deliver.timeline import write_timeline
+    write_timeline(out / "timeline.otio", score, cue_sheet, mix_file="mix.wav", stem_files=stem_files,
+                   name=f"{project} temp score v{version:02d}", start_frame=source.start_frame)
     step()
     if preview and cut_path is not None:
         from scorer.io.preview import write_preview
@@ -130,6 +246,10 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
                      "music_gain_db": round(mix.music_gain_db, 2),
                      "production_gain_db": round(mix.production_gain_db, 2)},
         "stems": sorted(mix.stems.groups),
+        "files": {"project": project, "version": version, "start_timecode": source.start_timecode,
+                  "stems": stem_files, "cue_stems": cue_files, "mix": "mix.wav",
+                  "timeline": "timeline.otio"},
+        "dialogue": dialogue_levels(mix, cue_sheet),
         "timings_s": {k: round(v, 3) for k, v in (timings_s or {}).items()},
     }
     write_json(out / "report.json", report)

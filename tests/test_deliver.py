@@ -1,0 +1,142 @@
+"""A delivery read back by independent readers: Broadcast WAV stamps equal the cut's start
+timecode, stems named and versioned as post-production expects and null against the mix,
+the OTIO timeline's clips and markers on the frames of the cues and hits, per-cue stems
+at their cue's place, the dialogue levels, the preview's duration."""
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from media import make_cut
+
+import scorer
+from scorer.io.audio import read_bext
+from scorer.timebase import s_to_frame, smpte_to_frame
+
+FPS = Fraction(24000, 1001)
+
+
+@pytest.fixture(scope="module")
+def delivered(tmp_path_factory):
+    d = tmp_path_factory.mktemp("deliver")
+    cut = d / "Reel 1 (v3).mov"
+    truth = make_cut(cut, fps=FPS, shot_frames=(96, 72, 120, 20, 18, 16, 90, 110), timecode="01:00:00:00",
+                     speech_at=((2.0, "where were you last night"),), clicks_s=(12.0,))
+    out = d / "out"
+    report = scorer.score(cut, out, seed=2, per_cue_stems=True)
+    return cut, truth, out, report
+
+
+def test_stems_are_named_versioned_and_stamped_with_the_cuts_timecode(delivered):
+    cut, truth, out, report = delivered
+    files = report["files"]
+    assert files["project"] == "Reel-1-v3" and files["version"] == 1
+    assert files["start_timecode"] == "01:00:00:00"
+    start_samples = round(Fraction(smpte_to_frame("01:00:00:00", FPS)) / FPS * 48000)
+    for group, name in files["stems"].items():
+        assert name == f"stems/Reel-1-v3_ALL_{group.capitalize()}_v01.wav"
+        bext = read_bext(out / name)
+        assert bext["time_reference_samples"] == start_samples
+        assert bext["originator"] == "scorer" and "TEMP" in bext["description"]
+        info = sf.info(out / name)
+        assert (info.samplerate, info.subtype, info.channels) == (48000, "PCM_24", 2)
+        assert info.frames == round(truth["duration_s"] * 48000)
+    assert read_bext(out / "mix.wav")["time_reference_samples"] == start_samples
+
+
+def test_per_cue_stems_sit_at_their_cue_and_match_the_full_length_stems(delivered):
+    _, _, out, report = delivered
+    files = report["files"]
+    start_samples = round(Fraction(smpte_to_frame("01:00:00:00", FPS)) / FPS * 48000)
+    assert files["cue_stems"]
+    ends = {c["id"]: c["end_s"] for c in json.loads((out / "cues.json").read_text())["cues"]}
+    compared = 0
+    for cue in report["cues"]:
+        for group, name in files["cue_stems"][cue["id"]].items():
+            assert name == f"stems/Reel-1-v3_{cue['id']}_{group.capitalize()}_v01.wav"
+            bext = read_bext(out / name)
+            offset = bext["time_reference_samples"] - start_samples
+            first = round(cue["tempo_map"]["segments"][0]["start_s"] * 48000)
+            assert offset == first
+            piece, _ = sf.read(out / name, dtype="float64", always_2d=True)
+            whole, _ = sf.read(out / files["stems"][group], dtype="float64", always_2d=True,
+                               start=offset, frames=len(piece))
+            # Past the previous cue's tail (≤ 4 s) and before this cue ends, nothing else
+            # plays in this group: the cue's own stem is the full-length stem there.
+            a, b = int(4.2 * 48000), round(ends[cue["id"]] * 48000) - first
+            if b - a > 4800:
+                assert np.max(np.abs(piece[a:b] - whole[a:b])) < 4 * 2 ** -23
+                compared += 1
+    assert compared
+
+
+def test_the_otio_timeline_has_the_cues_and_hits_on_their_frames(delivered):
+    import opentimelineio as otio
+
+    _, _, out, report = delivered
+    timeline = otio.adapters.read_from_file(str(out / "timeline.otio"))
+    assert timeline.global_start_time.to_frames() == smpte_to_frame("01:00:00:00", FPS)
+    score_track = timeline.tracks[0]
+    assert score_track.name == "Temp score" and score_track.kind == otio.schema.TrackKind.Audio
+    clips = [c for c in score_track if isinstance(c, otio.schema.Clip)]
+    assert [c.name.split()[0] for c in clips] == [c["id"] for c in report["cues"]]
+    sheet = json.loads((out / "cues.json").read_text())
+    for clip, cue in zip(clips, sheet["cues"]):
+        r = score_track.range_of_child(clip)
+        assert r.start_time.to_frames() == s_to_frame(cue["start_s"], FPS)
+        assert r.end_time_exclusive().to_frames() == s_to_frame(cue["end_s"], FPS)
+        assert clip.media_reference.target_url == "mix.wav"
+    hit_markers = [m for m in score_track.markers if m.name.startswith("HIT")]
+    scored = [h for h in report["hits"] if h["scored"]]
+    assert len([m for m in hit_markers if m.color == otio.schema.MarkerColor.RED]) == len(scored)
+    for h in scored:
+        assert any(abs(m.marked_range.start_time.to_seconds() - h["t_s"]) < 1e-3 for m in hit_markers)
+    stem_tracks = {t.name: t for t in timeline.tracks[1:]}
+    assert sorted(stem_tracks) == sorted(report["stems"])
+    for group, track in stem_tracks.items():
+        refs = {c.media_reference.target_url for c in track if isinstance(c, otio.schema.Clip)}
+        assert refs == {report["files"]["stems"][group]}
+
+
+def test_the_report_gives_the_music_level_under_each_line(delivered):
+    _, truth, _, report = delivered
+    lines = report["dialogue"]
+    assert lines and len(lines) == len(json.loads((delivered[2] / "cues.json").read_text())["dialogue"])
+    for row in lines:
+        assert row["in"].count(":") >= 2 and row["dialogue_rms_dbfs"] is not None
+        if row["music_rms_dbfs"] is not None:
+            assert row["music_under_dialogue_db"] == pytest.approx(row["dialogue_rms_dbfs"] - row["music_rms_dbfs"],
+                                                                    abs=0.02)
+
+
+def test_the_preview_is_the_cut_with_the_programme(delivered):
+    import av
+
+    cut, truth, out, report = delivered
+    with av.open(str(out / "preview.mp4")) as c:
+        v = c.streams.video[0]
+        a = c.streams.audio[0]
+        n = sum(1 for _ in c.decode(v))
+        assert n == truth["n_frames"]
+        assert a.codec_context.sample_rate == 48000
+
+
+def test_bad_project_names_are_refused(delivered, tmp_path):
+    cut, _, out, _ = delivered
+    with pytest.raises(scorer.errors.InputError, match="project name"):
+        scorer.score(cut, tmp_path / "o", seed=1, preview=False, cues=out / "cues.json", project="///")
+
+
+def test_a_second_delivery_takes_the_next_version_and_keeps_the_first(delivered, tmp_path):
+    cut, _, out, report = delivered
+    before = {name: (out / name).read_bytes() for name in report["files"]["stems"].values()}
+    again = scorer.score(cut, out, seed=3, preview=False, cues=out / "cues.json")
+    assert again["files"]["version"] == 2
+    for group, name in again["files"]["stems"].items():
+        assert name.endswith("_v02.wav") and (out / name).exists()
+    for name, data in before.items():
+        assert (out / name).read_bytes() == data
