@@ -238,6 +238,7 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
                          "mean_onset_error_ms": round(float(np.mean(scored_errors)), 2)
                          if scored_errors else None},
         "loudness": {"spec": mix.spec.name, "target_lufs": mix.spec.integrated_lufs,
+                     "programme_measured": mix.loudness_gate,
                      "target_true_peak_dbtp": mix.spec.true_peak_dbtp,
                      "music_lufs": round(mix.music_lufs, 2),
                      "music_true_peak_dbtp": round(mix.music_true_peak_dbtp, 2),

@@ -38,6 +38,10 @@ class Mix:
     programme_lufs: float
     programme_true_peak_dbtp: float
     production_audio: np.ndarray | None = None
+    # How programme_lufs was measured: "integrated" (the whole programme), "dialogue"
+    # (dialogue-gated, for specs that ask for it), or "integrated (no dialogue to gate on)"
+    # when a dialogue-gated spec meets a cut in which nobody speaks — said, not hidden.
+    loudness_gate: str = "integrated"
 
     def music_blocks(self):
         """(2, n) blocks of the full-length music mix (the sum of the stems)."""
@@ -103,6 +107,13 @@ def mix(stems: Stems, cue_sheet: CueSheet, *, production_audio: np.ndarray | Non
         return _music_blocks(s, n_total=total, gain_db=gain_db)
 
     music_lufs, music_tp = measure(music_of(ducked), sample_rate=SAMPLE_RATE)
+    gate, gate_name = None, "integrated"
+    if delivery.dialogue_gated:
+        spans = [(sp.start_s, sp.end_s) for sp in cue_sheet.dialogue]
+        if spans:
+            gate, gate_name = spans, "dialogue"
+        else:
+            gate_name = "integrated (no dialogue to gate on)"
     music_gain_db = 0.0
     if production_audio is not None:
         prod_lufs, _ = measure(timeline_blocks([Clip(0, production_audio)], n_total=total),
@@ -110,9 +121,11 @@ def mix(stems: Stems, cue_sheet: CueSheet, *, production_audio: np.ndarray | Non
         if prod_lufs > SILENCE_DB and music_lufs > SILENCE_DB:
             music_gain_db = prod_lufs - MUSIC_UNDER_PRODUCTION_LU - music_lufs
         prog_lufs, prog_tp = measure(_programme(music_of(ducked, music_gain_db), production_audio, 1.0),
-                                     sample_rate=SAMPLE_RATE)
+                                     sample_rate=SAMPLE_RATE, only_s=gate)
     else:
         prog_lufs, prog_tp = music_lufs, music_tp
+        if gate is not None:
+            prog_lufs, _ = measure(music_of(ducked), sample_rate=SAMPLE_RATE, true_peak=False, only_s=gate)
     if progress:
         progress("mix", 2, 3)
     gain_db = 0.0 if prog_lufs <= SILENCE_DB else delivery.integrated_lufs - prog_lufs
@@ -134,8 +147,8 @@ def mix(stems: Stems, cue_sheet: CueSheet, *, production_audio: np.ndarray | Non
                 music_gain_db=total_db, production_gain_db=gain_db,
                 music_lufs=_plus(music_lufs, total_db), music_true_peak_dbtp=_plus(music_tp, total_db),
                 programme_lufs=SILENCE_DB, programme_true_peak_dbtp=SILENCE_DB,
-                production_audio=production_audio)
-        p_lufs, p_tp = measure(m.programme_blocks(), sample_rate=SAMPLE_RATE)
+                production_audio=production_audio, loudness_gate=gate_name)
+        p_lufs, p_tp = measure(m.programme_blocks(), sample_rate=SAMPLE_RATE, only_s=gate)
         return replace(m, programme_lufs=p_lufs, programme_true_peak_dbtp=p_tp)
 
     result = mixed(gain_db)

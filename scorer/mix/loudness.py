@@ -6,7 +6,7 @@ web −16/−1, streaming −14/−1.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -21,12 +21,15 @@ class DeliverySpec:
     name: str
     integrated_lufs: float
     true_peak_dbtp: float
+    # Measured over the dialogue only (Netflix: "−27 LKFS ±2 dialogue-gated"): only the
+    # gating blocks centred inside a line of dialogue count.
+    dialogue_gated: bool = False
 
 
 SPECS = {
     "ebu": DeliverySpec("ebu", -23.0, -1.0),
     "atsc": DeliverySpec("atsc", -24.0, -2.0),
-    "netflix": DeliverySpec("netflix", -27.0, -2.0),
+    "netflix": DeliverySpec("netflix", -27.0, -2.0, dialogue_gated=True),
     "web": DeliverySpec("web", -16.0, -1.0),
     "streaming": DeliverySpec("streaming", -14.0, -1.0),
 }
@@ -115,11 +118,21 @@ class LoudnessMeter:
         self._tp_started = True
         self._tp_context = buf[:, max(last - m, 0):]
 
-    def integrated_lufs(self) -> float:
+    def integrated_lufs(self, *, only_s: Sequence[tuple[float, float]] | None = None) -> float:
+        """Integrated loudness. only_s: (start_s, end_s) spans; when given, only the 400 ms
+        gating blocks centred inside one of them are measured (dialogue gating)."""
         e = np.asarray(self._energies)
         if len(e) < 4:
             return SILENCE_DB
         blocks = np.convolve(e, np.ones(4) / 4, mode="valid")   # 400 ms, 75 % overlap
+        if only_s is not None:
+            centres = (np.arange(len(blocks)) * self._hop + 2 * self._hop) / self.sample_rate
+            inside = np.zeros(len(blocks), dtype=bool)
+            for a, b in only_s:
+                inside |= (centres >= a) & (centres < b)
+            blocks = blocks[inside]
+            if not len(blocks):
+                return SILENCE_DB
         with np.errstate(divide="ignore"):
             lk = -0.691 + 10 * np.log10(blocks)
         gated = blocks[lk > -70.0]
@@ -140,13 +153,16 @@ class LoudnessMeter:
 
 
 def measure(blocks: Iterable[np.ndarray], *, sample_rate: int, channels: int = 2,
-            true_peak: bool = True) -> tuple[float, float | None]:
+            true_peak: bool = True, only_s: Sequence[tuple[float, float]] | None = None
+            ) -> tuple[float, float | None]:
     """(integrated LUFS, true peak dBTP or None) of audio given as (channels, n) blocks.
-    The 4× oversampled true peak costs more than the loudness: ask only when needed."""
+    The 4× oversampled true peak costs more than the loudness: ask only when needed.
+    only_s: measure the loudness over these (start_s, end_s) spans only (dialogue gating;
+    the true peak is always the whole signal's)."""
     meter = LoudnessMeter(sample_rate, channels, true_peak=true_peak)
     for block in blocks:
         meter.add(block)
-    return meter.integrated_lufs(), meter.true_peak_dbtp() if true_peak else None
+    return meter.integrated_lufs(only_s=only_s), meter.true_peak_dbtp() if true_peak else None
 
 
 def db_to_gain(db: float) -> float:
