@@ -59,7 +59,7 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
           timeline: str | os.PathLike | None = None, notes: str | os.PathLike | None = None,
           backend: str = "soundfont", spec: str = "ebu", soundfont: str | None = None,
           preview: bool = True, theme: str | os.PathLike | None = None,
-          project: str | None = None, per_cue_stems: bool = False,
+          project: str | None = None, per_cue_stems: bool = False, ambience: bool = True,
           progress: ProgressFn | None = None) -> dict:
     """Temp-score `cut` into out_dir; returns the report (also written as report.json).
 
@@ -67,6 +67,8 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
     preset: force one preset for every cue. timeline / notes: see analyze_and_spot().
     theme: the user's theme, a MIDI file or a recording of the tune (see load_theme).
     project / per_cue_stems: how stems are named and whether each cue gets its own (deliver()).
+    ambience: add the procedural `ambience` stem (the presets' beds) when the backend
+    delivers none.
     """
     from scorer.compose import compose
     from scorer.deliver import deliver
@@ -97,6 +99,12 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
     t = time.perf_counter()
     options = {"soundfont": soundfont} if soundfont else {}
     stems = get_backend(backend).render(composed, progress=progress, presets=presets, **options)
+    if ambience and "ambience" not in stems.groups:
+        from dataclasses import replace as _replace
+
+        from scorer.render.ambience import render_ambience
+        beds = render_ambience(composed, sheet, presets=presets, progress=progress)
+        stems = _replace(stems, groups={**stems.groups, "ambience": beds})
     timings["render"] = time.perf_counter() - t
 
     t = time.perf_counter()

@@ -1,0 +1,188 @@
+"""Procedural ambience beds: an `ambience` stem for sound designers on the offline default.
+
+Each cue gets a stereo bed from its preset's [ambience] beds — room tone, wind, rain,
+drone, city, night, sea — synthesised from filtered noise, resonators and tones (no
+samples, nothing downloaded), shaped by the scene: darker shots give a darker (lower
+cut-off), slightly louder bed; faster cutting and a more agitated cue give more movement
+(gusts, drops, swells). The drone is tuned to the cue's key. The bed's RMS level is the
+preset's level_db; it fades in over CROSSFADE_S at the cue start and out over CROSSFADE_S
+after the cue end, with equal-power curves, so beds of touching cues crossfade at
+constant power. Left and right are independent noise, so the bed is wide. Deterministic
+from (seed, cue id). AudioGen takes replace these beds when weights are present.
+"""
+from __future__ import annotations
+
+import zlib
+from typing import Callable
+
+import numpy as np
+
+from scorer.timebase import SAMPLE_RATE, s_to_sample
+from scorer.types import Clip, CueScore, CueSheet, Score
+
+CROSSFADE_S = 1.0
+BLOCK = SAMPLE_RATE * 10          # synthesis block: memory stays at a few blocks beyond the clip
+
+
+def _sos(kind: str, freq, order: int = 2):
+    from scipy.signal import butter
+    return butter(order, freq, btype=kind, fs=SAMPLE_RATE, output="sos")
+
+
+def _noise(rng: np.random.Generator, n: int, sos) -> np.ndarray:
+    """(2, n) filtered white noise, L and R independent, filtered block by block."""
+    from scipy.signal import sosfilt, sosfilt_zi
+
+    out = np.empty((2, n), np.float32)
+    zi = np.stack([sosfilt_zi(sos) * 0.0 for _ in range(2)], axis=1)
+    for a in range(0, n, BLOCK):
+        b = min(n, a + BLOCK)
+        y, zi = sosfilt(sos, rng.standard_normal((2, b - a)), axis=1, zi=zi)
+        out[:, a:b] = y
+    return out
+
+
+def _slow(rng: np.random.Generator, n: int, rate_hz: float, depth: float) -> np.ndarray:
+    """A smooth random envelope around 1 (±depth) changing at about rate_hz."""
+    k = max(2, int(n / SAMPLE_RATE * rate_hz) + 2)
+    knots = 1.0 + depth * rng.uniform(-1, 1, k)
+    return np.interp(np.arange(n), np.linspace(0, n - 1, k), knots).astype(np.float32)
+
+
+def _hum(n: int, mains_hz: float, level: float) -> np.ndarray:
+    t = np.arange(n) / SAMPLE_RATE
+    y = sum(level / k * np.sin(2 * np.pi * mains_hz * k * t) for k in (1, 2, 3))
+    return np.stack([y, y]).astype(np.float32)
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    r = _rms(x)
+    return x / r if r > 0 else x
+
+
+def bed(name: str, n: int, *, rng: np.random.Generator, dark: float, movement: float,
+        tonic_hz: float = 55.0) -> np.ndarray:
+    """One bed, (2, n) at unit RMS. dark 0…1 (1 = darkest scene), movement ~0.3…2."""
+    cut = 1.0 - 0.5 * dark                       # scales every cut-off
+    if name == "room":
+        y = _noise(rng, n, _sos("lowpass", 400 * cut)) + 0.15 * _noise(rng, n, _sos("bandpass", (800, 3000)))
+        y = _unit(y) + 0.05 * _hum(n, 50.0, 1.0)
+    elif name == "wind":
+        low = _noise(rng, n, _sos("bandpass", (200 * cut, 900 * cut)))
+        high = _noise(rng, n, _sos("bandpass", (700 * cut, 2000 * cut)))
+        gust = _slow(rng, n, 0.25 * movement, 0.8).clip(0.05)
+        swap = _slow(rng, n, 0.15 * movement, 1.0).clip(0, 2) / 2          # moves the centre up and down
+        y = _unit(low) * gust * (1 - swap) + _unit(high) * gust * swap
+    elif name == "rain":
+        from scipy.signal import lfilter
+        hiss = 0.3 * _unit(_noise(rng, n, _sos("highpass", 1500 * cut)))
+        rate = 120.0 * movement                   # drops a second
+        drops = np.zeros((2, n), np.float32)
+        for ch in range(2):
+            k = rng.poisson(rate * n / SAMPLE_RATE)
+            at = rng.integers(0, n, k)
+            drops[ch, at] = rng.uniform(0.2, 1.0, k) * rng.choice([-1, 1], k)
+        out = np.zeros_like(drops)
+        for f0 in (2500 * cut, 4200 * cut):       # each drop rings two short resonances
+            r, w = 0.995 - 0.002 * (f0 / 4000), 2 * np.pi * f0 / SAMPLE_RATE
+            out += lfilter([1.0], [1.0, -2 * r * np.cos(w), r * r], drops, axis=1).astype(np.float32)
+        y = hiss + _unit(out)
+    elif name == "drone":
+        t = np.arange(n) / SAMPLE_RATE
+        lfo = _slow(rng, n, 0.05 * movement, 0.3)
+        left = sum(a * np.sin(2 * np.pi * f * t) for f, a in ((tonic_hz, 1.0), (tonic_hz * 1.5, 0.5), (tonic_hz * 2, 0.3)))
+        right = sum(a * np.sin(2 * np.pi * f * 1.003 * t + 0.7) for f, a in ((tonic_hz, 1.0), (tonic_hz * 1.5, 0.5),
+                                                                            (tonic_hz * 2, 0.3)))
+        y = np.stack([left, right]).astype(np.float32) * lfo + 0.1 * _unit(_noise(rng, n, _sos("lowpass", 300 * cut)))
+    elif name == "city":
+        traffic = _unit(_noise(rng, n, _sos("lowpass", 350 * cut))) * _slow(rng, n, 0.2 * movement, 0.5)
+        passes = np.zeros(n, np.float32)
+        t = 0
+        while True:
+            t += int(rng.uniform(6, 16) / movement * SAMPLE_RATE)
+            if t >= n:
+                break
+            length = int(rng.uniform(2.5, 5.0) * SAMPLE_RATE)
+            a, b = max(0, t - length // 2), min(n, t + length // 2)
+            passes[a:b] += np.hanning(length)[a - (t - length // 2):b - (t - length // 2)].astype(np.float32)
+        swish = _unit(_noise(rng, n, _sos("bandpass", (300 * cut, 2500 * cut)))) * passes
+        y = traffic + 0.8 * swish + 0.04 * _hum(n, 60.0, 1.0)
+    elif name == "night":
+        t = np.arange(n) / SAMPLE_RATE
+        bedn = 0.4 * _unit(_noise(rng, n, _sos("lowpass", 250 * cut)))
+        chirps = np.zeros((2, n), np.float32)
+        for ch in range(2):
+            f0 = rng.uniform(4200, 4900)
+            pulse = (np.sin(2 * np.pi * rng.uniform(25, 35) * t) > 0.3)           # 30 pulses a second
+            burst = (np.sin(2 * np.pi * rng.uniform(0.8, 1.4) * movement * t + rng.uniform(0, 6)) > 0.5)
+            chirps[ch] = np.sin(2 * np.pi * f0 * t) * pulse * burst
+        y = bedn + _unit(chirps)
+    elif name == "sea":
+        t = np.arange(n) / SAMPLE_RATE
+        period = rng.uniform(6.0, 10.0) / movement
+        swell = (0.25 + 0.75 * (0.5 - 0.5 * np.cos(2 * np.pi * t / period))).astype(np.float32)
+        y = _unit(_noise(rng, n, _sos("lowpass", 600 * cut))) * swell \
+            + 0.3 * _unit(_noise(rng, n, _sos("highpass", 2500 * cut))) * swell ** 3
+    else:
+        raise ValueError(f"unknown ambience bed {name!r}")
+    return _unit(np.asarray(y, dtype=np.float32)).astype(np.float32)
+
+
+def _scene(cue_sheet: CueSheet, start_s: float, end_s: float) -> tuple[float, float]:
+    """(brightness 0…1, cuts per minute) of the shots under [start_s, end_s), weighted by
+    how long each is on screen there; (0.5, 10) where no shot is known."""
+    weights, bright, pace = 0.0, 0.0, 0.0
+    for shot in cue_sheet.shots:
+        overlap = min(shot.end_s, end_s) - max(shot.start_s, start_s)
+        if overlap > 0:
+            weights += overlap
+            bright += overlap * shot.brightness
+            pace += overlap * shot.pace_per_min
+    return (bright / weights, pace / weights) if weights else (0.5, 10.0)
+
+
+def _tonic_hz(key: str) -> float:
+    from scorer.compose.harmony import NOTE_PCS, parse_key
+    tonic, _ = parse_key(key)
+    return 440.0 * 2 ** ((36 + NOTE_PCS[tonic] - 69) / 12)      # the tonic in octave 2 (C2 … B2)
+
+
+def ambience_clip(cs: CueScore, cue_sheet: CueSheet, *, beds: tuple[str, ...], level_db: float,
+                  seed: int) -> Clip:
+    """The bed of one cue, from its start to CROSSFADE_S after its end."""
+    start = s_to_sample(cs.cue.start_s)
+    n = s_to_sample(cs.cue.end_s + CROSSFADE_S) - start
+    brightness, pace = _scene(cue_sheet, cs.cue.start_s, cs.cue.end_s)
+    dark = float(np.clip(1.0 - brightness, 0.0, 1.0))
+    movement = float(np.clip(0.5 + pace / 30.0 + 0.4 * cs.cue.arousal, 0.3, 2.0))
+    y = np.zeros((2, n), np.float32)
+    for k, name in enumerate(beds):
+        rng = np.random.default_rng([int(seed), zlib.crc32(cs.cue.id.encode("utf-8")), k, 0xA3B])
+        y += bed(name, n, rng=rng, dark=dark, movement=movement, tonic_hz=_tonic_hz(cs.key))
+    # Darker scenes sit a little louder (up to +2 dB): the room is what you hear at night.
+    target = 10 ** ((level_db + 2.0 * (dark - 0.5)) / 20)
+    y *= np.float32(target / max(_rms(y), 1e-12))
+    fade = min(s_to_sample(CROSSFADE_S), n // 2)
+    ramp = np.sin(np.linspace(0, np.pi / 2, fade, dtype=np.float32))      # equal power
+    y[:, :fade] *= ramp
+    y[:, n - fade:] *= ramp[::-1]
+    return Clip(start, y, label=cs.cue.id)
+
+
+def render_ambience(score: Score, cue_sheet: CueSheet, *, presets=None,
+                    progress: Callable[[str, float, float], None] | None = None) -> tuple[Clip, ...]:
+    """One ambience clip per cue, from each cue's preset's [ambience] beds."""
+    from scorer.compose.presets import load_presets
+
+    presets = load_presets() if presets is None else presets
+    clips = []
+    for i, cs in enumerate(score.cues):
+        amb = presets[cs.cue.preset].ambience
+        clips.append(ambience_clip(cs, cue_sheet, beds=amb.beds, level_db=amb.level_db, seed=score.seed))
+        if progress:
+            progress("ambience", i + 1, len(score.cues))
+    return tuple(clips)
