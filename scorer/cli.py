@@ -68,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--per-cue-stems", action="store_true",
                    help="also write each cue's stems on their own, stamped with the cue's timecode")
     s.add_argument("--no-ambience", action="store_true", help="no procedural ambience stem")
+    s.add_argument("--click", action="store_true", help="also write a click track with a count-in before each cue")
     s.add_argument("--no-preview", action="store_true", help="skip preview.mp4")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                            backend=args.backend, spec=args.spec,
                            soundfont=args.soundfont, preview=not args.no_preview, theme=args.theme,
                            project=args.project, per_cue_stems=args.per_cue_stems,
-                           ambience=not args.no_ambience,
+                           ambience=not args.no_ambience, click=args.click,
                            progress=progress)
             progress.close()
             _summary(report, Path(args.output))

@@ -27,7 +27,7 @@ def delivered(tmp_path_factory):
     truth = make_cut(cut, fps=FPS, shot_frames=(96, 72, 120, 20, 18, 16, 90, 110), timecode="01:00:00:00",
                      speech_at=((2.0, "where were you last night"),), clicks_s=(12.0,))
     out = d / "out"
-    report = scorer.score(cut, out, seed=2, per_cue_stems=True)
+    report = scorer.score(cut, out, seed=2, per_cue_stems=True, click=True)
     return cut, truth, out, report
 
 
@@ -100,6 +100,46 @@ def test_the_otio_timeline_has_the_cues_and_hits_on_their_frames(delivered):
     for group, track in stem_tracks.items():
         refs = {c.media_reference.target_url for c in track if isinstance(c, otio.schema.Clip)}
         assert refs == {report["files"]["stems"][group]}
+
+
+def test_the_click_track_clicks_on_every_beat_with_count_ins(delivered):
+    from scorer.types import TempoMap, TempoSegment
+
+    _, _, out, report = delivered
+    name = report["files"]["click"]
+    assert name.endswith("_ALL_Click_v01.wav") and name not in report["files"]["stems"].values()
+    y, sr = sf.read(out / name, dtype="float64", always_2d=True)
+    mono = np.abs(y[:, 0])
+    # Onsets: the first sample above a threshold after silence.
+    above = mono > 0.02
+    starts = np.flatnonzero(above & ~np.concatenate([[False], above[:-1]]))
+    onsets = []
+    for s0 in starts:
+        if not onsets or s0 - onsets[-1] > 0.05 * sr:
+            onsets.append(s0)
+    onsets = np.array(onsets) / sr
+    maps = {c["id"]: TempoMap(tuple(TempoSegment(**seg) for seg in c["tempo_map"]["segments"]),
+                              c["tempo_map"]["beats_per_bar"]) for c in report["cues"]}
+    for cue in report["cues"]:
+        tm = maps[cue["id"]]
+        t0 = tm.segments[0].start_s
+        for b in range(0, 4):
+            want = tm.beat_to_s(b)
+            assert np.min(np.abs(onsets - want)) < 1e-3, (cue["id"], b)
+        # Count-in: the beat before the cue start at its first tempo, unless a cue plays there.
+        before = t0 - 60.0 / tm.segments[0].tempo_bpm
+        prior = [c for c in report["cues"] if maps[c["id"]].segments[0].start_s < t0]
+        if before >= 0 and not prior:
+            assert np.min(np.abs(onsets - before)) < 1e-3
+    # Nothing but clicks: every onset is a beat of a cue or of a count-in bar before one.
+    planned = []
+    for tm in maps.values():
+        t0, beat0 = tm.segments[0].start_s, 60.0 / tm.segments[0].tempo_bpm
+        planned += [t0 - k * beat0 for k in range(1, tm.beats_per_bar + 1)]
+        planned += [tm.beat_to_s(b) for b in range(0, 2000) if tm.beat_to_s(b) < y.shape[0] / sr]
+    planned = np.array(planned)
+    for t in onsets:
+        assert np.min(np.abs(planned - t)) < 1e-3, t
 
 
 def test_the_report_gives_the_music_level_under_each_line(delivered):

@@ -150,11 +150,12 @@ def _rms_db(x: np.ndarray) -> float | None:
 def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathLike, *,
             cut_path: str | os.PathLike | None = None, timings_s: dict | None = None,
             preview: bool = True, project: str | None = None, per_cue_stems: bool = False,
-            progress: Callable[[str, float, float], None] | None = None) -> dict:
+            click: bool = False, progress: Callable[[str, float, float], None] | None = None) -> dict:
     """Write every output into out_dir; returns the report (also written as report.json).
 
     project: the name stems are filed under (default: the cut's file name). per_cue_stems:
     also write each cue's stems, spanning the cue and its tail, stamped with its own time.
+    click: also write a click track with count-ins (not part of the mix).
     """
     out = Path(out_dir)
     (out / "stems").mkdir(parents=True, exist_ok=True)
@@ -192,6 +193,13 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
                        bext={str(out / f): stamp(f"{project} ALL {g} v{version:02d} - TEMP score", 0)
                              for g, f in stem_files.items()},
                        sum_bext=stamp(f"{project} mix v{version:02d} - TEMP score", 0))
+    click_file = None
+    if click:
+        from scorer.deliver.click import click_blocks
+        from scorer.io.audio import write_wav
+        click_file = f"stems/{stem_file_name(project, 'ALL', 'click', version)}"
+        write_wav(out / click_file, click_blocks(score, n_total=mix.n_samples),
+                  bext=stamp(f"{project} click v{version:02d} - count-ins, downbeats high", 0))
     cue_files: dict[str, dict[str, str]] = {}
     if per_cue_stems:
         cue_files = _write_cue_stems(mix, out, project=project, version=version, stamp=stamp)
@@ -248,7 +256,7 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
                      "production_gain_db": round(mix.production_gain_db, 2)},
         "stems": sorted(mix.stems.groups),
         "files": {"project": project, "version": version, "start_timecode": source.start_timecode,
-                  "stems": stem_files, "cue_stems": cue_files, "mix": "mix.wav",
+                  "stems": stem_files, "cue_stems": cue_files, "mix": "mix.wav", "click": click_file,
                   "timeline": "timeline.otio"},
         "dialogue": dialogue_levels(mix, cue_sheet),
         "timings_s": {k: round(v, 3) for k, v in (timings_s or {}).items()},
