@@ -69,3 +69,28 @@ def test_netflix_without_dialogue_says_it_measured_the_whole_programme():
     m = mix(stems, sheet, production_audio=prod, spec="netflix")
     assert m.loudness_gate == "integrated (no dialogue to gate on)"
     assert abs(m.programme_lufs - (-27.0)) <= 0.5
+
+
+def test_a_tail_ringing_into_the_next_cue_crossfades_without_a_hole():
+    from scorer.mix import CROSSFADE_S
+
+    n1, tail = int(10 * SR), int(3 * SR)
+    t = np.arange(n1 + tail) / SR
+    tone = (0.2 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    t2 = np.arange(int(10 * SR)) / SR
+    tone2 = (0.2 * np.sin(2 * np.pi * 330 * t2)).astype(np.float32)
+    stems = Stems(groups={"strings": (Clip(0, np.stack([tone, tone]), label="1M1"),
+                                      Clip(n1, np.stack([tone2, tone2]), label="1M2"))},
+                  duration_s=DUR_S, backend="test")
+    src = Source("x.mov", Fraction(24), DUR_S, int(DUR_S * 24))
+    cues = (Cue("1M1", 0.0, 10.0, "tension", 0.0, 0.0, ((0.0, 0.5),)),
+            Cue("1M2", 10.0, 20.0, "tension", 0.0, 0.0, ((10.0, 0.5),)))
+    m = mix(stems, CueSheet(src, (), (), cues), spec="ebu")
+    first = m.stems.groups["strings"][0].samples
+    end = int((10.0 + CROSSFADE_S) * SR)
+    assert np.abs(first[:, end:]).max() == 0.0             # silent once the crossfade is over
+    assert np.abs(first[:, n1 + SR // 10:n1 + SR // 5]).max() > 0.01   # still sounding into the next cue
+    music = np.concatenate(list(m.music_blocks()), axis=1)
+    rms = lambda a, b: np.sqrt(np.mean(music[:, int(a * SR):int(b * SR)] ** 2))  # noqa: E731
+    before, across, after = rms(9.0, 9.9), rms(10.0, 10.0 + CROSSFADE_S), rms(11.0, 12.0)
+    assert across > 10 ** (-3 / 20) * min(before, after)   # no hole at the join

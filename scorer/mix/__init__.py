@@ -19,6 +19,8 @@ from scorer.timebase import SAMPLE_RATE, n_samples, s_to_sample
 from scorer.types import Clip, CueSheet, Stems
 
 MUSIC_UNDER_PRODUCTION_LU = 4.0   # music bed sits this far below the cut's own sound
+CROSSFADE_S = 0.75                # a tail ringing into the next cue fades out within this
+SELF_FADING_GROUPS = frozenset({"ambience"})   # beds that carry their own designed crossfades
 MAX_LIMITING_DB = 6.0             # the limiter may take peaks down this far, no further
 
 
@@ -88,13 +90,22 @@ def mix(stems: Stems, cue_sheet: CueSheet, *, production_audio: np.ndarray | Non
     if production_audio is not None:
         production_audio = _fit_production(production_audio, total)
     ends = {c.id: c.end_s for c in cue_sheet.cues}
+    # Where the next cue starts before a cue's tail has rung out, the tail crossfades into
+    # it: an equal-power fade from the cue's end over at most CROSSFADE_S after the next
+    # cue's first downbeat (which itself is left untouched), then silence.
+    starts = sorted(c.start_s for c in cue_sheet.cues)
+    next_start = {c.id: next((t for t in starts if t >= c.end_s - 1e-9 and t > c.start_s), None)
+                  for c in cue_sheet.cues}
     groups = {}
     for g, clips in stems.groups.items():
         out = []
         for clip in clips:
             samples = clip.samples
-            if clip.label in ends:
-                samples = fade_tail(samples, tail_start=s_to_sample(ends[clip.label]) - clip.start_sample)
+            if clip.label in ends and g not in SELF_FADING_GROUPS:
+                tail_start = s_to_sample(ends[clip.label]) - clip.start_sample
+                nxt = next_start[clip.label]
+                tail_end = None if nxt is None else s_to_sample(nxt + CROSSFADE_S) - clip.start_sample
+                samples = fade_tail(samples, tail_start=tail_start, tail_end=tail_end)
             env = duck_envelope_db(cue_sheet.dialogue, start_sample=clip.start_sample,
                                    n=samples.shape[1], depth_db=duck_db)
             out.append(replace(clip, samples=(samples * (10 ** (env / 20))[None, :]).astype(np.float32)))

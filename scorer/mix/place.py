@@ -37,10 +37,13 @@ def sum_blocks(streams: Iterable[Iterator[np.ndarray]]) -> Iterator[np.ndarray]:
         yield np.sum(blocks, axis=0, dtype=np.float32)
 
 
-def fade_tail(samples: np.ndarray, *, tail_start: int) -> np.ndarray:
-    """Equal-power fade to silence from sample tail_start to the end (the cue's tail)."""
+def fade_tail(samples: np.ndarray, *, tail_start: int, tail_end: int | None = None) -> np.ndarray:
+    """Equal-power fade to silence from sample tail_start to tail_end (default: the end of
+    the clip — the cue's tail); silence after tail_end."""
     out = samples.copy()
-    n = out.shape[1] - tail_start
+    end = out.shape[1] if tail_end is None else min(max(tail_end, tail_start), out.shape[1])
+    n = end - tail_start
     if n > 0:
-        out[:, tail_start:] *= np.cos(np.linspace(0, np.pi / 2, n, dtype=np.float32))
+        out[:, tail_start:end] *= np.cos(np.linspace(0, np.pi / 2, n, dtype=np.float32))
+    out[:, max(end, tail_start, 0):] = 0.0
     return out
