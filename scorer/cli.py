@@ -69,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="also write each cue's stems on their own, stamped with the cue's timecode")
     s.add_argument("--no-ambience", action="store_true", help="no procedural ambience stem")
     s.add_argument("--click", action="store_true", help="also write a click track with a count-in before each cue")
+    s.add_argument("--burn-in", action="store_true", help="timecode and cue names over the preview's picture")
     s.add_argument("--no-preview", action="store_true", help="skip preview.mp4")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                            backend=args.backend, spec=args.spec,
                            soundfont=args.soundfont, preview=not args.no_preview, theme=args.theme,
                            project=args.project, per_cue_stems=args.per_cue_stems,
-                           ambience=not args.no_ambience, click=args.click,
+                           ambience=not args.no_ambience, click=args.click, burn_in=args.burn_in,
                            progress=progress)
             progress.close()
             _summary(report, Path(args.output))

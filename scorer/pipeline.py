@@ -60,7 +60,7 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
           backend: str = "soundfont", spec: str = "ebu", soundfont: str | None = None,
           preview: bool = True, theme: str | os.PathLike | None = None,
           project: str | None = None, per_cue_stems: bool = False, ambience: bool = True,
-          click: bool = False,
+          click: bool = False, burn_in: bool = False,
           progress: ProgressFn | None = None) -> dict:
     """Temp-score `cut` into out_dir; returns the report (also written as report.json).
 
@@ -69,7 +69,8 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
     theme: the user's theme, a MIDI file or a recording of the tune (see load_theme).
     project / per_cue_stems: how stems are named and whether each cue gets its own (deliver()).
     ambience: add the procedural `ambience` stem (the presets' beds) when the backend
-    delivers none. click: also write a click track with count-ins.
+    delivers none. click: also write a click track with count-ins. burn_in: timecode and
+    cue names over the preview's picture.
     """
     from scorer.compose import compose
     from scorer.deliver import deliver
@@ -120,7 +121,7 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
     t = time.perf_counter()
     timings_view = dict(timings)
     report = deliver(composed, mixed, sheet, out_dir, cut_path=cut, timings_s=timings_view,
-                     preview=preview, project=project, per_cue_stems=per_cue_stems, click=click,
+                     preview=preview, project=project, per_cue_stems=per_cue_stems, click=click, burn_in=burn_in,
                      progress=progress)
     timings["deliver"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - start

@@ -180,3 +180,36 @@ def test_a_second_delivery_takes_the_next_version_and_keeps_the_first(delivered,
         assert name.endswith("_v02.wav") and (out / name).exists()
     for name, data in before.items():
         assert (out / name).read_bytes() == data
+
+
+def test_without_burn_in_the_picture_is_copied_untouched(delivered):
+    import av
+
+    cut, _, out, _ = delivered
+    with av.open(str(cut)) as a, av.open(str(out / "preview.mp4")) as b:
+        pa = [bytes(p) for p in a.demux(a.streams.video[0]) if p.size]
+        pb = [bytes(p) for p in b.demux(b.streams.video[0]) if p.size]
+    assert pa == pb
+
+
+def test_burn_in_writes_timecode_and_cue_over_the_bottom_only(delivered, tmp_path):
+    import av
+
+    cut, truth, out, report = delivered
+    o = tmp_path / "burnt"
+    scorer.score(cut, o, seed=2, cues=out / "cues.json", burn_in=True, ambience=False)
+    k = 100                                   # a frame inside a cue
+
+    def frame(path, index):
+        with av.open(str(path)) as c:
+            for i, f in enumerate(c.decode(c.streams.video[0])):
+                if i == index:
+                    return f.to_ndarray(format="rgb24").astype(np.int16)
+
+    src, burnt = frame(cut, k), frame(o / "preview.mp4", k)
+    h = src.shape[0]
+    top = np.abs(burnt[: h // 2] - src[: h // 2]).mean()
+    bottom = np.abs(burnt[-h // 8:] - src[-h // 8:]).mean()
+    assert top < 3.0 and bottom > 10.0
+    with av.open(str(o / "preview.mp4")) as c:
+        assert sum(1 for _ in c.decode(c.streams.video[0])) == truth["n_frames"]

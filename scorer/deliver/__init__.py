@@ -50,6 +50,20 @@ def _write_cue_stems(mix: Mix, out: Path, *, project: str, version: int, stamp) 
     return files
 
 
+def _timecode_and_cue(score: Score):
+    """frame index → (its timecode, "1M2 tension" for the cue playing there, or "")."""
+    from scorer.timebase import frame_to_s
+
+    fps, first = score.source.fps, score.source.start_frame
+    spans = [(cs.cue.start_s, cs.cue.end_s, f"{cs.cue.id} {cs.cue.preset}  TEMP") for cs in score.cues]
+
+    def overlay(k: int) -> tuple[str, str]:
+        t = frame_to_s(k, fps)
+        cue = next((name for a, b, name in spans if a <= t < b), "")
+        return frame_to_smpte(first + k, fps), cue
+    return overlay
+
+
 def scored_cue_sheet(cue_sheet: CueSheet, score: Score) -> CueSheet:
     """The cue sheet with each hit's `scored` flag as the composed music honours it."""
     by_id = {cs.cue.id: cs.cue for cs in score.cues}
@@ -150,12 +164,14 @@ def _rms_db(x: np.ndarray) -> float | None:
 def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathLike, *,
             cut_path: str | os.PathLike | None = None, timings_s: dict | None = None,
             preview: bool = True, project: str | None = None, per_cue_stems: bool = False,
-            click: bool = False, progress: Callable[[str, float, float], None] | None = None) -> dict:
+            click: bool = False, burn_in: bool = False,
+            progress: Callable[[str, float, float], None] | None = None) -> dict:
     """Write every output into out_dir; returns the report (also written as report.json).
 
     project: the name stems are filed under (default: the cut's file name). per_cue_stems:
     also write each cue's stems, spanning the cue and its tail, stamped with its own time.
-    click: also write a click track with count-ins (not part of the mix).
+    click: also write a click track with count-ins (not part of the mix). burn_in: the
+    preview shows the timecode and the playing cue's name over the picture.
     """
     out = Path(out_dir)
     (out / "stems").mkdir(parents=True, exist_ok=True)
@@ -209,7 +225,8 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
     step()
     if preview and cut_path is not None:
         from scorer.io.preview import write_preview
-        write_preview(cut_path, mix.programme_blocks(), out / "preview.mp4")
+        write_preview(cut_path, mix.programme_blocks(), out / "preview.mp4",
+                      overlay=_timecode_and_cue(score) if burn_in else None)
     step()
     hits = hit_report(score, mix)
     scored_errors = [abs(r["onset_error_ms"]) for r in hits

@@ -1,5 +1,6 @@
 """preview.mp4: the cut's picture (copied, not re-encoded, when MP4 can carry it) with the
-programme sound (its own audio + the temp score) encoded as AAC."""
+programme sound (its own audio + the temp score) encoded as AAC. With an overlay, the
+picture is re-encoded with text burnt in (timecode bottom left, the cue bottom right)."""
 from __future__ import annotations
 
 import os
@@ -15,10 +16,36 @@ from scorer.timebase import SAMPLE_RATE
 MP4_VIDEO_CODECS = {"h264", "hevc", "mpeg4", "av1", "vp9"}
 
 
+Overlay = Callable[[int], tuple[str, str]]      # frame index → (bottom-left, bottom-right) text
+
+
+def burn_in(rgb: np.ndarray, left: str, right: str) -> np.ndarray:
+    """The frame (h, w, 3 uint8) with two captions on dark boxes along its bottom edge."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    h, w = rgb.shape[:2]
+    img = Image.fromarray(rgb)
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.load_default(size=max(10, h // 22))
+    pad = max(2, h // 120)
+    for text, anchor_right in ((left, False), (right, True)):
+        if not text:
+            continue
+        x0, y0, x1, y1 = draw.textbbox((0, 0), text, font=font)
+        tw, th = x1 - x0, y1 - y0
+        x = w - tw - 3 * pad if anchor_right else 2 * pad
+        y = h - th - 3 * pad
+        draw.rectangle((x - pad, y - pad, x + tw + pad, y + th + pad + y0), fill=(0, 0, 0))
+        draw.text((x - x0, y), text, font=font, fill=(255, 255, 255))
+    return np.asarray(img)
+
+
 def write_preview(cut_path: str | os.PathLike, audio_blocks: Iterable[np.ndarray],
                   out_path: str | os.PathLike, *, sample_rate: int = SAMPLE_RATE,
+                  overlay: Overlay | None = None,
                   progress: Callable[[str, float, float], None] | None = None) -> None:
-    """Mux the cut's video with (2, n) float audio blocks starting at the first frame."""
+    """Mux the cut's video with (2, n) float audio blocks starting at the first frame.
+    overlay: burn in text per frame (the picture is then re-encoded)."""
     import av
 
     try:
@@ -27,7 +54,8 @@ def write_preview(cut_path: str | os.PathLike, audio_blocks: Iterable[np.ndarray
         raise InputError(f"cannot open for the preview ({exc})", path=str(cut_path))
     with src, atomic_path(out_path, suffix=".mp4") as tmp:
         vin = src.streams.video[0]
-        remux = vin.codec_context.name in MP4_VIDEO_CODECS
+        remux = vin.codec_context.name in MP4_VIDEO_CODECS and overlay is None
+        frame_no = 0
         with av.open(str(tmp), "w", format="mp4") as dst:
             if remux:
                 vout = dst.add_stream_from_template(vin)
@@ -42,8 +70,8 @@ def write_preview(cut_path: str | os.PathLike, audio_blocks: Iterable[np.ndarray
             audio = _AudioWriter(dst, aout, audio_blocks, sample_rate)
             first_pts = None
             for packet in src.demux(vin):
-                if packet.dts is None and packet.pts is None:
-                    continue
+                if packet.dts is None and packet.pts is None and (remux or packet.size):
+                    continue          # (re-encoding: the empty last packet flushes the decoder)
                 # Interleave: audio up to a second past this picture, so neither stream
                 # piles up in the muxer's buffers on a long cut.
                 audio.write_until(float((packet.pts or 0) * vin.time_base) + 1.0)
@@ -59,6 +87,11 @@ def write_preview(cut_path: str | os.PathLike, audio_blocks: Iterable[np.ndarray
                     dst.mux(packet)
                 else:
                     for frame in packet.decode():
+                        if overlay is not None:
+                            left, right = overlay(frame_no)
+                            frame = av.VideoFrame.from_ndarray(burn_in(frame.to_ndarray(format="rgb24"),
+                                                                       left, right), format="rgb24")
+                        frame_no += 1
                         frame.pts = None
                         for out_packet in vout.encode(frame):
                             dst.mux(out_packet)
