@@ -213,3 +213,19 @@ def test_burn_in_writes_timecode_and_cue_over_the_bottom_only(delivered, tmp_pat
     assert top < 3.0 and bottom > 10.0
     with av.open(str(o / "preview.mp4")) as c:
         assert sum(1 for _ in c.decode(c.streams.video[0])) == truth["n_frames"]
+
+
+def test_the_cue_sheet_csv_is_on_the_cuts_timecode(delivered):
+    import csv
+
+    _, _, out, report = delivered
+    rows = list(csv.DictReader((out / "cuesheet.csv").read_text().splitlines()))
+    sheet = json.loads((out / "cues.json").read_text())
+    assert [r["cue"] for r in rows] == [c["id"] for c in sheet["cues"]]
+    first = smpte_to_frame("01:00:00:00", FPS)
+    for r, c in zip(rows, sheet["cues"]):
+        assert smpte_to_frame(r["in"], FPS) == first + s_to_frame(c["start_s"], FPS)
+        assert smpte_to_frame(r["out"], FPS) == first + s_to_frame(c["end_s"], FPS)
+        assert r["preset"] == c["preset"] and r["status"] == "TEMP" and "notes" in r
+        n_scored = sum(h["scored"] for h in c["hits"])
+        assert len(r["hits_scored"].split()) == n_scored

@@ -1,19 +1,22 @@
-"""The cue list as CSV, the way a music editor reads it: id, in/out timecode, duration,
-mood, tempo, hits. Labelled TEMP: this is a reference for the composer, not final music."""
+"""The cue list as CSV, the way a music editor reads it: id, in/out timecode (on the cut's
+own timecode, from its start timecode), duration, mood, tempo, hits, the cue's notes.
+Labelled TEMP: this is a reference for the composer, not final music."""
 from __future__ import annotations
 
 import csv
 import io
 
-from scorer.timebase import frame_to_smpte, s_to_frame, s_to_smpte
+from scorer.timebase import frame_to_smpte, s_to_frame
 from scorer.types import Score
 
 COLUMNS = ("cue", "in", "out", "duration", "duration_s", "usage", "preset", "valence", "arousal",
-           "key", "tempo_bpm", "meter", "hits_scored", "hits_unscored", "status")
+           "key", "tempo_bpm", "meter", "hits_scored", "hits_unscored", "notes", "status")
 
 
 def cuesheet_csv(score: Score) -> str:
     fps = score.source.fps
+    first = score.source.start_frame
+    tc = lambda t_s: frame_to_smpte(first + s_to_frame(t_s, fps), fps)  # noqa: E731
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(COLUMNS)
@@ -23,12 +26,12 @@ def cuesheet_csv(score: Score) -> str:
         tempi = sorted({round(s.tempo_bpm, 2) for s in cs.tempo_map.segments})
         tempo = f"{tempi[0]:g}" if len(tempi) == 1 else f"{tempi[0]:g}-{tempi[-1]:g}"
         w.writerow([
-            c.id, s_to_smpte(c.start_s, fps), s_to_smpte(c.end_s, fps),
+            c.id, tc(c.start_s), tc(c.end_s),
             frame_to_smpte(frames, fps), f"{c.duration_s:.3f}", "BI (background instrumental)",
             c.preset, f"{c.valence:+.2f}", f"{c.arousal:+.2f}", cs.key, tempo,
             f"{cs.tempo_map.beats_per_bar}/4",
-            " ".join(f"{s_to_smpte(h.t_s, fps)}({h.kind})" for h in c.hits if h.scored),
-            " ".join(f"{s_to_smpte(h.t_s, fps)}({h.kind})" for h in c.hits if not h.scored),
-            "TEMP",
+            " ".join(f"{tc(h.t_s)}({h.kind})" for h in c.hits if h.scored),
+            " ".join(f"{tc(h.t_s)}({h.kind})" for h in c.hits if not h.scored),
+            c.note, "TEMP",
         ])
     return buf.getvalue()
