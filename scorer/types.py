@@ -454,6 +454,7 @@ class TempoAlternative:
     max_error_frames: float
     mean_error_ms: float
     max_error_ms: float
+    pickup_beats: int = 0      # beats before the first downbeat (0: the cue starts on one)
 
 
 @dataclass(frozen=True)

@@ -351,12 +351,13 @@ def test_chords_start_at_the_cue_and_end_with_a_button(presets, scene_score):
             part = next(x for x in cs.parts if x.name == name)
             assert any(abs(n.start_s - cs.cue.end_s) < 1e-6 for n in part.notes), name
         assert cs.tail_s >= 1.5
-        # Bar lines: chords change on bar lines or on honoured hits.
+        # Bar lines: chords change on bar lines or on honoured hits (and the first one at
+        # the cue start, which after a pickup is not a bar line).
         hit_beats = {hf.beat for hf in cs.hit_fits if hf.hit.scored}
-        for t, _ in cs.chords[:-1]:
+        for t, _ in cs.chords[1:-1]:
             beat = cs.tempo_map.s_to_beat(t)
-            assert abs(beat - round(beat)) < 1e-6
-            assert round(beat) % p.beats_per_bar == 0 or round(beat) in hit_beats
+            assert abs(beat - round(beat)) < 1e-6 or beat in hit_beats
+            assert round(beat) % p.beats_per_bar == 0 or beat in hit_beats
 
 
 @pytest.mark.parametrize("name", ["tension", "action", "melancholy", "wonder", "warmth", "ambient_drone",
@@ -502,3 +503,44 @@ def test_a_strong_hit_gets_a_riser_or_a_fill_unless_someone_speaks(presets):
     talked = compose(sheet([c], (Span(snap(t_from - 0.1), snap(12.5)),)), seed=1, presets=presets).cues[0]
     pulse = next(p for p in talked.parts if p.name == "pulse")
     assert not [n for n in pulse.notes if t_from <= n.start_s < h.hit.t_s and n.pitch == DRUM_NOTES["ride"]]
+
+
+def test_a_pickup_puts_strong_hits_on_downbeats_and_everything_follows_it(presets, tmp_path):
+    """Strong hits two beats after each bar line of a 100 BPM grid from the cue start: a
+    two-beat pickup puts every one on a downbeat. The score, the MIDI meters and the lead
+    sheet all start with that pickup bar."""
+    import mido
+
+    from scorer.deliver.midi import build_midi
+    from scorer.deliver.notation import leadsheet_musicxml
+
+    p = presets["tension"]
+    beat_s = 60.0 / 100.0
+    hits = [hit(2.0 + (2 + 4 * k) * beat_s, 0.95) for k in range(4)]
+    c = cue(2.0, 2.0 + 20 * beat_s, hits, preset="tension")
+    fit = fit_tempo(c, preset=p, fps=FPS)
+    plain = fit_tempo(c, preset=p, fps=FPS, allow_pickup=False)
+    assert fit.alternatives[0].pickup_beats == 2
+    assert fit.tempo_map.segments[0].start_beat == -2.0
+    assert all(hf.on_downbeat for hf in fit.hit_fits)
+    assert sum(hf.on_downbeat for hf in plain.hit_fits) < len(hits)
+    score = compose(sheet([c]), seed=4, presets=presets)
+    cs = score.cues[0]
+    assert all(hf.on_downbeat for hf in cs.hit_fits if hf.hit.scored)
+    assert abs(cs.chords[0][0] - cs.cue.start_s) < 1e-9
+    for part in cs.parts:
+        assert all(n.start_s >= cs.cue.start_s - 1e-9 for n in part.notes), part.name
+    mid = build_midi(score)
+    t, sigs = 0, []
+    for m in mid.tracks[0]:
+        t += m.time
+        if m.type == "time_signature":
+            sigs.append((t, m.numerator))
+    tick0 = next(t for t, n in sigs if n == 2)
+    assert [n for _, n in sigs] == [2, 4] and sigs[1][0] - tick0 == 2 * mid.ticks_per_beat
+    import music21
+    path = tmp_path / "lead.musicxml"
+    path.write_bytes(leadsheet_musicxml(score))
+    parsed = music21.converter.parse(str(path))
+    ts = [(float(x.offset), x.numerator) for x in parsed.flatten().getElementsByClass(music21.meter.TimeSignature)]
+    assert ts[:2] == [(0.0, 2), (2.0, 4)]

@@ -11,7 +11,7 @@ from test_compose import cue, hit, sheet, snap
 from scorer.compose import compose
 from scorer.compose.harmony import scale_pcs, symbol_pcs
 from scorer.compose.presets import load_presets
-from scorer.deliver.notation import _cue_bars, leadsheet_musicxml, melody_beats, theme_musicxml
+from scorer.deliver.notation import _cue_bars, leadsheet_musicxml, melody_beats, pickup_beats, theme_musicxml
 from scorer.types import Motif, MotifNote, Span
 
 
@@ -68,15 +68,16 @@ def test_the_lead_sheet_holds_every_cue_tune_and_chords(score, tmp_path):
     want_notes = []
     for cs in score.cues:
         bpb = cs.tempo_map.beats_per_bar
+        down = offset + pickup_beats(cs)            # the cue's first downbeat
         assert (offset, f"{cs.cue.id} {cs.cue.preset}") in marks
         assert any(o == offset and abs(n - round(cs.tempo_map.segments[0].tempo_bpm, 1)) < 1e-6 for o, n in tempos)
-        want_notes += [(offset + on, pitch) for on, _, pitch in melody_beats(cs)]
+        want_notes += [(down + on, pitch) for on, _, pitch in melody_beats(cs)]
         for t_s, symbol in cs.chords[:-1]:
             beat = Fraction(round(cs.tempo_map.s_to_beat(t_s) * 4), 4)
-            got = [c for o, c in symbols if o == offset + beat]
+            got = [c for o, c in symbols if o == down + beat]
             assert got, (cs.cue.id, symbol, beat)
             assert {p.pitchClass for p in got[0].pitches} == set(symbol_pcs(symbol)), (symbol, got[0].figure)
-        offset += _cue_bars(cs) * bpb
+        offset += pickup_beats(cs) + _cue_bars(cs) * bpb
     assert notes == want_notes
     assert any(cs.parts and melody_beats(cs) for cs in score.cues)
     # Every cue's meter is written where it starts (4/4, then 3/4, …).

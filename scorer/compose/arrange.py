@@ -93,6 +93,10 @@ class _Cue:
         # Lines just past the end count too: the button (and the tail) ring into them.
         self.dialogue = tuple(s for s in dialogue if s.end_s > cue.start_s and s.start_s <= cue.end_s + 5.0)
         self.hits = hits                                   # honoured: (hit, integer beat)
+        # Beat 0 is the first downbeat; a cue with a pickup starts at a negative beat, in
+        # bar −1. Bars run first_bar … n_bars − 1.
+        self.start_beat = tempo_map.s_to_beat(cue.start_s)
+        self.first_bar = math.floor(self.start_beat / self.bpb + 1e-9)
         self.n_bars = max(1, math.ceil(end_beat / self.bpb - 1e-9))
         self.body = [c for c in harmony.chords if not c.is_button]
         self.button = harmony.chords[-1]
@@ -100,11 +104,18 @@ class _Cue:
     def s(self, beat: float) -> float:
         return self.tm.beat_to_s(beat)
 
+    def bars(self) -> range:
+        return range(self.first_bar, self.n_bars)
+
+    def in_cue(self, beat: float) -> bool:
+        """Whether `beat` is at or after the cue's start (not in a pickup bar's silent part)."""
+        return beat >= self.start_beat - 1e-9
+
     def intensity(self, beat: float) -> float:
         return self.cue.intensity_at(min(self.s(beat), self.cue.end_s))
 
     def band(self, beat: float) -> Band:
-        return self.preset.band(self.intensity(beat))
+        return self.preset.band(self.intensity(max(beat, self.start_beat)))
 
     def bar_band(self, bar: int) -> Band:
         """A bar's band, from the intensity in its middle."""
@@ -189,7 +200,7 @@ def _pitched_pattern_notes(c: _Cue, layer: Layer, *, which: str, force_chord_sta
     chord_starts = c.chord_starts()
     step_b = 1.0 / c.spb
     onsets: list[tuple[float, float, str, bool]] = []     # (beat, end beat, token, forced)
-    for bar in range(c.n_bars):
+    for bar in c.bars():
         band = c.bar_band(bar)
         pattern = band.bass if which == "bass" else band.ostinato
         if which not in band.play or not pattern:
@@ -198,6 +209,8 @@ def _pitched_pattern_notes(c: _Cue, layer: Layer, *, which: str, force_chord_sta
             b0 = bar * c.bpb + k * step_b
             if b0 >= c.end_beat - 1e-9:
                 break
+            if not c.in_cue(b0):
+                continue               # the part of a pickup bar before the cue starts
             # A held note's length is its steps; a single step is played slightly short.
             length = n_steps * step_b if n_steps > 1 or which == "bass" else 0.85 * step_b
             onsets.append((b0, b0 + length, token, False))
@@ -263,10 +276,10 @@ def _pulse(c: _Cue, layer: Layer, breath) -> list[Note | None]:
     step_b = 1.0 / c.spb
     fills = []   # beats [hit − 1, hit) given to a tom fill into a strong hit at high intensity
     for hit, beat in c.hits:
-        if (hit.strength >= 0.6 and beat >= 1 and c.band(beat - 1) is c.preset.high
+        if (hit.strength >= 0.6 and c.in_cue(beat - 1) and c.band(beat - 1) is c.preset.high
                 and "pulse" in c.preset.high.play and not c.talking(c.s(beat - 1), hit.t_s)):
             fills.append(beat)
-    for bar in range(c.n_bars):
+    for bar in c.bars():
         band = c.bar_band(bar)
         if "pulse" not in band.play:
             continue
@@ -277,6 +290,8 @@ def _pulse(c: _Cue, layer: Layer, breath) -> list[Note | None]:
                 b0 = bar * c.bpb + k * step_b
                 if b0 >= c.end_beat - 1e-9:
                     break
+                if not c.in_cue(b0):
+                    continue
                 if any(f - 1 <= b0 < f for f in fills):
                     continue
                 t0 = c.s(b0)
@@ -298,7 +313,7 @@ def _pulse(c: _Cue, layer: Layer, breath) -> list[Note | None]:
     # (sixteenth strokes on the ride) swelling over the two beats before, stopping a
     # sixteenth short so the hit is a fresh attack. Not over a line of dialogue.
     for hit, beat in c.hits:
-        if (hit.strength >= 0.8 and beat >= 2 and beat not in fills
+        if (hit.strength >= 0.8 and c.in_cue(beat - 2) and beat not in fills
                 and not c.talking(c.s(beat - 2), hit.t_s)):
             n = 8
             for k in range(n - 1):
@@ -339,7 +354,7 @@ def _hits(c: _Cue, layer: Layer, button_s: float) -> list[Note | None]:
         notes.append(_note(hit.t_s, c.s(nxt), pitch, vel))
         # A roll into a strong hit, when the instrument can roll and nothing is said.
         if (layer.program in ROLL_PROGRAMS and hit.strength >= 0.6 and beat - prev_beat >= 2
-                and beat >= 1 and c.band(beat - 1) is not c.preset.low
+                and c.in_cue(beat - 1) and c.band(beat - 1) is not c.preset.low
                 and not c.talking(c.s(beat - 1), hit.t_s)):
             t_a = c.s(beat - 1)
             n = max(4, round((hit.t_s - t_a) / ROLL_STROKE_S))

@@ -269,8 +269,10 @@ def parse_key(key: str) -> tuple[str, str]:
     return tonic, mode
 
 
-def _body_boundaries(*, end_body: float, bpb: int, chord_bars_at, hit_beats: list[float]) -> list[tuple[float, bool]]:
-    """Chord starts before the cadence: bar lines at the band's harmonic rhythm, plus hits.
+def _body_boundaries(*, end_body: float, bpb: int, chord_bars_at, hit_beats: list[float],
+                     start_beat: float = 0.0) -> list[tuple[float, bool]]:
+    """Chord starts before the cadence: the cue start (a pickup's chord when the cue starts
+    before its first downbeat), bar lines at the band's harmonic rhythm, plus hits.
 
     A bar-line change right after a hit (within the following bar) or just before one
     (less than a beat) is dropped: the hit's chord should be heard, not replaced at once.
@@ -279,11 +281,11 @@ def _body_boundaries(*, end_body: float, bpb: int, chord_bars_at, hit_beats: lis
     while bar * bpb < end_body - 1e-9:
         bars.append(float(bar * bpb))
         bar += chord_bars_at(bar)
-    hits = [h for h in hit_beats if 0 <= h < end_body - 1e-9]
+    hits = [h for h in hit_beats if start_beat - 1e-9 <= h < end_body - 1e-9]
     keep = [b for b in bars
             if not any(0 < b - h < bpb or 0 < h - b < 1 for h in hits) and b not in hits]
-    if 0.0 not in keep and 0.0 not in hits:
-        keep.insert(0, 0.0)
+    if start_beat not in keep and start_beat not in hits:
+        keep.insert(0, start_beat)
     out = [(b, False) for b in keep] + [(h, True) for h in hits]
     return sorted(out)
 
@@ -326,7 +328,7 @@ def plan_chords(*, preset: "Preset", tonic: str, tempo_map: TempoMap, end_beat: 
     end_body = cad_starts[0] if cad_starts else end_beat
 
     starts = _body_boundaries(end_body=end_body, bpb=bpb, chord_bars_at=chord_bars_at,
-                              hit_beats=list(hit_beats))
+                              hit_beats=list(hit_beats), start_beat=tempo_map.segments[0].start_beat)
     # Progressions: one drawn, played twice, then another; a hit always moves harmony on.
     progs = preset.progressions
     order: list[str] = []

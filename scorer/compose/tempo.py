@@ -9,8 +9,9 @@ beats·60/interval, kept inside a band around the base whose top is (1 + max_cha
 times its bottom — no two tempos of a map, at a hit or inside a bar, differ by more than
 max_change — and inside the range. The choice is a small dynamic programme over eighths
 that prefers downbeats for strong hits, beats over eighths, tempos near the base, and
-honouring strong hits over weak ones. The cue end is made to land on a beat (a bar line
-where possible) the same way. A hit that cannot be honoured is returned with
+honouring strong hits over weak ones. The cue may start with a pickup — a few beats
+before its first downbeat (beat 0), where that puts strong hits on downbeats — at a small
+cost. The cue end is made to land on a beat (a bar line where possible) the same way. A hit that cannot be honoured is returned with
 scored=False and a reason, never dropped.
 """
 from __future__ import annotations
@@ -66,6 +67,7 @@ class _Plan:
     quality: float
     anchors: tuple[tuple[int, int], ...]   # (index into the requested hits, tick)
     end_ticks: int | None                 # ticks from the last anchor to the end, None = off-beat
+    pickup_beats: int = 0                 # beats from the cue start to the first downbeat
 
 
 # The plan's grid: eighth notes. A weak hit that no whole beat can reach within the tempo
@@ -74,6 +76,10 @@ class _Plan:
 TICKS_PER_BEAT = 2
 _EIGHTH_COST = 0.6          # share of a hit's weight lost by landing on an eighth
 STRONG_STRENGTH = 0.7       # hits at least this strong land on beats only
+# A cue may start with a pickup (anacrusis): a few beats before its first downbeat, when
+# that puts its strong hits on downbeats. Starting on the downbeat is the plain choice, so
+# a pickup costs this much (a fraction of a weak hit's weight).
+_PICKUP_COST = 0.3
 
 
 def _off_downbeat(beat: int, bpb: int) -> float:
@@ -94,12 +100,13 @@ def _tick_range(gap_s: float, lo_bpm: float, hi_bpm: float, ticks_per_beat: int 
 
 
 def _plan(base: float, *, t_rel: list[float], strength: list[float], dur_s: float, bpb: int,
-          lo: float, hi: float, max_change: float) -> _Plan:
+          lo: float, hi: float, max_change: float, pickups: bool = True) -> _Plan:
     """Best assignment of hits to beats (or, for weak hits, eighths) at base tempo `base`
     (dynamic programme over ticks).
 
-    What follows a hit depends on its tick only through the position in the bar
-    (tick mod ticks per bar), so one state per (hit, position) is enough: small and exact.
+    What follows a hit depends on its tick only through the position in the bar, so one
+    state per (hit, position) is enough: small and exact. The cue start may sit at any
+    beat of the bar (a pickup of 1…beats_per_bar − 1 beats before the first downbeat).
     """
     n = len(t_rel)
     tpb = TICKS_PER_BEAT
@@ -113,10 +120,14 @@ def _plan(base: float, *, t_rel: list[float], strength: list[float], dur_s: floa
     def seg_q(tempo: float) -> float:
         return 0.25 * min(((tempo - base) * scale) ** 2, 1.0)
 
-    # states[(j, tick mod per_bar)] = (cost, tick, previous state); j = −1: the cue start.
+    # states[(j, position in the bar)] = (cost, tick from the cue start, previous state);
+    # j = −1: the cue start, at position 0 (a downbeat) or, after a pickup of k beats,
+    # at per_bar − k·tpb.
     State = tuple[int, int]
-    states: dict[State, tuple[float, int, State | None]] = {(-1, 0): (0.0, 0, None)}
-    by_hit: dict[int, list[State]] = {-1: [(-1, 0)]}
+    starts = [0] + ([per_bar - k * tpb for k in range(1, bpb)] if pickups else [])
+    states: dict[State, tuple[float, int, State | None]] = {
+        (-1, r0): (0.0 if r0 == 0 else _PICKUP_COST, 0, None) for r0 in starts}
+    by_hit: dict[int, list[State]] = {-1: sorted((-1, r0) for r0 in starts)}
     prefix = [0.0]
     for x in w:
         prefix.append(prefix[-1] + _SKIP_FACTOR * x)
@@ -137,7 +148,7 @@ def _plan(base: float, *, t_rel: list[float], strength: list[float], dur_s: floa
                 cost_i, tick_i, _ = states[key]
                 for nt, dev_cost in options:
                     t = tick_i + nt
-                    r = t % per_bar
+                    r = (key[1] + nt) % per_bar
                     if r % tpb:
                         if not eighths_ok:
                             continue
@@ -158,10 +169,10 @@ def _plan(base: float, *, t_rel: list[float], strength: list[float], dur_s: floa
             cost_i, tick_i, _ = states[key]
             end_cost, end_n = _END_WEIGHT, None
             for nt in _tick_range(gap, lo, hi):
-                if (tick_i + nt) % tpb:
+                if (key[1] + nt) % tpb:
                     continue                       # the button falls on a beat
                 tempo = nt * 60.0 / (tpb * gap)
-                q = 1.0 - seg_q(tempo) - 0.5 * off[(tick_i + nt) % per_bar]
+                q = 1.0 - seg_q(tempo) - 0.5 * off[(key[1] + nt) % per_bar]
                 if _END_WEIGHT * (1.0 - q) < end_cost - 1e-12 or end_n is None:
                     end_cost, end_n = _END_WEIGHT * (1.0 - q), nt
             c = cost_i + skipped + end_cost
@@ -173,7 +184,8 @@ def _plan(base: float, *, t_rel: list[float], strength: list[float], dur_s: floa
         _, tick, prev = states[key]
         anchors.append((key[0], tick))
         key = prev
-    return _Plan(base, 1.0 - cost / total_w, tuple(reversed(anchors)), end_n)
+    pickup = ((per_bar - key[1]) % per_bar) // tpb      # key: the cue start's state
+    return _Plan(base, 1.0 - cost / total_w, tuple(reversed(anchors)), end_n, pickup)
 
 
 def _band(base: float, max_change: float, lo_range: float, hi_range: float) -> tuple[float, float]:
@@ -218,7 +230,7 @@ def _constant_errors(tempo: float, t_rel: np.ndarray, fps: Fraction) -> tuple[fl
 def fit_tempo(cue: Cue, *, preset: Preset, fps: Fraction, min_bpm: float | None = None,
               max_bpm: float | None = None, beats_per_bar: int | None = None,
               step_bpm: float = 0.1, max_change: float = DEFAULT_MAX_CHANGE,
-              n_alternatives: int = 3) -> TempoFit:
+              n_alternatives: int = 3, allow_pickup: bool = True) -> TempoFit:
     """Fit a tempo map to `cue` so its scored hits land exactly on beats.
 
     The range and meter come from `preset` unless min_bpm/max_bpm/beats_per_bar are given.
@@ -226,6 +238,8 @@ def fit_tempo(cue: Cue, *, preset: Preset, fps: Fraction, min_bpm: float | None 
     (0.08 = 8 %): every segment stays within a band around the base tempo that is that
     wide, so no change — at a hit, inside a bar — is larger. Every tempo stays in the range.
     Weak hits (strength < STRONG_STRENGTH) that no beat can reach may sit on an eighth.
+    allow_pickup: the cue may start a few beats before its first downbeat (beat 0 is
+    always the first downbeat; the cue then starts at a negative beat).
     fps: the cut's frame rate, for errors in frames.
     """
     lo_range = preset.min_bpm if min_bpm is None else float(min_bpm)
@@ -277,7 +291,7 @@ def fit_tempo(cue: Cue, *, preset: Preset, fps: Fraction, min_bpm: float | None 
         if base not in cache:
             lo, hi = _band(base, max_change, lo_range, hi_range)
             plan = _plan(base, t_rel=t_rel, strength=strength, dur_s=dur, bpb=bpb, lo=lo, hi=hi,
-                         max_change=max_change)
+                         max_change=max_change, pickups=allow_pickup)
             centred = 1.0 - abs(base - centre) / (0.5 * (hi_range - lo_range))
             cache[base] = (0.85 * plan.quality + 0.1 * float(const[i]) + 0.05 * centred, plan)
         return cache[base]
@@ -306,6 +320,7 @@ def fit_tempo(cue: Cue, *, preset: Preset, fps: Fraction, min_bpm: float | None 
         alternatives.append(TempoAlternative(
             tempo_bpm=round(b, 6), beats_per_bar=bpb, score=round(score, 6),
             n_honoured=len(plan.anchors) + len(at_start), n_requested=n_requested,
+            pickup_beats=plan.pickup_beats,
             mean_error_frames=errs[0], max_error_frames=errs[1], mean_error_ms=errs[2],
             max_error_ms=errs[3]))
         chosen_plans.append(plan)
@@ -316,7 +331,10 @@ def fit_tempo(cue: Cue, *, preset: Preset, fps: Fraction, min_bpm: float | None 
 
     # The tempo map: one segment per anchor, each starting exactly at its hit time.
     tpb = TICKS_PER_BEAT
-    anchors = [(start, 0.0)] + [(cue.hits[inside[j]].t_s, tick / tpb) for j, tick in plan.anchors]
+    # Beat 0 is the first downbeat: after a pickup of k beats the cue starts at beat −k.
+    first_beat = -float(plan.pickup_beats)
+    anchors = [(start, first_beat)] + [(cue.hits[inside[j]].t_s, first_beat + tick / tpb)
+                                       for j, tick in plan.anchors]
     segments = []
     for (t0, b0), (t1, b1) in zip(anchors, anchors[1:]):
         segments.append(TempoSegment(t0, float(b0), (b1 - b0) * 60.0 / (t1 - t0)))
@@ -330,7 +348,8 @@ def fit_tempo(cue: Cue, *, preset: Preset, fps: Fraction, min_bpm: float | None 
     end_on_beat = plan.end_ticks is not None
     end_beat = float(b_last + plan.end_ticks / tpb) if end_on_beat else tempo_map.s_to_beat(cue.end_s)
 
-    honoured = {inside[j]: tick / tpb for j, tick in plan.anchors} | {k: 0.0 for k in at_start}
+    honoured = {inside[j]: first_beat + tick / tpb for j, tick in plan.anchors} | \
+        {k: first_beat for k in at_start}
     lo, hi = _band(base, max_change, lo_range, hi_range)
     anchor_times = [start] + [cue.hits[k].t_s for k in sorted(honoured, key=lambda k: cue.hits[k].t_s)
                               if k not in at_start]

@@ -5,6 +5,7 @@ It is a separate file, never part of the mix.
 """
 from __future__ import annotations
 
+import math
 from typing import Iterator
 
 import numpy as np
@@ -30,7 +31,7 @@ def click_times(score: Score) -> list[tuple[float, bool]]:
             if t >= max(prev_end, 0.0) - 1e-9:
                 out.append((t, k == 0))
         end_beat = tm.s_to_beat(cs.cue.end_s)
-        b = 0
+        b = math.ceil(tm.segments[0].start_beat - 1e-9)      # negative after a pickup
         while b <= end_beat + 1e-9:
             out.append((tm.beat_to_s(b), b % bpb == 0))
             b += 1

@@ -125,7 +125,10 @@ def build_midi(score: Score, *, title: str = "scorer temp score"):
     for cs in score.cues:
         cue = cs.cue
         tick = tmap.s_to_tick(cue.start_s)
-        conductor.append((tick, 2, mido.MetaMessage(
+        pickup = max(0, round(-cs.tempo_map.segments[0].start_beat))
+        if pickup:   # a bar of the pickup's length first, so the DAW's bar lines meet the music's
+            conductor.append((tick, 2, mido.MetaMessage("time_signature", numerator=pickup, denominator=4)))
+        conductor.append((tmap.s_to_tick(cs.tempo_map.beat_to_s(0.0)) if pickup else tick, 2, mido.MetaMessage(
             "time_signature", numerator=cs.tempo_map.beats_per_bar, denominator=4)))
         conductor.append((tick, 2, mido.MetaMessage("key_signature", key=key_signature(cs.key))))
         conductor.append((tick, 3, mido.MetaMessage(

@@ -88,8 +88,14 @@ def theme_musicxml(motif: Motif, *, tonic: str = "C", mode: str = "major",
 
 
 def _cue_bars(cs: CueScore) -> int:
+    """Whole bars from the first downbeat (beat 0) to the cue end."""
     end_beat = cs.tempo_map.s_to_beat(cs.cue.end_s)
     return max(1, math.ceil(end_beat / cs.tempo_map.beats_per_bar - 1e-6))
+
+
+def pickup_beats(cs: CueScore) -> int:
+    """Beats before the first downbeat (a pickup bar), 0 when the cue starts on one."""
+    return max(0, round(-cs.tempo_map.segments[0].start_beat))
 
 
 def _on_grid(beats: float) -> Fraction:
@@ -113,7 +119,7 @@ def melody_beats(cs: CueScore) -> list[tuple[Fraction, Fraction, int]]:
         off = min(off, limit)
         if out and on < out[-1][0] + out[-1][1]:
             continue                      # a second note on the same sixteenth: the top one stays
-        if off - on >= GRID and on >= 0:
+        if off - on >= GRID and on >= -pickup_beats(cs):
             out.append((on, off - on, n.pitch))
     return out
 
@@ -127,23 +133,27 @@ def leadsheet_musicxml(score: Score, *, title: str = "Temp score — lead sheet"
     offset = Fraction(0)
     for cs in score.cues:
         bpb = cs.tempo_map.beats_per_bar
-        part.insert(float(offset), m21.meter.TimeSignature(f"{bpb}/4"))
+        pickup = pickup_beats(cs)
+        if pickup:        # a pickup bar of its own length, then the cue's meter
+            part.insert(float(offset), m21.meter.TimeSignature(f"{pickup}/4"))
+        part.insert(float(offset + pickup), m21.meter.TimeSignature(f"{bpb}/4"))
         part.insert(float(offset), _key_signature(m21, cs.key))
         mark = m21.expressions.RehearsalMark(f"{cs.cue.id} {cs.cue.preset}")
         part.insert(float(offset), mark)
+        at = lambda beat: float(offset + pickup + beat)  # noqa: E731 - beat 0: the first downbeat
         for seg in cs.tempo_map.segments:
             beat = _on_grid(cs.tempo_map.s_to_beat(seg.start_s))
-            part.insert(float(offset + beat), m21.tempo.MetronomeMark(number=round(seg.tempo_bpm, 1)))
+            part.insert(at(beat), m21.tempo.MetronomeMark(number=round(seg.tempo_bpm, 1)))
         for t_s, symbol in cs.chords:
             beat = _on_grid(cs.tempo_map.s_to_beat(t_s))
             if beat >= _cue_bars(cs) * bpb:
                 continue                  # the button sounds at the cue end, past its last bar
-            part.insert(float(offset + beat), m21.harmony.ChordSymbol(_m21_symbol(symbol)))
+            part.insert(at(beat), m21.harmony.ChordSymbol(_m21_symbol(symbol)))
         for on, length, pitch in melody_beats(cs):
             note = m21.note.Note(pitch)
             note.quarterLength = length      # a beat is a quarter note (meters are n/4)
-            part.insert(float(offset + on), note)
-        offset += _cue_bars(cs) * bpb
+            part.insert(at(on), note)
+        offset += pickup + _cue_bars(cs) * bpb
     part.makeRests(fillGaps=True, inPlace=True)
     if offset > part.highestTime:       # a silent final stretch still fills its bars
         rest = m21.note.Rest()

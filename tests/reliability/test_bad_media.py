@@ -156,8 +156,17 @@ def _truncate_in_first_frame(good: Path, dst: Path) -> None:
     dst.write_bytes(data[:k + 8 + 40])
 
 
+@pytest.fixture()
+def private_tmp(tmp_path, monkeypatch):
+    """This test's own temp folder, so other processes' temp files don't count."""
+    d = tmp_path / "tmp"
+    d.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(d))
+    return d
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_bad_media_is_refused_clearly_and_nothing_leaks(name, tmp_path, good, secret):
+def test_bad_media_is_refused_clearly_and_nothing_leaks(name, tmp_path, good, secret, private_tmp):
     make, needle = CASES[name]
     listener = Listener()
     before = _temp_leftovers()
@@ -199,7 +208,7 @@ def test_a_cut_without_audio_is_analysed(tmp_path):
     assert len(a.shots) == 2 and not a.source.has_audio and a.dialogue == ()
 
 
-def test_the_decoders_memory_cap_stops_a_decode_cleanly(tmp_path, good, monkeypatch):
+def test_the_decoders_memory_cap_stops_a_decode_cleanly(tmp_path, good, monkeypatch, private_tmp):
     """With the cap far below what decoding needs, the worker fails with a clear message
     (or dies), the caller gets an InputError, and nothing is left behind."""
     monkeypatch.setenv("SCORER_DECODE_MEMORY_MB", "40")
