@@ -509,7 +509,6 @@ def test_a_pickup_puts_strong_hits_on_downbeats_and_everything_follows_it(preset
     """Strong hits two beats after each bar line of a 100 BPM grid from the cue start: a
     two-beat pickup puts every one on a downbeat. The score, the MIDI meters and the lead
     sheet all start with that pickup bar."""
-    import mido
 
     from scorer.deliver.midi import build_midi
     from scorer.deliver.notation import leadsheet_musicxml
