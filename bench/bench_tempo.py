@@ -13,7 +13,8 @@ tempo in the preset's range (the one with the least mean error), beat 1 at the c
 which is what a generator that only takes "a tempo" can do. Also reported: the tempo
 changes the fitted maps need (relative change between consecutive segments, and the
 largest change inside any bar), how many strong hits land on downbeats with and without
-pickups, and the time to fit and to compose per cue-minute.
+pickups and other meters (the peer there: every cue starting on a downbeat in its
+preset's own meter), and the time to fit and to compose per cue-minute.
 """
 from __future__ import annotations
 
@@ -107,7 +108,7 @@ def run(n: int, min_spacing_s: float) -> None:
     cues = make_cues(n, min_spacing_s=min_spacing_s)
     fit_errs_s, fit_errs_f, base_errs_s, base_errs_f = [], [], [], []
     changes, worst_bars, honoured, requested = [], [], 0, 0
-    strong, strong_down, strong_down_no_pickup, pickups = 0, 0, 0, 0
+    strong, strong_down, strong_down_no_pickup, pickups, other_meter = 0, 0, 0, 0, 0
     t_fit = 0.0
     for cue, fps, preset in cues:
         t = time.perf_counter()
@@ -125,7 +126,9 @@ def run(n: int, min_spacing_s: float) -> None:
         honoured += sum(hf.hit.scored for hf in fit.hit_fits)
         requested += len(fit.hit_fits)
         pickups += fit.alternatives[0].pickup_beats > 0
-        no_pickup = fit_tempo(cue, preset=preset, fps=fps, allow_pickup=False)
+        other_meter += fit.tempo_map.beats_per_bar != preset.beats_per_bar
+        no_pickup = fit_tempo(cue, preset=preset, fps=fps, allow_pickup=False,
+                              beats_per_bar=preset.beats_per_bar)
         for a, b in zip(fit.hit_fits, no_pickup.hit_fits):
             if a.hit.strength >= 0.8:
                 strong += 1
@@ -154,7 +157,8 @@ def run(n: int, min_spacing_s: float) -> None:
     print(f"  within half a frame: scorer {within:.1f} %, constant tempo {base_within:.1f} % "
           f"(ratio {within / max(base_within, 1e-9):.2f}x)")
     print(f"  strong hits (>= 0.8) on downbeats: {strong_down}/{strong} with pickups "
-          f"({pickups} cues start with one), {strong_down_no_pickup}/{strong} with every cue starting on a downbeat")
+          f"({pickups} cues start with one), {strong_down_no_pickup}/{strong} with every cue starting on a downbeat; "
+          f"{other_meter} cues in another of their preset's meters")
     ch = np.array(changes) * 100 if changes else np.zeros(1)
     print(f"tempo changes between segments: median {np.median(ch):.2f} %, p95 {np.percentile(ch, 95):.2f} %, "
           f"max {ch.max():.2f} %; largest change within one bar {max(worst_bars) * 100:.2f} %")

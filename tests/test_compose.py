@@ -93,7 +93,7 @@ def test_hits_inside_a_preset_range(presets):
     assert_honoured_exactly(fit)
     assert_tempo_limits(fit, p.min_bpm, p.max_bpm)
     assert sum(h.scored for h in fit.cue.hits) >= 3
-    assert fit.tempo_map.beats_per_bar == p.beats_per_bar
+    assert fit.tempo_map.beats_per_bar in (p.beats_per_bar, *p.alt_meters)   # the meter is searched too
     # Nothing dropped: every hit of the cue is still there, with a fit.
     assert [h.t_s for h in fit.cue.hits] == [h.t_s for h in c.hits]
     assert len(fit.hit_fits) == len(c.hits)
@@ -138,9 +138,10 @@ def test_alternatives_are_sorted_distinct_and_start_with_the_choice(presets):
     assert 1 <= len(alts) <= 3
     assert [a.score for a in alts] == sorted((a.score for a in alts), reverse=True)
     assert alts[0].tempo_bpm == pytest.approx(fit.base_bpm)
-    assert len({round(a.tempo_bpm, 3) for a in alts}) == len(alts)
+    assert len({(round(a.tempo_bpm, 3), a.beats_per_bar) for a in alts}) == len(alts)
+    assert alts[0].beats_per_bar == fit.tempo_map.beats_per_bar
     for a in alts:
-        assert 118 <= a.tempo_bpm <= 152 and a.beats_per_bar == 4 and 0 <= a.score <= 1
+        assert 118 <= a.tempo_bpm <= 152 and a.beats_per_bar in (4, 3) and 0 <= a.score <= 1
         assert a.mean_error_frames <= a.max_error_frames
         assert a.max_error_ms == pytest.approx(a.max_error_frames / float(FPS) * 1e3)
         assert a.n_requested == 4 and a.n_honoured <= 4
@@ -357,7 +358,7 @@ def test_chords_start_at_the_cue_and_end_with_a_button(presets, scene_score):
         for t, _ in cs.chords[1:-1]:
             beat = cs.tempo_map.s_to_beat(t)
             assert abs(beat - round(beat)) < 1e-6 or beat in hit_beats
-            assert round(beat) % p.beats_per_bar == 0 or beat in hit_beats
+            assert round(beat) % cs.tempo_map.beats_per_bar == 0 or beat in hit_beats
 
 
 @pytest.mark.parametrize("name", ["tension", "action", "melancholy", "wonder", "warmth", "ambient_drone",
@@ -368,7 +369,7 @@ def test_every_preset_composes(presets, name):
     for c in score.cues:
         assert c.cue.preset == name      # the cue says which preset its music uses
         p = presets[name]
-        assert c.tempo_map.beats_per_bar == p.beats_per_bar
+        assert c.tempo_map.beats_per_bar in (p.beats_per_bar, *p.alt_meters)
         for part in c.parts:
             layer = p.layer(part.name)
             assert part.program == layer.program
@@ -543,3 +544,29 @@ def test_a_pickup_puts_strong_hits_on_downbeats_and_everything_follows_it(preset
     parsed = music21.converter.parse(str(path))
     ts = [(float(x.offset), x.numerator) for x in parsed.flatten().getElementsByClass(music21.meter.TimeSignature)]
     assert ts[:2] == [(0.0, 2), (2.0, 4)]
+
+
+def test_the_meter_is_searched_among_the_presets_meters(presets):
+    """Strong hits every three beats: the fit plays a 4/4 preset that allows 3/4 in 3/4,
+    with every strong hit on a downbeat and its figures cut to the shorter bar."""
+    from dataclasses import replace as _replace
+
+    from scorer.compose.presets import in_meter
+
+    p = presets["action"]
+    assert 3 in p.alt_meters and p.beats_per_bar == 4
+    beat_s = 60.0 / 130.0
+    hits = [hit(1.0 + 3 * k * beat_s, 0.95) for k in range(1, 8)]
+    c = cue(1.0, 1.0 + 26 * beat_s, hits, preset="action")
+    fit = fit_tempo(c, preset=p, fps=FPS)
+    assert fit.tempo_map.beats_per_bar == 3
+    assert all(hf.on_downbeat for hf in fit.hit_fits)
+    only4 = fit_tempo(c, preset=_replace(p, alt_meters=()), fps=FPS)
+    assert only4.tempo_map.beats_per_bar == 4
+    assert sum(hf.on_downbeat for hf in only4.hit_fits) < len(hits)
+    waltz = in_meter(p, 3)
+    steps = 3 * p.steps_per_beat
+    for band, orig in ((waltz.low, p.low), (waltz.mid, p.mid), (waltz.high, p.high)):
+        assert band.bass == orig.bass[:steps] and all(len(x) == steps for _, x in band.pulse)
+    cs = compose(sheet([c]), seed=2, presets=presets).cues[0]
+    assert cs.tempo_map.beats_per_bar == 3 and cs.cue.preset == "action"

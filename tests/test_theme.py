@@ -164,7 +164,7 @@ def test_the_theme_recurs_recognisably_in_every_cue(presets, seed):
     score = compose(_film(presets, names, arousal=arousal), seed=seed, presets=presets)
     assert score.theme == make_motif(seed, 4)      # most of this film is in 4/4
     for cs in score.cues:
-        bpb = presets[cs.cue.preset].beats_per_bar
+        bpb = cs.tempo_map.beats_per_bar       # the meter the tempo fit chose
         phrase = develop(score.theme, beats_per_bar=bpb, arousal=cs.cue.arousal).statement
         contour_sim, rhythm_sim = _best_statement(cs, phrase, bpb)
         assert contour_sim >= 0.7 and rhythm_sim >= 0.99, (cs.cue.preset, contour_sim, rhythm_sim)
@@ -175,7 +175,7 @@ def test_a_user_theme_is_the_scores_theme(presets, tmp_path):
     score = compose(_film(presets, ["romance", "tension", "noir"]), seed=4, presets=presets, theme=theme)
     assert score.theme == theme
     for cs in score.cues:
-        phrase = develop(theme, beats_per_bar=presets[cs.cue.preset].beats_per_bar,
+        phrase = develop(theme, beats_per_bar=cs.tempo_map.beats_per_bar,
                          arousal=cs.cue.arousal).statement
         contour_sim, rhythm_sim = _best_statement(cs, phrase, 4)
         assert contour_sim >= 0.7 and rhythm_sim >= 0.99, (cs.cue.preset, contour_sim)

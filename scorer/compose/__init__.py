@@ -22,7 +22,7 @@ import numpy as np
 
 from scorer.compose.arrange import arrange
 from scorer.compose.harmony import choose_tonic, parse_key, plan_chords
-from scorer.compose.presets import Preset, choose_preset, load_preset_file, load_presets
+from scorer.compose.presets import Preset, choose_preset, in_meter, load_preset_file, load_presets
 from scorer.compose.tempo import DEFAULT_MAX_CHANGE, TempoFit, fit_tempo
 from scorer.compose.theme import Motif, develop, load_theme, make_motif
 from scorer.errors import InputError, PresetError
@@ -81,6 +81,7 @@ def compose_cue(cue: Cue, *, preset: Preset, fps, dialogue: tuple[Span, ...], se
         fit = fit_tempo(cue, preset=preset, fps=fps, max_change=max_change,
                         min_bpm=tempo_bpm * (1 - max_change), max_bpm=tempo_bpm * (1 + max_change))
     honoured = tuple((hf.hit, hf.beat) for hf in fit.hit_fits if hf.hit.scored)
+    preset = in_meter(preset, fit.tempo_map.beats_per_bar)     # the meter the fit chose
     bpb = preset.beats_per_bar
 
     def chord_bars_at(bar: int) -> int:

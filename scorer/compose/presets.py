@@ -133,6 +133,9 @@ class Preset:
     path: str = ""                           # the file it came from
     fx: tuple[tuple[str, StemFx], ...] = tuple(sorted(DEFAULT_FX.items()))  # stem group → chain
     ambience: Ambience = Ambience()
+    # Other meters the tempo fit may choose for a cue (its figures are then fitted to the
+    # bar: cut short, or continued from their start); beats_per_bar is the preset's own.
+    alt_meters: tuple[int, ...] = ()
 
     def stem_fx(self, group: str) -> StemFx:
         """The effects chain of a stem group (the default room for a group not listed)."""
@@ -368,12 +371,20 @@ def parse_preset(data: dict, *, path: str, text: str = "") -> Preset:
         r.numeral(n, "harmony.cadence")
 
     tempo = r.table(data, "tempo")
-    r.only(tempo, ("min_bpm", "max_bpm", "beats_per_bar"), "tempo.")
+    r.only(tempo, ("min_bpm", "max_bpm", "beats_per_bar", "alt_meters"), "tempo.")
     min_bpm = r.number(tempo, "min_bpm", "tempo.", lo=30, hi=240)
     max_bpm = r.number(tempo, "max_bpm", "tempo.", lo=30, hi=240)
     if max_bpm < min_bpm + 4:
         r.fail(f"tempo.max_bpm = {max_bpm:g} must be at least 4 above tempo.min_bpm = {min_bpm:g}")
     bpb = r.integer(tempo, "beats_per_bar", "tempo.", lo=2, hi=7)
+    alt_meters: tuple[int, ...] = ()
+    if "alt_meters" in tempo:
+        raw = r.get(tempo, "alt_meters", "tempo.")
+        if (not isinstance(raw, list) or not all(isinstance(m, int) and not isinstance(m, bool) for m in raw)
+                or not all(2 <= m <= 7 for m in raw) or bpb in raw or len(set(raw)) != len(raw)):
+            r.fail(f"tempo.alt_meters = {raw!r} must list other beats-per-bar values, each 2..7, "
+                   f"without the preset's own {bpb}")
+        alt_meters = tuple(raw)
 
     layers_d = r.table(data, "layers")
     r.only(layers_d, LAYER_ROLES + OPTIONAL_ROLES, "layers.")
@@ -415,7 +426,7 @@ def parse_preset(data: dict, *, path: str, text: str = "") -> Preset:
         valence=r.number(mood, "valence", "mood.", lo=-1, hi=1),
         arousal=r.number(mood, "arousal", "mood.", lo=-1, hi=1),
         mode=mode, tonics=tonics, progressions=tuple(progressions), cadence=cadence,
-        min_bpm=min_bpm, max_bpm=max_bpm, beats_per_bar=bpb, steps_per_beat=spb,
+        min_bpm=min_bpm, max_bpm=max_bpm, beats_per_bar=bpb, steps_per_beat=spb, alt_meters=alt_meters,
         layers=tuple(layers[n] for n in LAYER_ROLES + OPTIONAL_ROLES if n in layers),
         low=bands["low"], mid=bands["mid"], high=bands["high"], path=path)
 
@@ -451,6 +462,27 @@ def load_presets(directory: str | Path | None = None) -> dict[str, Preset]:
         p = load_preset_file(f)
         presets[p.name] = p
     return presets
+
+
+def in_meter(preset: Preset, beats_per_bar: int) -> Preset:
+    """The preset playing in another meter: every one-bar figure cut to the new bar, or
+    continued from its start to fill it."""
+    if beats_per_bar == preset.beats_per_bar:
+        return preset
+    steps = beats_per_bar * preset.steps_per_beat
+
+    def fit(pattern: str) -> str:
+        if not pattern:
+            return pattern
+        return (pattern * (steps // len(pattern) + 1))[:steps]
+
+    def band(b: Band) -> Band:
+        return Band(play=b.play, chord_bars=b.chord_bars, pad_beats=b.pad_beats, bass=fit(b.bass),
+                    ostinato=fit(b.ostinato), pulse=tuple((d, fit(p)) for d, p in b.pulse))
+
+    from dataclasses import replace
+    return replace(preset, beats_per_bar=beats_per_bar, low=band(preset.low), mid=band(preset.mid),
+                   high=band(preset.high))
 
 
 def presets_with(preset: str | os.PathLike | None) -> tuple[dict[str, Preset], str | None]:

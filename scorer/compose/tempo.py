@@ -227,10 +227,42 @@ def _constant_errors(tempo: float, t_rel: np.ndarray, fps: Fraction) -> tuple[fl
     return float(err.mean() * f), float(err.max() * f), float(err.mean() * 1e3), float(err.max() * 1e3)
 
 
+# Playing in one of the preset's other meters costs this much of the fit's 0…1 score: the
+# preset's own meter wins unless another puts clearly more hits where they belong.
+METER_COST = 0.04
+
+
 def fit_tempo(cue: Cue, *, preset: Preset, fps: Fraction, min_bpm: float | None = None,
               max_bpm: float | None = None, beats_per_bar: int | None = None,
               step_bpm: float = 0.1, max_change: float = DEFAULT_MAX_CHANGE,
               n_alternatives: int = 3, allow_pickup: bool = True) -> TempoFit:
+    """Fit a tempo map to `cue` so its scored hits land exactly on beats (see _fit_meter).
+
+    The meter is searched too: the preset's own and its alt_meters (unless beats_per_bar
+    is given), the others at a small cost. Alternatives are the best fits over all meters.
+    """
+    kwargs = dict(preset=preset, fps=fps, min_bpm=min_bpm, max_bpm=max_bpm, step_bpm=step_bpm,
+                  max_change=max_change, n_alternatives=n_alternatives, allow_pickup=allow_pickup)
+    if beats_per_bar is not None or not preset.alt_meters:
+        return _fit_meter(cue, beats_per_bar=beats_per_bar, **kwargs)
+    fits = [_fit_meter(cue, beats_per_bar=m, **kwargs) for m in (preset.beats_per_bar, *preset.alt_meters)]
+
+    def rank(fit: TempoFit, alt: TempoAlternative) -> float:
+        return alt.score - (0.0 if alt.beats_per_bar == preset.beats_per_bar else METER_COST)
+
+    best = max(fits, key=lambda f: (rank(f, f.alternatives[0]), f.tempo_map.beats_per_bar == preset.beats_per_bar))
+    # Each alternative's score includes its meter's cost, so the list reads best first.
+    merged = sorted((replace(a, score=round(rank(f, a), 6)) for f in fits for a in f.alternatives),
+                    key=lambda a: (-a.score, a.beats_per_bar != preset.beats_per_bar, a.tempo_bpm))
+    chosen = replace(best.alternatives[0], score=round(rank(best, best.alternatives[0]), 6))
+    alternatives = [chosen] + [a for a in merged if a != chosen][:n_alternatives - 1]
+    return replace(best, alternatives=tuple(alternatives))
+
+
+def _fit_meter(cue: Cue, *, preset: Preset, fps: Fraction, min_bpm: float | None = None,
+               max_bpm: float | None = None, beats_per_bar: int | None = None,
+               step_bpm: float = 0.1, max_change: float = DEFAULT_MAX_CHANGE,
+               n_alternatives: int = 3, allow_pickup: bool = True) -> TempoFit:
     """Fit a tempo map to `cue` so its scored hits land exactly on beats.
 
     The range and meter come from `preset` unless min_bpm/max_bpm/beats_per_bar are given.
