@@ -19,14 +19,13 @@ def duck_envelope_db(dialogue: Sequence[Span], *, start_sample: int, n: int,
     Overlapping dips take the deeper value rather than adding up.
     """
     env = np.zeros(n, dtype=np.float32)
-    t = (np.arange(n) + start_sample) / sample_rate
     for span in dialogue:
         full_from = span.start_s - lookahead_s
         lo, hi = s_to_sample(full_from - attack_s) - start_sample, s_to_sample(span.end_s + release_s) - start_sample
         lo, hi = max(lo, 0), min(hi, n)
         if lo >= hi:
             continue
-        tt = t[lo:hi]
+        tt = (np.arange(lo, hi) + start_sample) / sample_rate     # only where this line reaches
         down = np.clip((tt - (full_from - attack_s)) / attack_s, 0, 1)
         up = np.clip(((span.end_s + release_s) - tt) / release_s, 0, 1)
         shape = np.minimum(down, up)
