@@ -38,12 +38,21 @@ def _model():
 
     if importlib.util.find_spec("onnxruntime") is None:   # basic-pitch's runtime for the ONNX model
         raise BackendUnavailable(f"transcribing a recorded theme needs onnxruntime: {INSTALL}")
+    import logging
+
+    # basic-pitch logs a warning for every model format whose runtime is absent (TF, TFLite,
+    # CoreML) on the root logger at import; we use ONNX on purpose, so they are noise here.
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
     try:
         from basic_pitch import FilenameSuffix, build_icassp_2022_model_path
         from basic_pitch.inference import predict
     except ImportError as exc:
         raise BackendUnavailable(f"transcribing a recorded theme needs basic-pitch and onnxruntime "
                                  f"({exc.name or exc} is missing): {INSTALL}") from None
+    finally:
+        root.setLevel(level)
     return predict, build_icassp_2022_model_path(FilenameSuffix.onnx)
 
 
@@ -112,8 +121,12 @@ def transcribe_melody(path: str | os.PathLike) -> Melody:
         raise InputError("holds no usable audio (empty, or samples that are not numbers)", path=str(p))
     if float(np.sqrt(np.mean(y ** 2))) < MIN_RMS:
         raise InputError("is silent: there is no melody to transcribe", path=str(p))
-    _, _, events = predict(str(p), model_or_model_path=model_path, onset_threshold=0.5,
-                           frame_threshold=0.3, minimum_note_length=MIN_NOTE_S * 1000, melodia_trick=True)
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):     # it prints "Predicting MIDI for …"
+        _, _, events = predict(str(p), model_or_model_path=model_path, onset_threshold=0.5,
+                               frame_threshold=0.3, minimum_note_length=MIN_NOTE_S * 1000, melodia_trick=True)
     line = top_line([(float(s), float(e), int(pitch), float(a)) for s, e, pitch, a, *_ in events])
     if len(line) < 2:
         raise InputError(f"no melody found (basic-pitch heard {len(line)} note"
