@@ -149,6 +149,7 @@ def test_the_report_gives_the_music_level_under_each_line(delivered):
     assert lines and len(lines) == len(json.loads((delivered[2] / "cues.json").read_text())["dialogue"])
     for row in lines:
         assert row["in"].count(":") >= 2 and row["dialogue_rms_dbfs"] is not None
+        assert row["in"].startswith("01:")                 # on the cut's own timecode
         if row["music_rms_dbfs"] is not None:
             assert row["music_under_dialogue_db"] == pytest.approx(row["dialogue_rms_dbfs"] - row["music_rms_dbfs"],
                                                                     abs=0.02)

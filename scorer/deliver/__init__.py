@@ -29,7 +29,7 @@ from scorer.io.files import write_bytes, write_json, write_text
 from scorer.mix import Mix
 from scorer.mix.place import window
 from scorer.mix.loudness import db_to_gain
-from scorer.timebase import SAMPLE_RATE, frame_to_smpte, fps_str, s_to_sample, s_to_smpte
+from scorer.timebase import SAMPLE_RATE, frame_to_smpte, fps_str, s_to_sample
 from scorer.types import CueSheet, Score
 
 
@@ -79,7 +79,7 @@ def hit_report(score: Score, mix: Mix) -> list[dict]:
         for fit in cs.hit_fits:
             h = fit.hit
             row = {"cue": cs.cue.id, "t_s": h.t_s, "frame": h.frame,
-                   "timecode": frame_to_smpte(h.frame, fps), "kind": h.kind,
+                   "timecode": frame_to_smpte(score.source.start_frame + h.frame, fps), "kind": h.kind,
                    "strength": h.strength, "scored": h.scored, "beat": fit.beat,
                    "on_downbeat": fit.on_downbeat,
                    "beat_error_ms": round(fit.error_s * 1000, 3),
@@ -144,8 +144,8 @@ def dialogue_levels(mix: Mix, cue_sheet: CueSheet) -> list[dict]:
         music = window(clips, start=start, n=n) * gain
         music_db = _rms_db(music)
         row = {"start_s": span.start_s, "end_s": span.end_s,
-               "in": s_to_smpte(span.start_s, cue_sheet.source.fps),
-               "out": s_to_smpte(span.end_s, cue_sheet.source.fps),
+               "in": _cut_tc(span.start_s, cue_sheet.source),
+               "out": _cut_tc(span.end_s, cue_sheet.source),
                "music_rms_dbfs": music_db, "dialogue_rms_dbfs": None, "music_under_dialogue_db": None}
         if mix.production_audio is not None:
             prod = mix.production_audio[:, start:start + n] * float(db_to_gain(mix.production_gain_db))
@@ -154,6 +154,12 @@ def dialogue_levels(mix: Mix, cue_sheet: CueSheet) -> list[dict]:
                 row["music_under_dialogue_db"] = round(row["dialogue_rms_dbfs"] - music_db, 2)
         rows.append(row)
     return rows
+
+
+def _cut_tc(t_s: float, source) -> str:
+    """The cut's own timecode at t_s (from its start timecode), as editors read it."""
+    from scorer.timebase import s_to_frame
+    return frame_to_smpte(source.start_frame + s_to_frame(t_s, source.fps), source.fps)
 
 
 def _rms_db(x: np.ndarray) -> float | None:
@@ -249,7 +255,8 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
                   # one first) and what each would do to the hits at a constant tempo.
                   "tempo_alternatives": [asdict(a) for a in cs.alternatives],
                   "unhonoured_hits": [{"t_s": h.t_s, "frame": h.frame,
-                                       "timecode": frame_to_smpte(h.frame, score.source.fps),
+                                       "timecode": frame_to_smpte(score.source.start_frame + h.frame,
+                                                                   score.source.fps),
                                        "kind": h.kind, "strength": h.strength, "reason": why}
                                       for h, why in cs.unhonoured],
                   "chords": [[t, c] for t, c in cs.chords],
