@@ -1,0 +1,365 @@
+"""The project store: one folder per film, `project.db` (SQLite, WAL) beside the files.
+
+What it keeps: the cut's reference, the editable cue sheet, every take of every cue (its
+parameters, seed, backend, model, parent take, status and the files it wrote, each with
+its SHA-256), the selected take per cue, each cue's status (spotted → sketch → approved →
+locked) and notes pinned to a cue and a timecode with their author.
+
+Takes are never modified: a take's files are written once under `takes/<cue>/<take>/`
+(temp file → fsync → rename) while its row says 'running'; the row turns 'done' with the
+files' hashes in one transaction. Opening a project marks takes left 'running' by a
+process that is gone as 'failed' and removes their half-written files, so a crash loses
+only the take it was writing. One connection per thread; writes are short IMMEDIATE
+transactions with a busy timeout, so the CLI, the studio and batch workers can share it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from scorer.errors import InputError
+
+SCHEMA_VERSION = 1
+STATUSES = ("spotted", "sketch", "approved", "locked")
+# A cue moves one step forward, or back one step when someone says so explicitly.
+_FORWARD = {"spotted": "sketch", "sketch": "approved", "approved": "locked"}
+CUE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS project (
+    id INTEGER PRIMARY KEY CHECK (id = 1), cut_path TEXT NOT NULL, cue_sheet TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
+CREATE TABLE IF NOT EXISTS takes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, cue_id TEXT NOT NULL, seed INTEGER NOT NULL,
+    params TEXT NOT NULL, backend TEXT NOT NULL, model TEXT NOT NULL DEFAULT '',
+    parent INTEGER REFERENCES takes(id), status TEXT NOT NULL
+        CHECK (status IN ('running', 'done', 'failed')),
+    pid INTEGER, files TEXT NOT NULL DEFAULT '{}', error TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
+CREATE INDEX IF NOT EXISTS takes_by_cue ON takes (cue_id, id);
+CREATE TABLE IF NOT EXISTS selection (cue_id TEXT PRIMARY KEY, take_id INTEGER NOT NULL REFERENCES takes(id));
+CREATE TABLE IF NOT EXISTS cue_status (cue_id TEXT PRIMARY KEY, status TEXT NOT NULL
+    CHECK (status IN ('spotted', 'sketch', 'approved', 'locked')));
+CREATE TABLE IF NOT EXISTS notes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, cue_id TEXT NOT NULL, t_s REAL NOT NULL,
+    timecode TEXT NOT NULL, author TEXT NOT NULL, text TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
+"""
+
+
+@dataclass(frozen=True)
+class Take:
+    id: int
+    cue_id: str
+    seed: int
+    params: dict
+    backend: str
+    model: str
+    parent: int | None
+    status: str                  # running | done | failed
+    files: dict                  # name → sha256
+    error: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class NoteRow:
+    id: int
+    cue_id: str
+    t_s: float
+    timecode: str
+    author: str
+    text: str
+    created_at: str
+
+
+def check_cue_id(cue_id: str) -> str:
+    """A cue id safe to use in file names ("1M2"): refused otherwise, never sanitised."""
+    if not isinstance(cue_id, str) or not CUE_ID.match(cue_id):
+        raise InputError(f"cue id {cue_id!r} is not a cue id (letters, digits, '-' and '_', like 1M2)")
+    return cue_id
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Project:
+    """A project folder. Use Project.create(...) or Project.open(...)."""
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder)
+        self.db_path = self.folder / "project.db"
+        self._local = threading.local()
+
+    # --- connections ---------------------------------------------------------------------
+
+    def _db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+        return conn
+
+    def _write(self, sql_fn):
+        """Run sql_fn(conn) in one IMMEDIATE transaction."""
+        conn = self._db()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            out = sql_fn(conn)
+            conn.execute("COMMIT")
+            return out
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # --- creating and opening ---------------------------------------------------------------
+
+    @classmethod
+    def create(cls, folder: str | os.PathLike, *, cut_path: str | os.PathLike, cue_sheet) -> "Project":
+        """A new project for `cut_path` with its spotted cue sheet (scorer.types.CueSheet)."""
+        p = cls(folder)
+        if p.db_path.exists():
+            raise InputError("a project already exists here; open it instead", path=str(p.folder))
+        p.folder.mkdir(parents=True, exist_ok=True)
+        for cue in cue_sheet.cues:
+            check_cue_id(cue.id)
+
+        conn = p._db()
+        conn.executescript(_SCHEMA)
+        p._write(lambda c: (c.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)),
+                            c.execute("INSERT INTO project (id, cut_path, cue_sheet) VALUES (1, ?, ?)",
+                                      (str(Path(cut_path).resolve()),
+                                       json.dumps(cue_sheet.to_dict(), sort_keys=True))),
+                            c.executemany("INSERT INTO cue_status VALUES (?, 'spotted')",
+                                          [(cue.id,) for cue in cue_sheet.cues])))
+        return p
+
+    @classmethod
+    def open(cls, folder: str | os.PathLike) -> "Project":
+        """An existing project; takes a dead process left running are marked failed and
+        their half-written files removed."""
+        p = cls(folder)
+        if not p.db_path.is_file():
+            raise InputError("no project here (project.db is missing)", path=str(p.folder))
+        try:
+            version = p._db().execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"project.db cannot be read ({exc})", path=str(p.db_path)) from None
+        if version is None or int(version[0]) > SCHEMA_VERSION:
+            raise InputError(f"project.db has schema {version and version[0]}; this scorer reads up to "
+                             f"{SCHEMA_VERSION}", path=str(p.db_path))
+        p.recover()
+        return p
+
+    # --- the cut and its cue sheet ------------------------------------------------------------
+
+    @property
+    def cut_path(self) -> str:
+        return self._db().execute("SELECT cut_path FROM project WHERE id = 1").fetchone()[0]
+
+    def cue_sheet(self):
+        from scorer.types import CueSheet
+        return CueSheet.from_dict(json.loads(self._db().execute(
+            "SELECT cue_sheet FROM project WHERE id = 1").fetchone()[0]))
+
+    def save_cue_sheet(self, cue_sheet) -> None:
+        """Replace the editable cue sheet (new cues start as 'spotted')."""
+        for cue in cue_sheet.cues:
+            check_cue_id(cue.id)
+        self._write(lambda c: (
+            c.execute("UPDATE project SET cue_sheet = ? WHERE id = 1", (json.dumps(cue_sheet.to_dict(), sort_keys=True),)),
+            c.executemany("INSERT OR IGNORE INTO cue_status VALUES (?, 'spotted')", [(cue.id,) for cue in cue_sheet.cues])))
+
+    # --- takes ---------------------------------------------------------------------------------
+
+    def start_take(self, cue_id: str, *, seed: int, params: dict, backend: str, model: str = "",
+                   parent: int | None = None) -> int:
+        """A new take row, 'running', owned by this process; returns its id."""
+        check_cue_id(cue_id)
+        return self._write(lambda c: c.execute(
+            "INSERT INTO takes (cue_id, seed, params, backend, model, parent, status, pid) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'running', ?)",
+            (cue_id, int(seed), json.dumps(params, sort_keys=True), backend, model, parent, os.getpid())).lastrowid)
+
+    def take_dir(self, take_id: int, cue_id: str) -> Path:
+        return self.folder / "takes" / check_cue_id(cue_id) / f"{int(take_id):06d}"
+
+    def finish_take(self, take_id: int, files: dict[str, bytes]) -> Take:
+        """Write the take's files once (temp → fsync → rename) and mark it done with their
+        hashes, in one transaction. File names are plain names, no folders."""
+        from scorer.io.files import atomic_path
+
+        take = self.take(take_id)
+        if take.status != "running":
+            raise InputError(f"take {take_id} is {take.status}; only a running take can be finished")
+        folder = self.take_dir(take_id, take.cue_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        hashes = {}
+        for name, data in sorted(files.items()):
+            if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", name) or ".." in name:
+                raise InputError(f"take file name {name!r} is not a plain file name")
+            target = folder / name
+            if target.exists():
+                raise InputError(f"take {take_id} already has {name}; takes are never rewritten")
+            with atomic_path(target) as tmp:
+                tmp.write_bytes(data)
+            hashes[name] = hashlib.sha256(data).hexdigest()
+        self._write(lambda c: c.execute("UPDATE takes SET status = 'done', files = ?, pid = NULL WHERE id = ? "
+                                        "AND status = 'running'", (json.dumps(hashes, sort_keys=True), take_id)))
+        return self.take(take_id)
+
+    def fail_take(self, take_id: int, error: str) -> None:
+        self._write(lambda c: c.execute("UPDATE takes SET status = 'failed', error = ?, pid = NULL "
+                                        "WHERE id = ? AND status = 'running'", (error[:2000], take_id)))
+
+    def take(self, take_id: int) -> Take:
+        row = self._db().execute("SELECT * FROM takes WHERE id = ?", (int(take_id),)).fetchone()
+        if row is None:
+            raise InputError(f"no take {take_id} in this project")
+        return self._take(row)
+
+    def takes(self, cue_id: str | None = None) -> list[Take]:
+        if cue_id is None:
+            rows = self._db().execute("SELECT * FROM takes ORDER BY id").fetchall()
+        else:
+            rows = self._db().execute("SELECT * FROM takes WHERE cue_id = ? ORDER BY id",
+                                      (check_cue_id(cue_id),)).fetchall()
+        return [self._take(r) for r in rows]
+
+    @staticmethod
+    def _take(r) -> Take:
+        return Take(id=r[0], cue_id=r[1], seed=r[2], params=json.loads(r[3]), backend=r[4], model=r[5],
+                    parent=r[6], status=r[7], files=json.loads(r[9]), error=r[10], created_at=r[11])
+
+    # --- selection and status --------------------------------------------------------------
+
+    def select(self, cue_id: str, take_id: int) -> None:
+        take = self.take(take_id)
+        if take.cue_id != check_cue_id(cue_id):
+            raise InputError(f"take {take_id} belongs to cue {take.cue_id}, not {cue_id}")
+        if take.status != "done":
+            raise InputError(f"take {take_id} is {take.status}; only a finished take can be selected")
+        if self.status(cue_id) == "locked":
+            raise InputError(f"cue {cue_id} is locked; unlock it before choosing another take")
+        self._write(lambda c: c.execute("INSERT INTO selection VALUES (?, ?) ON CONFLICT(cue_id) "
+                                        "DO UPDATE SET take_id = excluded.take_id", (cue_id, take_id)))
+
+    def selected(self, cue_id: str) -> Take | None:
+        row = self._db().execute("SELECT take_id FROM selection WHERE cue_id = ?", (check_cue_id(cue_id),)).fetchone()
+        return None if row is None else self.take(row[0])
+
+    def status(self, cue_id: str) -> str:
+        row = self._db().execute("SELECT status FROM cue_status WHERE cue_id = ?", (check_cue_id(cue_id),)).fetchone()
+        if row is None:
+            raise InputError(f"no cue {cue_id} in this project")
+        return row[0]
+
+    def set_status(self, cue_id: str, status: str, *, back: bool = False) -> None:
+        """One step forward (spotted → sketch → approved → locked), or with back=True one
+        step back (unlocking is explicit). A cue needs a selected take to be approved."""
+        if status not in STATUSES:
+            raise InputError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+        now = self.status(cue_id)
+        if back:
+            if _FORWARD.get(status) != now:
+                raise InputError(f"cue {cue_id} is {now}; one step back from it is not {status}")
+        elif _FORWARD.get(now) != status:
+            raise InputError(f"cue {cue_id} is {now}; it can move on to {_FORWARD.get(now, 'nothing')}, "
+                             f"not {status} (use back=True to step back)")
+        if status in ("approved", "locked") and self.selected(cue_id) is None:
+            raise InputError(f"cue {cue_id} has no selected take to {status[:-1]}")
+        self._write(lambda c: c.execute("UPDATE cue_status SET status = ? WHERE cue_id = ?", (status, cue_id)))
+
+    def regenerable(self, cue_ids) -> list[str]:
+        """The cues a bulk regenerate may touch: never approved or locked ones."""
+        return [c for c in cue_ids if self.status(c) not in ("approved", "locked")]
+
+    # --- notes ---------------------------------------------------------------------------------
+
+    def add_note(self, cue_id: str, timecode: str, *, author: str, text: str) -> NoteRow:
+        from scorer.timebase import frame_to_s, smpte_to_frame
+
+        sheet = self.cue_sheet()
+        if check_cue_id(cue_id) not in {c.id for c in sheet.cues}:
+            raise InputError(f"no cue {cue_id} in this project")
+        if not author.strip() or not text.strip():
+            raise InputError("a note needs an author and some text")
+        t_s = frame_to_s(smpte_to_frame(timecode, sheet.source.fps), sheet.source.fps)
+        note_id = self._write(lambda c: c.execute(
+            "INSERT INTO notes (cue_id, t_s, timecode, author, text) VALUES (?, ?, ?, ?, ?)",
+            (cue_id, t_s, timecode, author.strip()[:80], text[:4000])).lastrowid)
+        return next(n for n in self.notes(cue_id) if n.id == note_id)
+
+    def notes(self, cue_id: str | None = None) -> list[NoteRow]:
+        sql = "SELECT id, cue_id, t_s, timecode, author, text, created_at FROM notes"
+        rows = (self._db().execute(sql + " ORDER BY t_s, id").fetchall() if cue_id is None else
+                self._db().execute(sql + " WHERE cue_id = ? ORDER BY t_s, id", (check_cue_id(cue_id),)).fetchall())
+        return [NoteRow(*r) for r in rows]
+
+    # --- integrity -----------------------------------------------------------------------------
+
+    def recover(self) -> list[int]:
+        """Takes left 'running' by a process that is gone: marked failed, their files removed
+        (they were never done, so nothing refers to them). Returns their ids."""
+        import shutil
+
+        stale = [self._take(r) for r in self._db().execute("SELECT * FROM takes WHERE status = 'running'")]
+        dead = [t for t in stale if not _pid_alive(self._db().execute(
+            "SELECT pid FROM takes WHERE id = ?", (t.id,)).fetchone()[0])]
+        for t in dead:
+            self.fail_take(t.id, "the process writing it stopped before it finished")
+            folder = self.take_dir(t.id, t.cue_id)
+            if folder.exists():
+                shutil.rmtree(folder)
+        # Only dead takes' folders go: a live writer's temp files (another process or
+        # thread, same project) are its own business.
+        return [t.id for t in dead]
+
+    def verify(self) -> list[str]:
+        """Problems found: SQLite's integrity check, and every done take's files against
+        their stored hashes. An empty list means the project is sound."""
+        problems = [r[0] for r in self._db().execute("PRAGMA integrity_check").fetchall() if r[0] != "ok"]
+        for t in self.takes():
+            if t.status != "done":
+                continue
+            for name, digest in t.files.items():
+                path = self.take_dir(t.id, t.cue_id) / name
+                if not path.is_file():
+                    problems.append(f"take {t.id}: {name} is missing")
+                elif _sha256(path) != digest:
+                    problems.append(f"take {t.id}: {name} does not match its hash")
+        return problems

@@ -1,0 +1,138 @@
+"""The project store: takes are written once and verified by hash, selections and cue
+statuses follow the rules, notes keep their timecode and author, a crash mid-take is
+cleaned up on the next open, and concurrent writers lose nothing."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from test_compose import cue, hit, sheet
+
+from scorer.errors import InputError
+from scorer.project import Project
+
+
+@pytest.fixture()
+def project(tmp_path):
+    cs = sheet([cue(1.0, 20.0, [hit(5.0, 0.9)], cid="1M1"), cue(25.0, 40.0, cid="1M2")])
+    return Project.create(tmp_path / "film", cut_path=tmp_path / "cut.mp4", cue_sheet=cs)
+
+
+def _take(p, cue_id="1M1", seed=1, data=b"MIDI" * 10):
+    t = p.start_take(cue_id, seed=seed, params={"preset": "noir"}, backend="soundfont")
+    return p.finish_take(t, {"take.mid": data, "strings.wav": data * 2})
+
+
+def test_takes_are_written_once_and_verified(project):
+    a = _take(project, seed=1)
+    b = _take(project, seed=2, data=b"other")
+    assert a.status == b.status == "done" and a.id != b.id
+    assert set(a.files) == {"take.mid", "strings.wav"}
+    assert project.verify() == []
+    again = Project.open(project.folder)
+    assert [t.id for t in again.takes("1M1")] == [a.id, b.id]
+    assert again.cue_sheet() == project.cue_sheet()
+    with pytest.raises(InputError, match="only a running take"):
+        project.finish_take(a.id, {"take.mid": b"x"})
+    # Tampering with a take's file is found.
+    (project.take_dir(a.id, "1M1") / "take.mid").write_bytes(b"changed")
+    assert any("does not match its hash" in p for p in project.verify())
+
+
+def test_selection_and_status_follow_the_rules(project):
+    a = _take(project)
+    with pytest.raises(InputError, match="no selected take"):
+        project.set_status("1M1", "sketch")
+        project.set_status("1M1", "approved")
+    project.select("1M1", a.id)
+    assert project.selected("1M1").id == a.id
+    with pytest.raises(InputError, match="can move on to approved, not locked"):
+        project.set_status("1M1", "locked")
+    project.set_status("1M1", "approved")
+    project.set_status("1M1", "locked")
+    assert project.regenerable(["1M1", "1M2"]) == ["1M2"]
+    b = _take(project, seed=5)
+    with pytest.raises(InputError, match="locked"):
+        project.select("1M1", b.id)
+    project.set_status("1M1", "approved", back=True)       # unlocking is explicit
+    project.select("1M1", b.id)
+    with pytest.raises(InputError, match="belongs to cue 1M1"):
+        project.select("1M2", b.id)
+    failed = project.start_take("1M2", seed=1, params={}, backend="soundfont")
+    project.fail_take(failed, "out of memory")
+    with pytest.raises(InputError, match="failed"):
+        project.select("1M2", failed)
+
+
+def test_notes_keep_cue_timecode_and_author(project):
+    n = project.add_note("1M1", "00:00:05:12", author="Director", text="hold the hit longer")
+    assert n.author == "Director" and n.timecode == "00:00:05:12" and abs(n.t_s - (5 + 12 / 23.976)) < 0.01
+    assert [x.text for x in project.notes("1M1")] == ["hold the hit longer"]
+    with pytest.raises(InputError):
+        project.add_note("1M1", "99:99", author="x", text="y")
+    with pytest.raises(InputError, match="no cue"):
+        project.add_note("9M9", "00:00:01:00", author="x", text="y")
+
+
+@pytest.mark.parametrize("bad", ["../x", "a/b", "", ".hidden", "x" * 40, "1M1\x00"])
+def test_names_never_become_paths(project, bad):
+    with pytest.raises(InputError):
+        project.start_take(bad, seed=1, params={}, backend="soundfont")
+    if len(bad) < 40:                               # a long name is fine for a file, not for a cue
+        t = project.start_take("1M1", seed=1, params={}, backend="soundfont")
+        with pytest.raises(InputError):
+            project.finish_take(t, {bad or "..": b"x"})
+
+
+def test_a_take_killed_mid_write_is_cleaned_up_and_earlier_takes_survive(project):
+    good = _take(project)
+    code = (f"import os, sys, time; sys.path.insert(0, {str(os.getcwd())!r});"
+            "from scorer.project import Project;"
+            f"p = Project.open({str(project.folder)!r});"
+            "t = p.start_take('1M1', seed=9, params={}, backend='soundfont');"
+            "d = p.take_dir(t, '1M1'); d.mkdir(parents=True);"
+            "(d / '.take.mid.partial').write_bytes(b'half');"
+            "print(t, flush=True); time.sleep(60)")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    take_id = int(proc.stdout.readline())
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    again = Project.open(project.folder)                 # recovery runs here
+    dead = again.take(take_id)
+    assert dead.status == "failed" and "stopped" in dead.error
+    assert not again.take_dir(take_id, "1M1").exists()
+    assert again.take(good.id).status == "done" and again.verify() == []
+
+
+def test_concurrent_writers_lose_nothing(project):
+    errors = []
+
+    def worker(k):
+        try:
+            p = Project.open(project.folder)
+            for i in range(5):
+                _take(p, cue_id="1M2", seed=100 * k + i, data=f"{k}-{i}".encode())
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    takes = project.takes("1M2")
+    assert len(takes) == 20 and len({t.seed for t in takes}) == 20
+    assert all(t.status == "done" for t in takes) and project.verify() == []
+
+
+def test_opening_nothing_or_twice_is_a_clear_error(tmp_path, project):
+    with pytest.raises(InputError, match="no project here"):
+        Project.open(tmp_path / "nowhere")
+    with pytest.raises(InputError, match="already exists"):
+        Project.create(project.folder, cut_path="x.mp4", cue_sheet=project.cue_sheet())
