@@ -9,7 +9,7 @@ import bisect
 import math
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -503,26 +503,100 @@ class Score:
 
 # --- audio ------------------------------------------------------------------------------------
 
+class AudioSource(Protocol):
+    """Audio read on demand in windows (e.g. io.clipstore.RawAudio, a file on disk)."""
+    channels: int
+    n_samples: int
+
+    def read(self, lo: int, hi: int) -> np.ndarray:
+        """Samples [lo, hi), 0 ≤ lo ≤ hi ≤ n_samples, as (channels, hi − lo) float32."""
+        ...
+
+
+class ClipGain(Protocol):
+    """A gain over timeline samples applied as a clip is read (the mix's tail fades and
+    ducking), so a shaped clip is never held whole."""
+
+    def gain(self, start_sample: int, n: int) -> np.ndarray | None:
+        """Linear gain (n,) float32 for timeline samples [start_sample, start_sample + n);
+        None where it is 1 throughout."""
+        ...
+
+
 @dataclass(frozen=True)
 class Clip:
-    """Audio placed on the timeline: samples (channels, n) float32 at sample_rate,
-    first sample at start_sample (the cut's first frame is sample 0)."""
+    """Audio placed on the timeline, first sample at start_sample (the cut's first frame
+    is sample 0), at sample_rate.
+
+    audio: a (channels, n) float32 array, or an AudioSource read window by window (a
+    rendered clip parked on disk). gain: applied as the clip is read (None: as rendered).
+    Read with window() or add_to(); `samples` reads the whole clip at once.
+    """
     start_sample: int
-    samples: np.ndarray
+    audio: "np.ndarray | AudioSource"
     sample_rate: int = SAMPLE_RATE
     label: str = ""          # what it is, e.g. the cue id "1M1"
+    gain: "ClipGain | None" = None
+
+    def __post_init__(self):
+        if isinstance(self.audio, np.ndarray) and self.audio.ndim != 2:
+            raise ValueError(f"clip audio must be (channels, n), got shape {self.audio.shape}")
+
+    @property
+    def n_samples(self) -> int:
+        a = self.audio
+        return a.shape[1] if isinstance(a, np.ndarray) else a.n_samples
+
+    @property
+    def channels(self) -> int:
+        a = self.audio
+        return a.shape[0] if isinstance(a, np.ndarray) else a.channels
 
     @property
     def end_sample(self) -> int:
-        return self.start_sample + self.samples.shape[1]
+        return self.start_sample + self.n_samples
+
+    def add_to(self, out: np.ndarray, start_sample: int) -> None:
+        """Add this clip (gain applied) into `out`, a (channels, n) float32 buffer whose
+        first sample is timeline sample start_sample; only the overlap is read."""
+        lo = max(start_sample, self.start_sample)
+        hi = min(start_sample + out.shape[1], self.end_sample)
+        if lo >= hi:
+            return
+        a, b = lo - self.start_sample, hi - self.start_sample
+        part = self.audio[:, a:b] if isinstance(self.audio, np.ndarray) else self.audio.read(a, b)
+        if part.shape[0] != out.shape[0]:
+            if part.shape[0] != 1:
+                raise ValueError(f"a {part.shape[0]}-channel clip cannot be laid into {out.shape[0]} channels")
+            part = np.broadcast_to(part, (out.shape[0], part.shape[1]))   # mono to every channel
+        g = None if self.gain is None else self.gain.gain(lo, hi - lo)
+        dest = out[:, lo - start_sample:hi - start_sample]
+        if g is None:
+            dest += part
+        else:
+            dest += part * g
+
+    def window(self, start_sample: int, n: int, *, channels: int | None = None) -> np.ndarray:
+        """(channels, n) float32 over timeline samples [start_sample, start_sample + n),
+        zeros where the clip does not sound."""
+        out = np.zeros((self.channels if channels is None else channels, n), np.float32)
+        self.add_to(out, start_sample)
+        return out
+
+    @property
+    def samples(self) -> np.ndarray:
+        """The whole clip as (channels, n) float32, gain applied (read at once: for short
+        clips and tests; stream long ones with window())."""
+        return self.window(self.start_sample, self.n_samples)
 
 
 @dataclass(frozen=True)
 class Stems:
     """Rendered audio per stem group: group name → clips (one or more per cue).
 
-    Stems are sparse: they are laid onto the full-length timeline by mix/deliver, so
-    memory follows cue lengths, not film length.
+    Stems are sparse: they are laid onto the full-length timeline by mix/deliver, block by
+    block. A backend parks its clips on disk (io.clipstore) and they are read in windows,
+    so memory follows the block being processed, not the film's length.
     """
     groups: dict  # str -> tuple[Clip, ...]
     duration_s: float

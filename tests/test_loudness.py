@@ -51,3 +51,31 @@ def test_limiter_holds_the_ceiling_and_leaves_quiet_audio_alone():
     assert measure([y], sample_rate=SR)[1] <= -1.0
     quiet = slice(int(5 * SR), int(7 * SR))
     assert np.array_equal(y[:, quiet], x[:, quiet])
+
+
+def test_dialogue_gating_measures_only_inside_the_spans():
+    # −20 LUFS-ish tone in [10, 20) s, 10 dB quieter elsewhere: gated on [10, 20) it reads
+    # the loud part alone; ungated, the relative gate keeps both parts.
+    t = np.arange(SR * 30) / SR
+    level = np.where((t >= 10) & (t < 20), 0.1, 0.0316)
+    x = np.tile(level * np.sin(2 * np.pi * 997 * t), (2, 1)).astype(np.float32)
+    loud_only, _ = measure(blocks(x[:, 10 * SR:20 * SR]), sample_rate=SR, true_peak=False)
+    gated, _ = measure(blocks(x), sample_rate=SR, true_peak=False, only_s=[(10.0, 20.0)])
+    whole, _ = measure(blocks(x), sample_rate=SR, true_peak=False)
+    assert gated == pytest.approx(loud_only, abs=0.1)
+    assert whole < gated - 2.0
+
+
+def test_dialogue_gating_with_no_block_inside_reads_silence():
+    from scorer.mix.loudness import SILENCE_DB
+
+    x = np.tile(0.1 * np.sin(2 * np.pi * 997 * np.arange(SR * 5) / SR), (2, 1))
+    assert measure([x], sample_rate=SR, true_peak=False, only_s=[(8.0, 9.0)])[0] == SILENCE_DB
+
+
+def test_the_loudness_does_not_depend_on_how_the_signal_is_blocked():
+    rng = np.random.default_rng(2)
+    x = (0.1 * rng.standard_normal((2, SR * 8))).astype(np.float32)
+    a = measure(blocks(x, 4_801), sample_rate=SR)
+    b = measure(blocks(x, SR * 8), sample_rate=SR)
+    assert a[0] == pytest.approx(b[0], abs=1e-6) and a[1] == pytest.approx(b[1], abs=1e-6)

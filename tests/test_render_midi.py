@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from scorer.deliver.hits import measured_onset_s
-from scorer.deliver.midi import PPQ, build_midi, midi_bytes
+from scorer.deliver.midi import PPQ, midi_bytes
 from scorer.render import get_backend
 from scorer.errors import BackendUnavailable
 from scorer.timebase import frame_to_s, s_to_sample
@@ -120,3 +120,105 @@ def test_clips_are_placed_at_cue_start_samples():
 def test_unknown_backend_lists_available():
     with pytest.raises(BackendUnavailable, match="soundfont"):
         get_backend("theremin")
+
+
+# --- streaming to disk, workers, presets, the user's SoundFont -------------------------------
+
+def _clips(stems):
+    return {(g, c.label): c for g, clips in stems.groups.items() for c in clips}
+
+
+def test_clips_are_parked_in_the_store_and_gone_with_it(tmp_path):
+    from scorer.io.clipstore import ClipStore, RawAudio
+
+    store = ClipStore(tmp_path)
+    stems = get_backend("soundfont").render(hand_score(), store=store, workers=1)
+    clip = stems.groups["strings"][0]
+    assert isinstance(clip.audio, RawAudio) and clip.audio.path.startswith(str(store.path))
+    assert clip.window(clip.start_sample, 1000).shape == (2, 1000)
+    store.close()
+    assert not list(tmp_path.iterdir())
+    with pytest.raises(OSError):
+        clip.window(clip.start_sample, 1000)
+
+
+def test_cues_render_the_same_alone_in_any_order_and_on_any_number_of_workers(tmp_path):
+    """The synth is cleaned between clips: a cue's audio does not depend on what was
+    rendered before it, so worker processes give the same samples as one process."""
+    from dataclasses import replace
+
+    score = hand_score()
+    one = _clips(get_backend("soundfont").render(score, workers=1))
+    two = _clips(get_backend("soundfont").render(score, workers=2))
+    alone = _clips(get_backend("soundfont").render(replace(score, cues=score.cues[1:]), workers=1))
+    backwards = _clips(get_backend("soundfont").render(replace(score, cues=score.cues[::-1]), workers=1))
+    assert one.keys() == two.keys() == backwards.keys()
+    for key in one:
+        assert np.array_equal(one[key].samples, two[key].samples), key
+        assert np.array_equal(one[key].samples, backwards[key].samples), key
+    for key in alone:
+        assert np.array_equal(one[key].samples, alone[key].samples), key
+
+
+def test_each_cue_goes_through_its_own_presets_effects():
+    from dataclasses import replace
+
+    from scorer.compose.presets import load_presets
+
+    presets = load_presets()
+    score = hand_score()             # 1M2 (strings) uses "wonder"
+
+    def tail_energy(fx_changes):
+        wonder = presets["wonder"]
+        fx = dict(wonder.fx)
+        fx["strings"] = replace(wonder.stem_fx("strings"), **fx_changes)
+        changed = {**presets, "wonder": replace(wonder, fx=tuple(sorted(fx.items())))}
+        clip = get_backend("soundfont").render(score, presets=changed, workers=1).groups["strings"][0]
+        end = s_to_sample(score.cues[1].cue.end_s) - clip.start_sample
+        y = clip.samples
+        return float(np.mean(y[:, end + 4800:] ** 2)), y
+
+    dry, _ = tail_energy({"room_size": 0.2, "wet": 0.02})
+    wet, _ = tail_energy({"room_size": 0.95, "wet": 0.5})
+    assert wet > 5 * dry                      # more reverb rings on longer after the notes end
+
+    def top(y):
+        spec = np.abs(np.fft.rfft(y[0])) ** 2
+        f = np.fft.rfftfreq(y.shape[1], 1 / 48000)
+        return spec[f > 8000].sum() / spec[(f > 200) & (f < 4000)].sum()
+
+    _, flat = tail_energy({"high_shelf_db": 0.0})
+    _, cut = tail_energy({"high_shelf_db": -12.0})
+    assert top(cut) < 0.3 * top(flat)
+
+
+def test_a_users_own_soundfont_is_used(tmp_path):
+    pretty_midi = pytest.importorskip("pretty_midi")
+    from pathlib import Path
+
+    from scorer.errors import InputError
+
+    theirs = Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
+    if not theirs.is_file():
+        pytest.skip("pretty_midi ships no TimGM6mb.sf2 here")
+    score = hand_score()
+    stems = get_backend("soundfont").render(score, soundfont=theirs, workers=1)
+    assert stems.info["soundfont"] == str(theirs)
+    ours = get_backend("soundfont").render(score, workers=1)
+    a, b = stems.groups["strings"][0].samples, ours.groups["strings"][0].samples
+    assert np.abs(a).max() > 1e-3 and not np.array_equal(a, b)       # it sounds, and differently
+    with pytest.raises(InputError, match="not found"):
+        get_backend("soundfont").render(score, soundfont=tmp_path / "missing.sf2")
+    bad = tmp_path / "bad.sf2"
+    bad.write_bytes(b"RIFF\0\0\0\0sfbk not really")
+    with pytest.raises(InputError):
+        get_backend("soundfont").render(score, soundfont=bad, workers=1)
+
+
+def test_bad_render_options_are_refused():
+    from scorer.errors import InputError
+
+    with pytest.raises(InputError, match="workers"):
+        get_backend("soundfont").render(hand_score(), workers=0)
+    with pytest.raises(InputError, match="unknown options"):
+        get_backend("soundfont").render(hand_score(), reverb=True)

@@ -9,6 +9,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from scorer.mix.loudness import TP_SEGMENT, oversampled_peaks, segment_peaks, tp_filter
 from scorer.timebase import SAMPLE_RATE
 
 # Peaks are found 4× oversampled (true peaks, as BS.1770 measures them); the small margin
@@ -24,17 +25,20 @@ def limiter_gain(x: np.ndarray, *, ceiling: float, lookahead: int, hold: int) ->
     arrives, holds, then recovers over `lookahead` samples.
     """
     from scipy.ndimage import minimum_filter1d, uniform_filter1d
-    from scipy.signal import resample_poly
 
     n = x.shape[1]
     peak = np.abs(x).max(axis=0)
-    # Intersample peaks rise at most a few dB over the samples (3 dB worst case): where
-    # no sample comes within 6 dB of the ceiling there is nothing to limit or oversample.
-    if peak.max() * 2.0 <= ceiling:
-        return np.ones(n, dtype=np.float32)
-    over = np.abs(resample_poly(x.astype(np.float32), 4, 1, axis=1))[:, :4 * n]
-    peak = np.maximum(peak, over.reshape(x.shape[0], n, 4).max(axis=(0, 2)))
+    # Between samples the signal can rise at most `bound` times over the samples around
+    # (the interpolation filter's own bound): only stretches that could pass the ceiling
+    # are oversampled; elsewhere the gain is 1 either way.
+    _, bound = tp_filter()
+    starts, maxima = segment_peaks(peak)
+    for i in np.flatnonzero(maxima * bound > ceiling):
+        lo, hi = starts[i], min(starts[i] + TP_SEGMENT, n)
+        peak[lo:hi] = np.maximum(peak[lo:hi], oversampled_peaks(x, lo, hi))
     need = np.minimum(1.0, ceiling / np.maximum(peak, 1e-12))
+    if need.min() >= 1.0:
+        return np.ones(n, dtype=np.float32)
     size = hold + lookahead + 1
     # minimum over [n - hold, n + lookahead]: a window of `size`, centred `(lookahead-hold)/2` ahead
     origin = (hold - lookahead) // 2

@@ -15,7 +15,12 @@ ProgressFn = Callable[[str, float, float], None]
 
 
 class Backend(Protocol):
-    """A renderer: turns a Score into Stems at the project rate."""
+    """A renderer: turns a Score into Stems at the project rate.
+
+    Options every backend takes: presets (name → Preset, for the cues' effects) and store
+    (a scorer.io.clipstore.ClipStore the clips are written to as they are rendered, so
+    the Stems hold file references, not a film's worth of audio; default: a new store in
+    the system's temporary folder, removed with the Stems)."""
     name: str
 
     def render(self, score: Score, *, progress: ProgressFn | None = None, **options) -> Stems:

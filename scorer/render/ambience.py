@@ -173,16 +173,24 @@ def ambience_clip(cs: CueScore, cue_sheet: CueSheet, *, beds: tuple[str, ...], l
     return Clip(start, y, label=cs.cue.id)
 
 
-def render_ambience(score: Score, cue_sheet: CueSheet, *, presets=None,
+def render_ambience(score: Score, cue_sheet: CueSheet, *, presets=None, store=None,
                     progress: Callable[[str, float, float], None] | None = None) -> tuple[Clip, ...]:
-    """One ambience clip per cue, from each cue's preset's [ambience] beds."""
+    """One ambience clip per cue, from each cue's preset's [ambience] beds.
+
+    store: a ClipStore (io/clipstore.py) each clip is parked in as soon as it is made, so
+    memory holds one cue's bed, not the film's; without one the clips stay in memory."""
+    from dataclasses import replace
+
     from scorer.compose.presets import load_presets
 
     presets = load_presets() if presets is None else presets
     clips = []
     for i, cs in enumerate(score.cues):
         amb = presets[cs.cue.preset].ambience
-        clips.append(ambience_clip(cs, cue_sheet, beds=amb.beds, level_db=amb.level_db, seed=score.seed))
+        clip = ambience_clip(cs, cue_sheet, beds=amb.beds, level_db=amb.level_db, seed=score.seed)
+        if store is not None:
+            clip = replace(clip, audio=store.write(f"{cs.cue.id}-ambience", [clip.audio]))
+        clips.append(clip)
         if progress:
             progress("ambience", i + 1, len(score.cues))
     return tuple(clips)

@@ -6,7 +6,8 @@ high-pass (rumble below the instrument's range costs headroom and muddies dialog
 (low shelf at 200 Hz, presence bell at 3 kHz, high shelf at 8 kHz), compressor, and a
 reverb sized to its role: long and wet for strings and pads, short and dry for bass and
 drums. Effects run per cue clip, whose tail (CueScore.tail_s) leaves room for the reverb
-to ring.
+to ring; the renderer streams each clip through its board block by block (reset=False),
+which gives the same samples as processing the clip whole.
 """
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from scorer.compose.presets import StemFx
 from scorer.timebase import SAMPLE_RATE
 
 
-def apply_stem_fx(samples: np.ndarray, fx: StemFx, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """(2, n) float32 through the chain `fx`; deterministic (a fresh board per call)."""
+def stem_fx_board(fx: StemFx):
+    """A fresh pedalboard.Pedalboard for the chain `fx` (high-pass, EQ, compressor unless
+    its ratio is 1, reverb). Feed it consecutive blocks with reset=False to stream a clip:
+    the result is the same as processing the clip whole."""
     import pedalboard
 
     chain = [pedalboard.HighpassFilter(cutoff_frequency_hz=fx.highpass_hz)]
@@ -32,4 +35,9 @@ def apply_stem_fx(samples: np.ndarray, fx: StemFx, *, sample_rate: int = SAMPLE_
                                            attack_ms=10.0, release_ms=150.0))
     chain.append(pedalboard.Reverb(room_size=fx.room_size, wet_level=fx.wet, dry_level=fx.dry,
                                    width=fx.width))
-    return np.ascontiguousarray(pedalboard.Pedalboard(chain)(samples, sample_rate), dtype=np.float32)
+    return pedalboard.Pedalboard(chain)
+
+
+def apply_stem_fx(samples: np.ndarray, fx: StemFx, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """(2, n) float32 through the chain `fx`; deterministic (a fresh board per call)."""
+    return np.ascontiguousarray(stem_fx_board(fx)(samples, sample_rate), dtype=np.float32)

@@ -1,9 +1,17 @@
 """The default backend: a real SoundFont synthesizer (TinySoundFont), driven sample-accurately.
 
-Each stem group is rendered on its own so stems sum exactly to the mix. Our own event
-loop feeds the synth: it renders up to each event's sample, then applies the event, so a
-note written at t_s starts at sample round(t_s·rate) (TinySoundFont's own sequencer
-drifts as events accumulate).
+Each stem group of each cue is rendered on its own (so stems sum exactly to the mix)
+into a clip that runs from the cue's start to the end of its tail, through the effects
+chain its cue's preset sets for that group (render/effects.py). Our own event loop feeds
+the synth: it renders up to each event's sample, then applies the event, so a note
+written at t_s starts at sample round(t_s·rate) (TinySoundFont's own sequencer drifts as
+events accumulate).
+
+Streaming: a clip is rendered block by block — synth, effects, then straight to a raw
+file in a ClipStore (io/clipstore.py) — so memory holds a block, not a cue, and the
+Stems hold file references, not audio. Cues are independent (the synth is returned to a
+clean state before every clip), so they may be rendered by several worker processes at
+once and the result is the same, sample for sample, as rendering them one by one.
 """
 from __future__ import annotations
 
@@ -13,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from scorer.compose.presets import Preset
+from scorer.compose.presets import Preset, StemFx
 from scorer.errors import BackendUnavailable, InputError
-from scorer.render.effects import apply_stem_fx
+from scorer.io.clipstore import ClipStore
+from scorer.render.effects import stem_fx_board
 from scorer.timebase import SAMPLE_RATE, s_to_sample
 from scorer.types import Clip, CueScore, Part, Score, Stems
 
@@ -25,6 +34,13 @@ DEFAULT_SOUNDFONTS = (
 DRUM_CHANNEL = 9
 # Headroom: many voices summed at full GM velocity clip easily; mix/ sets the final level.
 SYNTH_GAIN_DB = -12.0
+RENDER_BLOCK = SAMPLE_RATE * 10     # synth → effects → file in blocks of this many samples
+# Each worker loads the SoundFont (FluidR3_GM: ~450 MB in memory): more than a few cost
+# more memory than they save time.
+MAX_WORKERS = 4
+# Below this much clip audio (seconds, summed over cues and groups) starting worker
+# processes (~1 s each) costs more than it saves.
+POOL_MIN_AUDIO_S = 120.0
 
 
 def find_soundfont(explicit: str | os.PathLike | None = None) -> Path:
@@ -60,8 +76,19 @@ def _load_synth(soundfont: Path):
     return synth, sfid
 
 
-def _events(parts: list[Part], clip_start: int, channels: list[int]):
-    """(sample, order, kind, channel, pitch, velocity) sorted; note-offs before note-ons."""
+def _clean(synth) -> None:
+    """Return the synth to the state of a freshly loaded one: no voice left from the last
+    clip (sounds_off ends them quickly, not at once — a short render lets them finish),
+    every channel back to its defaults. Without it a clip's first samples would depend on
+    what was rendered before it."""
+    synth.sounds_off()
+    synth.generate_simple(1024)
+    for soundfont in synth.soundfonts.values():
+        soundfont.reset()
+
+
+def _events(parts: tuple[Part, ...] | list[Part], clip_start: int, channels: list[int]):
+    """(sample, order, channel, pitch, velocity) sorted; note-offs (order 0) before note-ons."""
     events = []
     for part, chan in zip(parts, channels):
         for note in part.notes:
@@ -73,8 +100,7 @@ def _events(parts: list[Part], clip_start: int, channels: list[int]):
     return events
 
 
-def render_parts(synth, sfid: int, parts: list[Part], *, clip_start: int, n: int) -> np.ndarray:
-    """Render `parts` into a (2, n) float32 buffer whose sample 0 is timeline sample clip_start."""
+def _assign_channels(synth, sfid: int, parts) -> list[int]:
     channels, next_chan = [], 0
     for part in parts:
         if part.is_drums:
@@ -88,39 +114,85 @@ def render_parts(synth, sfid: int, parts: list[Part], *, clip_start: int, n: int
         synth.program_select(chan, sfid, 128 if part.is_drums else 0,
                              0 if part.is_drums else part.program, is_drums=part.is_drums)
         channels.append(chan)
-    out = np.zeros((n, 2), dtype=np.float32)
-    view = memoryview(out).cast("B")
-    frame_bytes = 8  # stereo float32
-    pos = 0
-    for sample, kind, chan, pitch, velocity in _events(parts, clip_start, channels):
-        sample = min(max(sample, 0), n)
-        if sample > pos:
-            synth.generate_simple(sample - pos, buffer=view[pos * frame_bytes:sample * frame_bytes])
-            pos = sample
-        if kind == 1:
-            synth.noteon(chan, pitch, velocity)
-        else:
-            synth.noteoff(chan, pitch)
-    if pos < n:
-        synth.generate_simple(n - pos, buffer=view[pos * frame_bytes:n * frame_bytes])
-    synth.sounds_off()
-    # A short fade at the very end of the buffer: a note cut at the buffer edge would click.
+    return channels
+
+
+def synth_blocks(synth, sfid: int, parts, *, clip_start: int, n: int, block: int = RENDER_BLOCK):
+    """Render `parts` as consecutive (2, ≤block) float32 blocks covering [0, n) of a clip
+    whose sample 0 is timeline sample clip_start. The synth is cleaned first."""
+    _clean(synth)
+    events = _events(parts, clip_start, _assign_channels(synth, sfid, parts))
     fade = min(n, SAMPLE_RATE // 100)
-    out[n - fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
-    return np.ascontiguousarray(out.T)
+    k = 0
+    for b0 in range(0, n, block):
+        b1 = min(b0 + block, n)
+        out = np.zeros((b1 - b0, 2), dtype=np.float32)       # the synth writes interleaved frames
+        view = memoryview(out).cast("B")
+        frame_bytes = 8                                      # stereo float32
+        pos = b0
+        while k < len(events) and min(max(events[k][0], 0), n) < b1:
+            sample, kind, chan, pitch, velocity = events[k]
+            sample = min(max(sample, 0), n)
+            if sample > pos:
+                synth.generate_simple(sample - pos, buffer=view[(pos - b0) * frame_bytes:(sample - b0) * frame_bytes])
+                pos = sample
+            if kind == 1:
+                synth.noteon(chan, pitch, velocity)
+            else:
+                synth.noteoff(chan, pitch)
+            k += 1
+        if pos < b1:
+            synth.generate_simple(b1 - pos, buffer=view[(pos - b0) * frame_bytes:(b1 - b0) * frame_bytes])
+        # A short fade at the very end of the clip: a note cut at its edge would click.
+        if b1 > n - fade:
+            i = np.arange(max(b0, n - fade), b1)
+            out[i - b0] *= ((n - 1 - i) / max(fade - 1, 1)).astype(np.float32)[:, None]
+        yield out.T
+    # Events at the clip's very end (note-offs at n) have nothing left to sound into.
 
 
-def render_cue(synth, sfid: int, cue_score: CueScore, preset: Preset) -> dict[str, Clip]:
-    """One clip per stem group for one cue, from cue start to end + tail, through the
-    preset's effects for that group."""
+@dataclass(frozen=True)
+class ClipJob:
+    """One stem group of one cue, to be rendered into the raw file at `path`."""
+    label: str                 # the cue id
+    group: str
+    parts: tuple[Part, ...]
+    fx: StemFx
+    start_sample: int
+    n_samples: int
+    path: str
+
+
+def cue_jobs(cue_score: CueScore, preset: Preset, store: ClipStore) -> list[ClipJob]:
+    """The clips of one cue, one per stem group, from cue start to end + tail."""
     start = s_to_sample(cue_score.cue.start_s)
     n = s_to_sample(cue_score.cue.end_s + cue_score.tail_s) - start
     groups: dict[str, list[Part]] = {}
     for part in cue_score.parts:
         groups.setdefault(part.group, []).append(part)
-    return {group: Clip(start, apply_stem_fx(render_parts(synth, sfid, parts, clip_start=start, n=n),
-                                             preset.stem_fx(group)), label=cue_score.cue.id)
-            for group, parts in sorted(groups.items())}
+    return [ClipJob(cue_score.cue.id, group, tuple(parts), preset.stem_fx(group), start, n,
+                    str(store.new_path(f"{cue_score.cue.id}-{group}")))
+            for group, parts in sorted(groups.items())]
+
+
+def render_clip(synth, sfid: int, job: ClipJob) -> None:
+    """Synth → effects → file, block by block."""
+    board = stem_fx_board(job.fx)
+    with open(job.path, "wb") as f:
+        for block in synth_blocks(synth, sfid, job.parts, clip_start=job.start_sample, n=job.n_samples):
+            y = board(np.ascontiguousarray(block), SAMPLE_RATE, reset=False)
+            np.ascontiguousarray(y.T, dtype="<f4").tofile(f)
+
+
+# A worker process keeps its synth between jobs (loading a SoundFont takes ~0.4 s).
+_worker_synth: dict[str, tuple] = {}
+
+
+def _render_in_worker(soundfont: str, job: ClipJob) -> None:
+    if soundfont not in _worker_synth:
+        _worker_synth.clear()
+        _worker_synth[soundfont] = _load_synth(Path(soundfont))
+    render_clip(*_worker_synth[soundfont], job)
 
 
 def cue_presets(score: Score, presets: dict[str, Preset] | None) -> dict[str, Preset]:
@@ -136,27 +208,82 @@ def cue_presets(score: Score, presets: dict[str, Preset] | None) -> dict[str, Pr
     return {cs.cue.id: presets[cs.cue.preset] for cs in score.cues}
 
 
+def auto_workers(score: Score) -> int:
+    """How many processes to render with: one for a short score, else up to one per core."""
+    n_clips = sum(len({p.group for p in cs.parts}) for cs in score.cues)
+    audio_s = sum((cs.cue.duration_s + cs.tail_s) * len({p.group for p in cs.parts}) for cs in score.cues)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if audio_s < POOL_MIN_AUDIO_S:
+        return 1
+    return max(1, min(cores, MAX_WORKERS, n_clips))
+
+
 @dataclass(frozen=True)
 class SoundFontBackend:
     name: str = "soundfont"
 
-    def render(self, score: Score, *, progress=None, soundfont=None, presets=None, **options) -> Stems:
-        """presets: name → Preset for the cues' effects (default: the shipped presets)."""
+    def render(self, score: Score, *, progress=None, soundfont=None, presets=None, store=None,
+               workers: int | None = None, **options) -> Stems:
+        """presets: name → Preset for the cues' effects (default: the shipped presets).
+        soundfont: a .sf2/.sf3 file (default: find_soundfont()). store: the ClipStore the
+        clips are written to (default: a new one in the system's temporary folder, removed
+        when the Stems are gone). workers: processes rendering cues side by side (default:
+        auto_workers(); the result does not depend on it)."""
         if options:
             raise InputError(f"unknown options for the soundfont backend: {sorted(options)}")
+        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+            raise InputError(f"workers must be a whole number ≥ 1, got {workers!r}")
         path = find_soundfont(soundfont)
         by_cue = cue_presets(score, presets)
-        synth, sfid = _load_synth(path)
-        groups: dict[str, list[Clip]] = {}
-        total = len(score.cues)
-        for i, cue_score in enumerate(score.cues):
-            for group, clip in render_cue(synth, sfid, cue_score, by_cue[cue_score.cue.id]).items():
-                groups.setdefault(group, []).append(clip)
+        store = ClipStore() if store is None else store
+        jobs = [job for cs in score.cues for job in cue_jobs(cs, by_cue[cs.cue.id], store)]
+        n_workers = auto_workers(score) if workers is None else min(workers, max(len(jobs), 1))
+
+        def done(i: int) -> None:
             if progress:
-                progress("render", i + 1, total)
+                progress("render", i + 1, len(jobs))
+
+        if n_workers <= 1:
+            synth, sfid = _load_synth(path)
+            for i, job in enumerate(jobs):
+                render_clip(synth, sfid, job)
+                done(i)
+        else:
+            _render_pool(str(path), jobs, n_workers, done)
+        groups: dict[str, list[Clip]] = {}
+        for job in jobs:
+            audio = store.adopt(job.path, n_samples=job.n_samples, channels=2)
+            groups.setdefault(job.group, []).append(Clip(job.start_sample, audio, label=job.label))
         return Stems(groups={g: tuple(c) for g, c in groups.items()},
                      duration_s=score.source.duration_s, backend=self.name,
                      info={"soundfont": str(path)})
+
+
+def _render_pool(soundfont: str, jobs: list[ClipJob], n_workers: int, done) -> None:
+    """Render the clips in a pool of spawned processes, longest first (so no worker is
+    left with a long clip at the end); `done(i)` as each finishes. Spawned, not forked:
+    the caller may hold threads (the studio UI). Like any spawned process, the workers
+    import the caller's main module: a script must guard its entry point with
+    `if __name__ == "__main__":` (or render with workers=1)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    order = sorted(range(len(jobs)), key=lambda i: -jobs[i].n_samples)
+    pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=mp.get_context("spawn"))
+    try:
+        futures = {pool.submit(_render_in_worker, soundfont, jobs[i]): i for i in order}
+        for k, fut in enumerate(as_completed(futures)):
+            exc = fut.exception()
+            if isinstance(exc, BrokenProcessPool):
+                job = jobs[futures[fut]]
+                raise InputError(f"the synthesizer process stopped while rendering cue {job.label} "
+                                 f"({job.group}): a damaged SoundFont, or out of memory?", path=soundfont)
+            if exc is not None:
+                raise exc
+            done(k)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 BACKEND = SoundFontBackend()
