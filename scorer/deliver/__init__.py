@@ -10,26 +10,26 @@ never overwritten.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import re
 import time
 from dataclasses import asdict, replace
-from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from scorer.deliver.cuesheet import cuesheet_csv
-from scorer.deliver.hits import measured_onset_s
+from scorer.deliver.hits import measured_onset_s, onset_window
+from scorer.deliver.measure import Excerpts, Meter, fork
 from scorer.deliver.midi import midi_bytes
 from scorer.errors import InputError
 from scorer.io.audio import Bext, write_wavs_and_sum
 from scorer.io.files import write_bytes, write_json, write_text
 from scorer.mix import Mix
-from scorer.mix.place import window
 from scorer.mix.loudness import db_to_gain
-from scorer.timebase import SAMPLE_RATE, frame_to_smpte, fps_str, s_to_sample
+from scorer.timebase import SAMPLE_RATE, frame_to_s, frame_to_smpte, fps_str, s_to_frame, s_to_sample
 from scorer.types import CueSheet, Score
 
 
@@ -37,23 +37,26 @@ def _write_cue_stems(mix: Mix, out: Path, *, project: str, version: int, stamp) 
     """Each cue's stems on their own, from the cue's first sample to the end of its tail."""
     from scorer.io.audio import write_wav
 
+    # The clips as the mix holds them (tails faded, ducked) at the gain every stem plays at,
+    # so a cue's stem is exactly its share of the full-length stem.
     gain = np.float32(db_to_gain(mix.music_gain_db))
     files: dict[str, dict[str, str]] = {}
     for group, clips in sorted(mix.stems.groups.items()):
         for clip in clips:
             name = f"stems/{stem_file_name(project, clip.label, group, version)}"
+            # Nothing can sit before the cut's first frame (nor before 00:00:00:00).
+            skip = max(-clip.start_sample, 0)
             n = clip.samples.shape[1]
-            blocks = (clip.samples[:, i:i + SAMPLE_RATE] * gain for i in range(0, n, SAMPLE_RATE))
+            blocks = (clip.samples[:, i:i + SAMPLE_RATE] * gain for i in range(skip, n, SAMPLE_RATE))
             write_wav(out / name, blocks,
-                      bext=stamp(f"{project} {clip.label} {group} v{version:02d} - TEMP score", clip.start_sample))
+                      bext=stamp(f"{project} {clip.label} {group} v{version:02d} - TEMP score",
+                                 clip.start_sample + skip))
             files.setdefault(clip.label, {})[group] = name
     return files
 
 
 def _timecode_and_cue(score: Score):
     """frame index → (its timecode, "1M2 tension" for the cue playing there, or "")."""
-    from scorer.timebase import frame_to_s
-
     fps, first = score.source.fps, score.source.start_frame
     spans = [(cs.cue.start_s, cs.cue.end_s, f"{cs.cue.id} {cs.cue.preset}  TEMP") for cs in score.cues]
 
@@ -70,28 +73,30 @@ def scored_cue_sheet(cue_sheet: CueSheet, score: Score) -> CueSheet:
     return replace(cue_sheet, cues=tuple(by_id.get(c.id, c) for c in cue_sheet.cues))
 
 
-def hit_report(score: Score, mix: Mix) -> list[dict]:
-    """Every hit with its planned beat error and the onset measured in the rendered music."""
+def hit_report(score: Score, excerpts: Excerpts) -> list[dict]:
+    """Every hit with its planned beat error and the onset measured in the delivered music.
+    excerpts: the music around each hit, in the order of hit_windows()."""
     fps = score.source.fps
     rows = []
-    clips = [c for group in mix.stems.groups.values() for c in group]
-    for cs in score.cues:
-        for fit in cs.hit_fits:
-            h = fit.hit
-            row = {"cue": cs.cue.id, "t_s": h.t_s, "frame": h.frame,
-                   "timecode": frame_to_smpte(score.source.start_frame + h.frame, fps), "kind": h.kind,
-                   "strength": h.strength, "scored": h.scored, "beat": fit.beat,
-                   "on_downbeat": fit.on_downbeat,
-                   "beat_error_ms": round(fit.error_s * 1000, 3),
-                   "beat_error_frames": round(fit.error_s * float(fps), 3)}
-            # Measured for every hit (an unscored one shows what the music does there);
-            # only the music around the hit is summed, so memory stays flat on a feature.
-            start = max(s_to_sample(h.t_s - 1.0), 0)
-            music = window(clips, start=start, n=min(s_to_sample(2.0), mix.n_samples - start))
-            onset = measured_onset_s(music, h.t_s, start_sample=start)
-            row["onset_error_ms"] = None if onset is None else round((onset - h.t_s) * 1000, 2)
-            rows.append(row)
+    for i, (cs, fit) in enumerate((cs, fit) for cs in score.cues for fit in cs.hit_fits):
+        h = fit.hit
+        row = {"cue": cs.cue.id, "t_s": h.t_s, "frame": h.frame,
+               "timecode": frame_to_smpte(score.source.start_frame + h.frame, fps), "kind": h.kind,
+               "strength": h.strength, "scored": h.scored, "beat": fit.beat,
+               "on_downbeat": fit.on_downbeat,
+               "beat_error_ms": round(fit.error_s * 1000, 3),
+               "beat_error_frames": round(fit.error_s * float(fps), 3)}
+        # Measured for every hit: an unscored one shows what the music does there.
+        start, _ = excerpts.windows[i]
+        onset = measured_onset_s(excerpts[i], h.t_s, start_sample=start)
+        row["onset_error_ms"] = None if onset is None else round((onset - h.t_s) * 1000, 2)
+        rows.append(row)
     return rows
+
+
+def hit_windows(score: Score, n_total: int) -> list[tuple[int, int]]:
+    """The stretch of music the onset detector needs around each hit (hit_report's order)."""
+    return [onset_window(fit.hit.t_s, n_total=n_total) for cs in score.cues for fit in cs.hit_fits]
 
 
 _NAME_OK = re.compile(r"[^A-Za-z0-9_-]+")
@@ -122,49 +127,49 @@ def _stamp(description: str, *, start_sample: int, source_start_frame: int, fps,
            date: str) -> Bext:
     """A bext chunk placing a file whose first sample is `start_sample` on the cut's
     timeline (sample 0 = the cut's first frame, at its start timecode)."""
-    midnight_offset = round(Fraction(source_start_frame) / Fraction(fps) * SAMPLE_RATE)
+    midnight_offset = s_to_sample(frame_to_s(source_start_frame, fps))
     return Bext(description=description[:256], originator="scorer", originator_reference=f"seed {seed}",
                 origination_date=date, origination_time="00:00:00",
                 time_reference_samples=midnight_offset + start_sample,
                 coding_history=f"A=PCM,F={SAMPLE_RATE},W=24,M=stereo,T=scorer temp score\r\n")
 
 
-def dialogue_levels(mix: Mix, cue_sheet: CueSheet) -> list[dict]:
-    """For every line of dialogue: the music's level and the cut's own sound over it (RMS,
-    dBFS, as delivered: music gain, ducking and production gain applied), and how far the
-    music sits under the line."""
-    clips = [c for group in mix.stems.groups.values() for c in group]
-    gain = float(db_to_gain(mix.music_gain_db))
+def dialogue_spans(cue_sheet: CueSheet, n_total: int) -> list[tuple[int, int]]:
+    """Each line of dialogue as samples [start, end) of the delivered files."""
+    return [(min(max(s_to_sample(sp.start_s), 0), n_total), min(max(s_to_sample(sp.end_s), 0), n_total))
+            for sp in cue_sheet.dialogue]
+
+
+def dialogue_levels(cue_sheet: CueSheet, meter: Meter) -> list[dict]:
+    """For every line of dialogue: the music's RMS level (dBFS, as in mix.wav), the cut's own
+    sound's (as the preview plays it: programme − music) and how far the music sits under
+    the line. Levels are None where a signal is silent over the line."""
     rows = []
-    for span in cue_sheet.dialogue:
-        start = max(s_to_sample(span.start_s), 0)
-        n = min(s_to_sample(span.end_s), mix.n_samples) - start
-        if n <= 0:
-            continue
-        music = window(clips, start=start, n=n) * gain
-        music_db = _rms_db(music)
-        row = {"start_s": span.start_s, "end_s": span.end_s,
-               "in": _cut_tc(span.start_s, cue_sheet.source),
-               "out": _cut_tc(span.end_s, cue_sheet.source),
-               "music_rms_dbfs": music_db, "dialogue_rms_dbfs": None, "music_under_dialogue_db": None}
-        if mix.production_audio is not None:
-            prod = mix.production_audio[:, start:start + n] * float(db_to_gain(mix.production_gain_db))
-            row["dialogue_rms_dbfs"] = _rms_db(prod)
-            if music_db is not None and row["dialogue_rms_dbfs"] is not None:
-                row["music_under_dialogue_db"] = round(row["dialogue_rms_dbfs"] - music_db, 2)
-        rows.append(row)
+    for span, music_db, prod_db, prog_db in zip(cue_sheet.dialogue, meter.music.rms_dbfs(),
+                                                 meter.production.rms_dbfs(), meter.programme.rms_dbfs()):
+        rows.append({"start_s": span.start_s, "end_s": span.end_s,
+                     "in": _cut_tc(span.start_s, cue_sheet.source),
+                     "out": _cut_tc(span.end_s, cue_sheet.source),
+                     "music_rms_dbfs": music_db, "dialogue_rms_dbfs": prod_db, "programme_rms_dbfs": prog_db,
+                     "music_under_dialogue_db": None if music_db is None or prod_db is None
+                     else round(prod_db - music_db, 2)})
     return rows
 
 
 def _cut_tc(t_s: float, source) -> str:
     """The cut's own timecode at t_s (from its start timecode), as editors read it."""
-    from scorer.timebase import s_to_frame
     return frame_to_smpte(source.start_frame + s_to_frame(t_s, source.fps), source.fps)
 
 
-def _rms_db(x: np.ndarray) -> float | None:
-    rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
-    return round(20 * np.log10(rms), 2) if rms > 1e-9 else None
+def _write_notation(score: Score, out: Path) -> None:
+    """theme.musicxml and leadsheet.musicxml, when the score has a theme."""
+    if score.theme is None or not score.cues:
+        return
+    from scorer.compose.harmony import parse_key
+    from scorer.deliver.notation import leadsheet_musicxml, theme_musicxml
+    tonic, mode = parse_key(score.cues[0].key)
+    write_bytes(out / "theme.musicxml", theme_musicxml(score.theme, tonic=tonic, mode=mode))
+    write_bytes(out / "leadsheet.musicxml", leadsheet_musicxml(score))
 
 
 def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathLike, *,
@@ -189,7 +194,7 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
         date = time.strftime("%Y-%m-%d", time.gmtime(Path(cut_path).stat().st_mtime))
     stamp = lambda text, start: _stamp(text, start_sample=start, source_start_frame=source.start_frame,  # noqa: E731
                                        fps=source.fps, seed=score.seed, date=date)
-    steps = ("cue sheets", "midi and notation", "stems and mix", "preview", "report")
+    steps = ("cue sheets", "midi, notation, stems and mix", "preview", "report")
     done = 0
 
     def step():
@@ -203,25 +208,23 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
     write_text(out / "cuesheet.csv", cuesheet_csv(score))
     step()
     write_bytes(out / "score.mid", midi_bytes(score))
-    if score.theme is not None and score.cues:
-        from scorer.compose.harmony import parse_key
-        from scorer.deliver.notation import leadsheet_musicxml, theme_musicxml
-        tonic, mode = parse_key(score.cues[0].key)
-        write_bytes(out / "theme.musicxml", theme_musicxml(score.theme, tonic=tonic, mode=mode))
-        write_bytes(out / "leadsheet.musicxml", leadsheet_musicxml(score))
-    step()
-    stem_files = {g: f"stems/{stem_file_name(project, 'ALL', g, version)}" for g in sorted(mix.stems.groups)}
-    write_wavs_and_sum({out / f: mix.stem_blocks(g) for g, f in stem_files.items()}, out / "mix.wav",
-                       bext={str(out / f): stamp(f"{project} ALL {g} v{version:02d} - TEMP score", 0)
-                             for g, f in stem_files.items()},
-                       sum_bext=stamp(f"{project} mix v{version:02d} - TEMP score", 0))
+    # The notation (music21, pure Python: seconds for a feature) is written by a thread
+    # while this one writes the audio, which spends its time in numpy and the disk.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        notation = pool.submit(_write_notation, score, out)
+        stem_files = {g: f"stems/{stem_file_name(project, 'ALL', g, version)}" for g in sorted(mix.stems.groups)}
+        write_wavs_and_sum({out / f: mix.stem_blocks(g) for g, f in stem_files.items()}, out / "mix.wav",
+                           bext={str(out / f): stamp(f"{project} ALL {g} v{version:02d} - TEMP score", 0)
+                                 for g, f in stem_files.items()},
+                           sum_bext=stamp(f"{project} mix v{version:02d} - TEMP score", 0))
+        notation.result()
     click_file = None
     if click:
         from scorer.deliver.click import click_blocks
         from scorer.io.audio import write_wav
         click_file = f"stems/{stem_file_name(project, 'ALL', 'click', version)}"
         write_wav(out / click_file, click_blocks(score, n_total=mix.n_samples),
-                  bext=stamp(f"{project} click v{version:02d} - count-ins, downbeats high", 0))
+                  bext=stamp(f"{project} click v{version:02d} - TEMP score click, count-ins, downbeats high", 0))
     cue_files: dict[str, dict[str, str]] = {}
     if per_cue_stems:
         cue_files = _write_cue_stems(mix, out, project=project, version=version, stamp=stamp)
@@ -229,12 +232,18 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
     write_timeline(out / "timeline.otio", score, cue_sheet, mix_file="mix.wav", stem_files=stem_files,
                    name=f"{project} temp score v{version:02d}", start_frame=source.start_frame)
     step()
+    # One pass measures the music (hits, lines) and the programme (lines) on its way
+    # into the preview; without a preview it is read for the measurements alone.
+    meter = Meter(spans=dialogue_spans(cue_sheet, mix.n_samples), windows=hit_windows(score, mix.n_samples))
+    music, music_for_programme = fork(mix.music_blocks())    # the clips are read once
+    programme = meter.passing(music, mix.programme_blocks(music_for_programme))
     if preview and cut_path is not None:
         from scorer.io.preview import write_preview
-        write_preview(cut_path, mix.programme_blocks(), out / "preview.mp4",
+        write_preview(cut_path, programme, out / "preview.mp4",
                       overlay=_timecode_and_cue(score) if burn_in else None)
+    meter.finish(programme)
     step()
-    hits = hit_report(score, mix)
+    hits = hit_report(score, meter.excerpts)
     scored_errors = [abs(r["onset_error_ms"]) for r in hits
                      if r["scored"] and r["onset_error_ms"] is not None]
     missed = [r for r in hits if r["scored"] and r["onset_error_ms"] is None]
@@ -282,7 +291,7 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
         "files": {"project": project, "version": version, "start_timecode": source.start_timecode,
                   "stems": stem_files, "cue_stems": cue_files, "mix": "mix.wav", "click": click_file,
                   "timeline": "timeline.otio"},
-        "dialogue": dialogue_levels(mix, cue_sheet),
+        "dialogue": dialogue_levels(cue_sheet, meter),
         "timings_s": {k: round(v, 3) for k, v in (timings_s or {}).items()},
     }
     write_json(out / "report.json", report)

@@ -1,7 +1,12 @@
 """A click track for the composer and the music editor: every beat of every cue's tempo
-map (a higher click on downbeats), with a one-bar count-in before each cue at its first
-tempo where there is room for it (after the start of the cut and the previous cue's end).
-It is a separate file, never part of the mix.
+map from its start to its end (a higher click on downbeats), with a one-bar count-in
+before each cue. It is a separate file, never part of the mix.
+
+The count-in is the bar before the cue's first beat on the cue's own grid, at its first
+tempo: after a pickup its downbeat still falls where the music's bar lines would. Only
+the count-in beats that fit are kept: at or after the cut's first frame, and at least half
+a beat after the previous cue's last click (so two clicks never run into each other);
+where none fit, the previous cue's clicks lead into the cue.
 """
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from typing import Iterator
 
 import numpy as np
 
-from scorer.timebase import SAMPLE_RATE, s_to_sample
+from scorer.timebase import SAMPLE_RATE, beat_s, s_to_sample
 from scorer.types import Score
 
 CLICK_S = 0.03
@@ -21,22 +26,26 @@ LEVEL = 0.5
 def click_times(score: Score) -> list[tuple[float, bool]]:
     """(t_s, is_downbeat) of every click, in time order, count-ins included."""
     out: list[tuple[float, bool]] = []
-    prev_end = 0.0
-    for cs in score.cues:
+    for cs in sorted(score.cues, key=lambda cs: cs.cue.start_s):
         tm = cs.tempo_map
         bpb = tm.beats_per_bar
-        beat0 = 60.0 / tm.segments[0].tempo_bpm
-        for k in range(bpb):                       # the count-in: one bar before the cue
-            t = cs.cue.start_s - (bpb - k) * beat0
-            if t >= max(prev_end, 0.0) - 1e-9:
-                out.append((t, k == 0))
+        first = math.ceil(tm.s_to_beat(cs.cue.start_s) - 1e-9)   # negative after a pickup
+        gap_s = 0.5 * beat_s(tm.segments[0].tempo_bpm)
+        # The previous cue's last clicks give way to this cue's first beat (a cue that
+        # ends where the next starts would otherwise click twice there).
+        while out and out[-1][0] > tm.beat_to_s(first) - gap_s:
+            out.pop()
+        last_click_s = out[-1][0] if out else -math.inf
+        for b in range(first - bpb, first):                        # beat_to_s extrapolates
+            t = tm.beat_to_s(b)                                    # the first tempo backwards
+            if t >= 0.0 and t >= last_click_s + gap_s:
+                out.append((t, b % bpb == 0))
         end_beat = tm.s_to_beat(cs.cue.end_s)
-        b = math.ceil(tm.segments[0].start_beat - 1e-9)      # negative after a pickup
+        b = first
         while b <= end_beat + 1e-9:
             out.append((tm.beat_to_s(b), b % bpb == 0))
             b += 1
-        prev_end = cs.cue.end_s
-    return sorted(out)
+    return out
 
 
 def _click(hz: float) -> np.ndarray:

@@ -1,6 +1,8 @@
 """The cue list as CSV, the way a music editor reads it: id, in/out timecode (on the cut's
 own timecode, from its start timecode), duration, mood, tempo, hits, the cue's notes.
-Labelled TEMP: this is a reference for the composer, not final music."""
+Labelled TEMP: this is a reference for the composer, not final music.
+
+hits: "scored/spotted"; hits_scored / hits_unscored: their timecodes, each with its kind."""
 from __future__ import annotations
 
 import csv
@@ -10,7 +12,7 @@ from scorer.timebase import frame_to_smpte, s_to_frame
 from scorer.types import Score
 
 COLUMNS = ("cue", "in", "out", "duration", "duration_s", "usage", "preset", "valence", "arousal",
-           "key", "tempo_bpm", "meter", "hits_scored", "hits_unscored", "notes", "status")
+           "key", "tempo_bpm", "meter", "hits", "hits_scored", "hits_unscored", "notes", "status")
 
 
 def cuesheet_csv(score: Score) -> str:
@@ -30,6 +32,7 @@ def cuesheet_csv(score: Score) -> str:
             frame_to_smpte(frames, fps), f"{c.duration_s:.3f}", "BI (background instrumental)",
             c.preset, f"{c.valence:+.2f}", f"{c.arousal:+.2f}", cs.key, tempo,
             f"{cs.tempo_map.beats_per_bar}/4",
+            f"{sum(h.scored for h in c.hits)}/{len(c.hits)}",      # scored / spotted
             " ".join(f"{tc(h.t_s)}({h.kind})" for h in c.hits if h.scored),
             " ".join(f"{tc(h.t_s)}({h.kind})" for h in c.hits if not h.scored),
             c.note, "TEMP",

@@ -10,6 +10,13 @@ CONTEXT_S = 0.5      # audio either side given to the onset detector
 HOP = 64             # 1.3 ms at 48 kHz
 
 
+def onset_window(t_s: float, *, n_total: int, sample_rate: int = SAMPLE_RATE) -> tuple[int, int]:
+    """(start, n): the samples measured_onset_s looks at around t_s, inside [0, n_total)."""
+    centre, ctx = s_to_sample(t_s, sample_rate), int(CONTEXT_S * sample_rate)
+    start = min(max(centre - ctx, 0), n_total)
+    return start, min(centre + ctx, n_total) - start
+
+
 def measured_onset_s(audio: np.ndarray, t_s: float, *, start_sample: int = 0,
                      sample_rate: int = SAMPLE_RATE, window_s: float = WINDOW_S) -> float | None:
     """Time (s) of the rendered attack nearest to t_s within ±window_s, or None.

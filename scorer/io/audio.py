@@ -31,6 +31,11 @@ class Bext:
     time_reference_samples: int = 0
     coding_history: str = ""
 
+    def __post_init__(self):
+        if not 0 <= self.time_reference_samples < 1 << 64:
+            raise ValueError(f"bext time reference {self.time_reference_samples} is not a sample count "
+                             "since midnight (0 … 2^64 − 1)")
+
     def chunk(self) -> bytes:
         def fixed(text: str, n: int) -> bytes:
             return text.encode("ascii", "replace")[:n].ljust(n, b"\0")
@@ -48,14 +53,21 @@ class Bext:
         return b"bext" + struct.pack("<I", len(body)) + body
 
 
-def to_pcm24(block: np.ndarray) -> bytes:
+def to_pcm24(block: np.ndarray) -> memoryview:
     """(channels, n) float → interleaved little-endian 24-bit PCM (rounded, clipped)."""
     # In float32: scaling by 2^23 is exact, so rounding matches a float64 computation.
     x = np.empty((block.shape[1], block.shape[0]), np.float32)
     np.multiply(np.asarray(block, dtype=np.float32).T, np.float32(8388608.0), out=x)
     np.rint(x, out=x)
     np.clip(x, -8388608, 8388607, out=x)
-    return x.astype("<i4").view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
+    i = x.astype("<i4").ravel()
+    # Three byte planes written column by column: twice as fast as copying a strided
+    # view of the int32 bytes (this is most of the cost of writing a feature's stems).
+    out = np.empty((i.size, 3), np.uint8)
+    out[:, 0] = i
+    out[:, 1] = i >> 8
+    out[:, 2] = i >> 16
+    return out.data
 
 
 class WavWriter:
