@@ -67,6 +67,15 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--project", help="the name stems are filed under (default: the cut's file name)")
     s.add_argument("--per-cue-stems", action="store_true",
                    help="also write each cue's stems on their own, stamped with the cue's timecode")
+    s.add_argument("--duck-db", type=float, default=-8.0,
+                   help="how far the music dips under each line of dialogue, in dB (default −8; 0: no ducking)")
+    s.add_argument("--duck-attack-ms", type=float, default=500.0, help="the dip's fade down (default 500)")
+    s.add_argument("--duck-release-ms", type=float, default=500.0,
+                   help="the dip's fade back up after the line (default 500)")
+    s.add_argument("--duck-lookahead-ms", type=float, default=250.0,
+                   help="the music is at full depth this long before the line starts (default 250)")
+    s.add_argument("--crossfade-ms", type=float, default=750.0,
+                   help="how long a cue's tail may sound under the next cue (default 750)")
     s.add_argument("--no-ambience", action="store_true", help="no procedural ambience stem")
     s.add_argument("--click", action="store_true", help="also write a click track with a count-in before each cue")
     s.add_argument("--burn-in", action="store_true", help="timecode and cue names over the preview's picture")
@@ -99,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{len(sheet.cues)} cues, {len(sheet.shots)} shots, "
                   f"{len(sheet.dialogue)} dialogue spans → {args.output}")
         elif args.command == "score":
+            from scorer.mix.duck import Ducking
             from scorer.pipeline import score
 
             report = score(args.cut, args.output, seed=args.seed, preset=args.preset,
@@ -107,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
                            soundfont=args.soundfont, preview=not args.no_preview, theme=args.theme,
                            project=args.project, per_cue_stems=args.per_cue_stems,
                            ambience=not args.no_ambience, click=args.click, burn_in=args.burn_in,
+                           ducking=Ducking(depth_db=args.duck_db, attack_s=args.duck_attack_ms / 1000,
+                                           release_s=args.duck_release_ms / 1000,
+                                           lookahead_s=args.duck_lookahead_ms / 1000),
+                           crossfade_s=args.crossfade_ms / 1000,
                            progress=progress)
             progress.close()
             _summary(report, Path(args.output))

@@ -1,6 +1,7 @@
 """The whole job in one call: analyze → spot → compose → render → mix → deliver."""
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -8,6 +9,9 @@ from typing import Callable
 
 from scorer.compose.presets import presets_with
 from scorer.errors import InputError
+from scorer.io.clipstore import ClipStore
+from scorer.mix.duck import Ducking
+from scorer.mix import CROSSFADE_S
 from scorer.types import CueSheet
 
 ProgressFn = Callable[[str, float, float], None]
@@ -60,7 +64,8 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
           backend: str = "soundfont", spec: str = "ebu", soundfont: str | None = None,
           preview: bool = True, theme: str | os.PathLike | None = None,
           project: str | None = None, per_cue_stems: bool = False, ambience: bool = True,
-          click: bool = False, burn_in: bool = False,
+          click: bool = False, burn_in: bool = False, ducking: Ducking = Ducking(),
+          crossfade_s: float = CROSSFADE_S, store: ClipStore | None = None,
           progress: ProgressFn | None = None) -> dict:
     """Temp-score `cut` into out_dir; returns the report (also written as report.json).
 
@@ -70,7 +75,11 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
     project / per_cue_stems: how stems are named and whether each cue gets its own (deliver()).
     ambience: add the procedural `ambience` stem (the presets' beds) when the backend
     delivers none. click: also write a click track with count-ins. burn_in: timecode and
-    cue names over the preview's picture.
+    cue names over the preview's picture. ducking: the dip under dialogue (mix/duck.py).
+    crossfade_s: how long a tail sounds under the next cue (mix/place.py). store: where the rendered clips and the cut's
+    decoded sound are parked while they are mixed and delivered (the caller keeps it, and
+    the Stems and Mix that read from it); default: a folder next to the outputs, removed
+    when the run ends.
     """
     from scorer.compose import compose
     from scorer.deliver import deliver
@@ -81,6 +90,8 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
     timings: dict[str, float] = {}
     start = time.perf_counter()
     get_backend(backend)  # fail before the long analysis if the backend can't run
+    if not crossfade_s >= 0 or crossfade_s == float("inf"):
+        raise InputError(f"crossfade_s must be ≥ 0, got {crossfade_s}")
     motif = None
     if theme is not None:  # and before it if the theme can't be read
         from scorer.compose.theme import load_theme
@@ -98,32 +109,40 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
     if progress:
         progress("compose", 1, 1)
 
-    t = time.perf_counter()
-    options = {"soundfont": soundfont} if soundfont else {}
-    stems = get_backend(backend).render(composed, progress=progress, presets=presets, **options)
-    if ambience and "ambience" not in stems.groups:
-        from dataclasses import replace as _replace
+    # Rendered clips and the cut's decoded sound are parked on disk while they are mixed
+    # and delivered (memory follows a block, not the film), next to the outputs rather
+    # than in a temporary folder that may live in RAM; removed when the run ends.
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    with (contextlib.nullcontext(store) if store is not None else ClipStore(out_dir)) as store:
+        t = time.perf_counter()
+        options = {"soundfont": soundfont} if soundfont else {}
+        stems = get_backend(backend).render(composed, progress=progress, presets=presets, store=store,
+                                            **options)
+        if ambience and "ambience" not in stems.groups:
+            from dataclasses import replace as _replace
 
-        from scorer.render.ambience import render_ambience
-        beds = render_ambience(composed, sheet, presets=presets, progress=progress)
-        stems = _replace(stems, groups={**stems.groups, "ambience": beds})
-    timings["render"] = time.perf_counter() - t
+            from scorer.render.ambience import render_ambience
+            beds = render_ambience(composed, sheet, presets=presets, store=store, progress=progress)
+            stems = _replace(stems, groups={**stems.groups, "ambience": beds})
+        timings["render"] = time.perf_counter() - t
 
-    t = time.perf_counter()
-    production = None
-    if sheet.source.has_audio:
-        from scorer.io.video import decode_audio
-        from scorer.timebase import SAMPLE_RATE
-        production = decode_audio(cut, sample_rate=SAMPLE_RATE, mono=False)
-    mixed = mix(stems, sheet, production_audio=production, spec=spec, progress=progress)
-    timings["mix"] = time.perf_counter() - t
+        t = time.perf_counter()
+        production = None
+        if sheet.source.has_audio:
+            from scorer.io.video import decode_audio
+            from scorer.timebase import SAMPLE_RATE
+            production = decode_audio(cut, sample_rate=SAMPLE_RATE, mono=False, into=store)
+        mixed = mix(stems, sheet, production_audio=production, spec=spec, duck_db=ducking.depth_db,
+                    duck_attack_s=ducking.attack_s, duck_release_s=ducking.release_s,
+                    duck_lookahead_s=ducking.lookahead_s, crossfade_s=crossfade_s, progress=progress)
+        timings["mix"] = time.perf_counter() - t
 
-    t = time.perf_counter()
-    timings_view = dict(timings)
-    report = deliver(composed, mixed, sheet, out_dir, cut_path=cut, timings_s=timings_view,
-                     preview=preview, project=project, per_cue_stems=per_cue_stems, click=click, burn_in=burn_in,
-                     progress=progress)
-    timings["deliver"] = time.perf_counter() - t
+        t = time.perf_counter()
+        timings_view = dict(timings)
+        report = deliver(composed, mixed, sheet, out_dir, cut_path=cut, timings_s=timings_view,
+                         preview=preview, project=project, per_cue_stems=per_cue_stems, click=click,
+                         burn_in=burn_in, progress=progress)
+        timings["deliver"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - start
     report["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
     report["realtime_factor"] = round(sheet.source.duration_s / timings["total"], 2)

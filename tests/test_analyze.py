@@ -148,6 +148,13 @@ def test_audio_starting_late_is_aligned_to_the_first_frame(tmp_path):
         assert abs(lag) <= 48, (t, lag)                    # within 1 ms
     stereo = decode_audio(path, sample_rate=SR, mono=False)
     assert stereo.shape[0] == 2 and stereo.dtype == np.float32
+    # Streamed by the worker straight into a clip store: the same samples, read in windows.
+    from scorer.io.clipstore import ClipStore
+    with ClipStore(tmp_path / "work") as store:
+        raw = decode_audio(path, sample_rate=SR, mono=False, into=store)
+        assert (raw.channels, raw.n_samples) == stereo.shape
+        np.testing.assert_array_equal(raw.read(0, raw.n_samples), stereo)
+        np.testing.assert_array_equal(raw.read(30_000, 30_100), stereo[:, 30_000:30_100])
     a = analyze(path)
     times = np.array([t for t, _ in a.onsets])
     assert all(np.min(np.abs(times - t)) < 0.010 for t in truth["clicks_s"])
@@ -398,7 +405,7 @@ def test_look_alike_cut_needs_a_change_no_shift_explains(residual_at_cut, is_cut
 
 
 def test_fade_through_black_is_one_boundary_marked_fade(tmp_path):
-    from scorer.analyze.shots import boundaries, find_cuts, find_fades
+    from scorer.analyze.shots import boundaries, find_fades
 
     # Shot A, 8-frame fade to black, 4 black frames, 8-frame fade up into shot B.
     h, w = 72, 128
@@ -442,7 +449,7 @@ def _dissolve_frames(length, pan_px=0):
 
 
 def test_a_dissolve_is_one_boundary_in_its_middle_not_a_cut():
-    from scorer.analyze.shots import boundaries, find_dissolves, find_fades
+    from scorer.analyze.shots import boundaries, find_dissolves
 
     found, arrays = _run(_dissolve_frames(12))
     dissolves = find_dissolves(arrays["long_change"], arrays["change"], arrays["contrast"], cuts=found.cuts)

@@ -45,6 +45,9 @@ def test_every_output_is_written(scored):
         assert (out / name).exists() and name == f"stems/{files['project']}_ALL_{g.capitalize()}_v01.wav"
     assert (out / "timeline.otio").exists()
     assert len(report["stems"]) >= 4
+    # The working audio (rendered clips, the cut's decoded sound) was parked next to the
+    # outputs during the run and is gone after it.
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".scorer-audio-")]
 
 
 def test_cuts_in_the_cue_sheet_are_exact(scored):
@@ -144,6 +147,36 @@ def test_cli_scores_an_edited_cue_sheet(scored, tmp_path):
         alts = cue["tempo_alternatives"]
         assert 1 <= len(alts) <= 3 and alts[0]["score"] >= alts[-1]["score"]
         assert all(h["reason"] for h in cue["unhonoured_hits"])
+
+
+def test_cli_delivery_options_name_stems_and_add_the_click_and_per_cue_stems(scored, tmp_path):
+    cut, _, out, _ = scored
+    r = run_cli("score", cut, "-o", tmp_path / "o", "--cues", out / "cues.json", "--project", "My Film",
+                "--per-cue-stems", "--click", "--no-preview", "-q")
+    assert r.returncode == 0, r.stderr
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    files = report["files"]
+    assert files["project"] == "My-Film" and files["click"] == "stems/My-Film_ALL_Click_v01.wav"
+    assert set(files["cue_stems"]) == {c["id"] for c in report["cues"]}
+    for name in [files["click"], *files["stems"].values(),
+                 *(n for per_cue in files["cue_stems"].values() for n in per_cue.values())]:
+        assert (tmp_path / "o" / name).stat().st_size > 0, name
+    assert not (tmp_path / "o" / "preview.mp4").exists()
+
+
+def test_cli_ducking_settings_reach_the_mix(scored, tmp_path):
+    cut, _, out, report = scored
+    lines = report["dialogue"]
+    assert lines and lines[0]["music_under_dialogue_db"] is not None
+    r = run_cli("score", cut, "-o", tmp_path / "deep", "--cues", out / "cues.json", "--duck-db", "-20",
+                "--duck-lookahead-ms", "400", "--no-preview", "-q")
+    assert r.returncode == 0, r.stderr
+    deep = json.loads((tmp_path / "deep" / "report.json").read_text())["dialogue"]
+    # 12 dB more ducking: the music sits clearly further under the same line.
+    assert deep[0]["music_under_dialogue_db"] > lines[0]["music_under_dialogue_db"] + 6
+    r = run_cli("score", cut, "-o", tmp_path / "bad", "--cues", out / "cues.json", "--crossfade-ms", "-5", "-q")
+    assert r.returncode != 0 and "crossfade" in r.stderr
+    assert not (tmp_path / "bad" / "mix.wav").exists()
 
 
 def test_cli_unreadable_theme_is_a_clear_error_before_any_work(scored, tmp_path):

@@ -502,7 +502,7 @@ def _first_frame_time(container, stream) -> Fraction | None:
 
 
 def decode_audio(path: str | os.PathLike, *, sample_rate: int, mono: bool,
-                 timeout_s: float | None = None) -> np.ndarray:
+                 timeout_s: float | None = None, into=None):
     """The first audio stream as float32 (channels, n) at sample_rate, channels 1 (mono,
     downmixed by FFmpeg) or 2. Sample 0 is the time of the first video frame: audio that
     starts later is padded with silence, audio that starts earlier is trimmed. The audio is
@@ -510,7 +510,10 @@ def decode_audio(path: str | os.PathLike, *, sample_rate: int, mono: bool,
 
     Decoding runs in a spawned worker process with the same memory cap as the picture
     worker (a decoder crashing on a damaged file costs an InputError, not the caller); the
-    samples come back through a temporary file, removed before returning.
+    samples come back through a temporary file, removed before returning — or, with
+    `into` (a scorer.io.clipstore.ClipStore), kept there and returned as a RawAudio read
+    in windows, so a feature's sound is never held in memory (the worker streams it to
+    the file as it decodes).
     InputError if the file has no video or no audio stream, or the audio cannot be decoded.
     """
     import tempfile
@@ -520,8 +523,12 @@ def decode_audio(path: str | os.PathLike, *, sample_rate: int, mono: bool,
     if timeout_s is None and os.environ.get("SCORER_DECODE_TIMEOUT_S"):
         timeout_s = limit("SCORER_DECODE_TIMEOUT_S", 0.0)
     _open(path).close()     # the quick checks (missing, empty, not a video…) in this process
-    fd, tmp = tempfile.mkstemp(prefix="scorer-audio-", suffix=".f32")
-    os.close(fd)
+    if into is None:
+        fd, tmp = tempfile.mkstemp(prefix="scorer-audio-", suffix=".f32")
+        os.close(fd)
+    else:
+        tmp = str(into.new_path(f"{Path(path).stem}-sound"))
+    kept = False
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_audio_worker, args=(str(path), sample_rate, mono, tmp, child), daemon=True)
@@ -546,7 +553,11 @@ def decode_audio(path: str | os.PathLike, *, sample_rate: int, mono: bool,
         kind, payload = message
         if kind == "result":
             channels, n = payload
-            return np.fromfile(tmp, dtype=np.float32).reshape(channels, n)
+            if into is not None:
+                kept = True
+                return into.adopt(tmp, n_samples=n, channels=channels)
+            # interleaved frames (n, channels), as the worker streams them
+            return np.ascontiguousarray(np.fromfile(tmp, dtype=np.float32).reshape(n, channels).T)
         if kind == "input":
             raise InputError(payload, path=str(path))
         if kind == "bug":
@@ -560,7 +571,8 @@ def decode_audio(path: str | os.PathLike, *, sample_rate: int, mono: bool,
             proc.kill()
         proc.join(timeout=5)
         parent.close()
-        os.unlink(tmp)
+        if not kept and os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _audio_worker(path: str, sample_rate: int, mono: bool, out_path: str, conn) -> None:
@@ -568,9 +580,9 @@ def _audio_worker(path: str, sample_rate: int, mono: bool, out_path: str, conn) 
     try:
         importlib.import_module("av")   # loaded before the cap, which is for decoding, not code
         _limit_memory(int(limit("SCORER_DECODE_MEMORY_MB", WORKER_MEMORY_MB)))
-        audio = _decode_audio_here(path, sample_rate=sample_rate, mono=mono)
-        audio.tofile(out_path)
-        conn.send(("result", audio.shape))
+        with open(out_path, "wb") as f:
+            shape = _decode_audio_here(path, sample_rate=sample_rate, mono=mono, out=f)
+        conn.send(("result", shape))
     except InputError as exc:
         text = str(exc)
         conn.send(("input", text[len(exc.path) + 2:] if exc.path and text.startswith(exc.path) else text))
@@ -583,8 +595,10 @@ def _audio_worker(path: str, sample_rate: int, mono: bool, out_path: str, conn) 
         conn.close()
 
 
-def _decode_audio_here(path: str | os.PathLike, *, sample_rate: int, mono: bool) -> np.ndarray:
-    """decode_audio's work, in the calling process."""
+def _decode_audio_here(path: str | os.PathLike, *, sample_rate: int, mono: bool, out=None):
+    """decode_audio's work, in the calling process. With `out` (a binary file), the
+    samples are streamed to it as interleaved float32 frames (n, channels) as they are
+    decoded and (channels, n) is returned; without, the (channels, n) array."""
     import av
 
     with _open(path) as c:
@@ -592,8 +606,24 @@ def _decode_audio_here(path: str | os.PathLike, *, sample_rate: int, mono: bool)
     if t_video is None:
         raise InputError("contains no decodable video frames", path=str(path))
     layout = "mono" if mono else "stereo"
+    channels = 1 if mono else 2
     chunks: list[np.ndarray] = []
-    t_audio = None
+    n_written = 0
+    skip = None          # samples still to drop (audio that starts before the picture)
+
+    def put(x: np.ndarray) -> None:
+        nonlocal n_written, skip
+        if skip:
+            drop = min(skip, x.shape[1])
+            x, skip = x[:, drop:], skip - drop
+        if x.shape[1] == 0:
+            return
+        if out is None:
+            chunks.append(x)
+        else:
+            np.ascontiguousarray(x.T, dtype=np.float32).tofile(out)
+        n_written += x.shape[1]
+
     with _open(path) as c:
         if not c.streams.audio:
             raise InputError("has no audio stream", path=str(path))
@@ -601,23 +631,23 @@ def _decode_audio_here(path: str | os.PathLike, *, sample_rate: int, mono: bool)
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=sample_rate)
         try:
             for frame in c.decode(stream):
-                if t_audio is None and frame.pts is not None:
-                    t_audio = frame.pts * frame.time_base
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray())
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray())
+                if skip is None:
+                    # Sample 0 is the first video frame: audio that starts later is
+                    # preceded by silence, audio that starts earlier loses its head.
+                    t_audio = frame.pts * frame.time_base if frame.pts is not None else t_video
+                    offset = round(t_audio * sample_rate - t_video * sample_rate)
+                    if offset > 0:
+                        put(np.zeros((channels, offset), np.float32))
+                    skip = max(-offset, 0)
+                for o in resampler.resample(frame):
+                    put(o.to_ndarray())
+            for o in resampler.resample(None):
+                put(o.to_ndarray())
         except av.FFmpegError as exc:
-            got = sum(ch.shape[1] for ch in chunks) / sample_rate
-            raise InputError(f"is damaged or truncated: audio decoding failed after {got:.2f} s "
+            raise InputError(f"is damaged or truncated: audio decoding failed after {n_written / sample_rate:.2f} s "
                              f"(FFmpeg: {exc.strerror or exc})", path=str(path)) from None
-    channels = 1 if mono else 2
+    if out is not None:
+        return channels, n_written
     audio = np.concatenate(chunks, axis=1) if chunks else np.zeros((channels, 0), np.float32)
-    offset = round((t_audio if t_audio is not None else t_video) * sample_rate
-                   - t_video * sample_rate)
-    if offset > 0:
-        audio = np.pad(audio, ((0, 0), (offset, 0)))
-    elif offset < 0:
-        audio = audio[:, -offset:]
     return np.ascontiguousarray(audio, dtype=np.float32)
 
