@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from scorer.compose.arrange import arrange
+from scorer.compose.arrange import Variation, arrange
 from scorer.compose.harmony import choose_tonic, parse_key, plan_chords
 from scorer.compose.presets import Preset, choose_preset, in_meter, load_preset_file, load_presets
 from scorer.compose.tempo import DEFAULT_MAX_CHANGE, TempoFit, fit_tempo
@@ -34,7 +34,7 @@ __all__ = ["compose", "compose_cue", "refine", "CueKey", "cue_rng", "preset_for"
 
 # Cues closer than this are heard as one passage: the music carries on across the join.
 CONNECT_S = 0.5
-_KEY, _HARMONY = 1, 2   # independent generator streams of a cue
+_KEY, _HARMONY, _ARRANGE = 1, 2, 3   # independent generator streams of a cue
 
 
 def cue_rng(seed: int, cue_id: str, stream: int = 0) -> np.random.Generator:
@@ -95,7 +95,8 @@ def compose_cue(cue: Cue, *, preset: Preset, fps, dialogue: tuple[Span, ...], se
                           rng=cue_rng(seed, cue.id, _HARMONY), into=key.into, open_on_tonic=key.entered)
     arrangement = arrange(fit.cue, preset=preset, harmony=harmony, tempo_map=fit.tempo_map,
                           end_beat=fit.end_beat, hits=honoured, dialogue=dialogue,
-                          motif=develop(motif, beats_per_bar=bpb, arousal=cue.arousal))
+                          motif=develop(motif, beats_per_bar=bpb, arousal=cue.arousal),
+                          variation=Variation.draw(cue_rng(seed, cue.id, _ARRANGE)))
     chords = tuple((c.start_s, c.symbol) for c in harmony.chords)
     return CueScore(cue=fit.cue, tempo_map=fit.tempo_map, key=harmony.key, chords=chords,
                     parts=arrangement.parts, hit_fits=fit.hit_fits, tail_s=arrangement.tail_s,

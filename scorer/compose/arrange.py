@@ -82,12 +82,30 @@ def _pattern_events(pattern: str) -> list[tuple[int, int, str]]:
     return [tuple(e) for e in out]
 
 
+@dataclass(frozen=True)
+class Variation:
+    """What a seed changes in the arrangement besides the chords, so that a new take is
+    new music on the same timing: where the pads are voiced, which half of the theme
+    leads, the tune's register, and which beat the ostinato's figure starts on."""
+    pad_shift: int = 0            # semitones added to the pad voicing's centre
+    answer_first: bool = False    # the theme's answer before its statement
+    melody_lift: float = 0.0      # the tune's register, as a fraction of its instrument's span
+    ostinato_turn: int = 0        # the ostinato figure rotated by this many beats
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator) -> "Variation":
+        return cls(pad_shift=int(rng.integers(-3, 4)), answer_first=bool(rng.integers(2)),
+                   melody_lift=float(rng.choice([-0.1, 0.0, 0.1])), ostinato_turn=int(rng.integers(0, 4)))
+
+
 class _Cue:
     """What every layer needs to know about the cue being arranged."""
 
     def __init__(self, cue: Cue, *, preset: Preset, harmony: Harmony, tempo_map: TempoMap,
-                 end_beat: float, dialogue: tuple[Span, ...], hits: tuple[tuple[Hit, float], ...]):
+                 end_beat: float, dialogue: tuple[Span, ...], hits: tuple[tuple[Hit, float], ...],
+                 variation: Variation = Variation()):
         self.cue, self.preset, self.harmony, self.tm = cue, preset, harmony, tempo_map
+        self.variation = variation
         self.end_beat = end_beat
         self.bpb, self.spb = preset.beats_per_bar, preset.steps_per_beat
         # Lines just past the end count too: the button (and the tail) ring into them.
@@ -183,7 +201,7 @@ def _pad(c: _Cue, layer: Layer, button_s: float) -> list[Note | None]:
             t1 = t0 + button_s if a1 is None else c.s(a1)
             talk = c.talking(t0, t1)
             i = c.intensity(min(a0, c.end_beat))
-            centre = layer.low + (layer.high - layer.low) * (0.3 + 0.35 * i)
+            centre = layer.low + (layer.high - layer.low) * (0.3 + 0.35 * i) + c.variation.pad_shift
             voicing = voice_chord(chord.spec.pcs, low=layer.low, high=layer.high,
                                   n_voices=3 if talk else 4, prev=prev, centre=centre,
                                   max_top=SPEECH_TOP_PITCH if talk else None)
@@ -205,6 +223,9 @@ def _pitched_pattern_notes(c: _Cue, layer: Layer, *, which: str, force_chord_sta
         pattern = band.bass if which == "bass" else band.ostinato
         if which not in band.play or not pattern:
             continue
+        if which == "ostinato" and c.variation.ostinato_turn:     # the same figure from another beat
+            k = (c.variation.ostinato_turn * c.spb) % len(pattern)
+            pattern = pattern[k:] + pattern[:k]
         for k, n_steps, token in _pattern_events(pattern):
             b0 = bar * c.bpb + k * step_b
             if b0 >= c.end_beat - 1e-9:
@@ -388,9 +409,10 @@ def _melody(c: _Cue, layer: Layer, motif: Motif) -> list[Note]:
         if "melody" not in band.play or c.talking(c.s(b_start) - MELODY_REST_BEFORE_S, c.s(b_start)):
             bar += 1
             continue
-        phrase = motif.statement if half % 2 == 0 else motif.answer
+        phrase = motif.statement if (half % 2 == 0) != c.variation.answer_first else motif.answer
         # The phrase sits around the lower-middle of the instrument, higher when it builds.
-        target = layer.low + 0.4 * span + (0.2 * span if c.intensity(b_start) >= 0.7 else 0)
+        target = (layer.low + (0.4 + c.variation.melody_lift) * span
+                  + (0.2 * span if c.intensity(b_start) >= 0.7 else 0))
         pitches, times, degrees = [], [], []
         for mn in phrase:
             b0 = b_start + mn.onset_beats
@@ -504,14 +526,16 @@ def _clear_before_hits(c: _Cue, notes: list[Note | None], *, gap_beats: float, m
 
 
 def arrange(cue: Cue, *, preset: Preset, harmony: Harmony, tempo_map: TempoMap, end_beat: float,
-            hits: tuple[tuple[Hit, float], ...], dialogue: tuple[Span, ...], motif: Motif) -> Arrangement:
+            hits: tuple[tuple[Hit, float], ...], dialogue: tuple[Span, ...], motif: Motif,
+            variation: Variation = Variation()) -> Arrangement:
     """The parts of one cue.
 
     hits: the honoured hits with their (integer) beats. end_beat: the beat at the cue end.
+    variation: what the seed changes besides the chords (see Variation).
     Note times are absolute seconds; the button starts at cue.end_s and rings into tail_s.
     """
     c = _Cue(cue, preset=preset, harmony=harmony, tempo_map=tempo_map, end_beat=end_beat,
-             dialogue=dialogue, hits=hits)
+             dialogue=dialogue, hits=hits, variation=variation)
     button_s = _button_len_s(c)
     tail_s = round(min(4.0, max(2.0, button_s + 1.5)), 6)
     breath = lambda notes: _clear_before_hits(c, notes, gap_beats=0.5, max_gap_s=0.2)  # noqa: E731
