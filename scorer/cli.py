@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -83,7 +84,103 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
     sub.add_parser("presets", help="list the mood presets")
+
+    pr = sub.add_parser("project", help="a project: every take of every cue, selections, notes, export")
+    psub = pr.add_subparsers(dest="action", required=True)
+    n = psub.add_parser("new", help="analyse a cut and create a project folder for it")
+    n.add_argument("folder")
+    n.add_argument("cut")
+    n.add_argument("--seed", type=int, default=0)
+    n.add_argument("--preset", help="one preset for every cue")
+    n.add_argument("--theme", help="the project's theme: a MIDI file or a recording")
+    sc = psub.add_parser("score", help="new takes of cues (default: every cue not approved or locked)")
+    sc.add_argument("folder")
+    sc.add_argument("--cue", action="append", help="this cue (repeatable); named cues must not be approved/locked")
+    sc.add_argument("--takes", type=int, default=1, help="takes per cue, each with a new seed (default 1)")
+    sc.add_argument("--seed", type=int, action="append", help="seeds to use instead of new ones")
+    tk = psub.add_parser("takes", help="list the takes (and cue status, selection, notes)")
+    tk.add_argument("folder")
+    tk.add_argument("--cue")
+    se = psub.add_parser("select", help="choose a take for its cue")
+    se.add_argument("folder")
+    se.add_argument("take", type=int)
+    st = psub.add_parser("status", help="move a cue to sketch/approved/locked (or --back one step)")
+    st.add_argument("folder")
+    st.add_argument("cue")
+    st.add_argument("status", choices=("spotted", "sketch", "approved", "locked"))
+    st.add_argument("--back", action="store_true")
+    no = psub.add_parser("note", help="pin a note to a cue at a timecode")
+    no.add_argument("folder")
+    no.add_argument("cue")
+    no.add_argument("timecode")
+    no.add_argument("text")
+    no.add_argument("--author", default=os.environ.get("USER", "someone"))
+    ex = psub.add_parser("export", help="deliver the chosen takes (stems, mix, MIDI, …) as a zip")
+    ex.add_argument("folder")
+    ex.add_argument("-o", "--output", help="zip to write (default: exports/<time>.zip in the project)")
+    ex.add_argument("--spec", default="ebu", help="loudness spec (default ebu)")
+    ex.add_argument("--no-preview", action="store_true")
+    for q in (n, sc, tk, se, st, no, ex):
+        q.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+    u = sub.add_parser("ui", help="the studio: a web app on this machine for the director and the composer")
+    u.add_argument("project", nargs="?", help="a project folder to open (or create from an uploaded cut)")
+    u.add_argument("--port", type=int, default=7860)
+    u.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only)")
+    u.add_argument("--auth", help="USER:PASS required to log in")
+    u.add_argument("--share", action="store_true", help="also open a public gradio.live link (off by default)")
+    u.add_argument("--projects", default="projects", help="folder new projects are created in (default ./projects)")
     return p
+
+
+def _project_command(args, progress) -> None:
+    from scorer import studio
+    from scorer.project import Project
+
+    if args.action == "new":
+        p = studio.new_project(args.folder, args.cut, seed=args.seed, preset=args.preset, theme=args.theme,
+                               progress=progress)
+        progress.close()
+        cues = p.cue_sheet().cues
+        print(f"project {args.folder}: {len(cues)} cues ({', '.join(c.id for c in cues)})")
+        return
+    p = Project.open(args.folder)
+    if args.action == "score":
+        ids = args.cue or [c.id for c in p.cue_sheet().cues]
+        takes = studio.regenerate(p, ids, takes=args.takes, seeds=args.seed, bulk=not args.cue, progress=progress)
+        progress.close()
+        for t in takes:
+            print(f"take {t.id}: cue {t.cue_id}, seed {t.params['seed']}")
+        skipped = sorted(set(ids) - {t.cue_id for t in takes})
+        if skipped:
+            print(f"not regenerated (approved or locked): {', '.join(skipped)}")
+    elif args.action == "takes":
+        for cue in p.cue_sheet().cues:
+            if args.cue and cue.id != args.cue:
+                continue
+            sel = p.selected(cue.id)
+            print(f"{cue.id:6} {p.status(cue.id):9} {cue.preset}")
+            for t in p.takes(cue.id):
+                mark = "*" if sel is not None and sel.id == t.id else " "
+                changed = ", ".join(f"{k}={v}" for k, v in sorted(t.params.items()) if v is not None and k != "seed")
+                print(f"   {mark} take {t.id:<4} {t.status:7} seed {t.params.get('seed')} {changed} {t.created_at}")
+            for note in p.notes(cue.id):
+                print(f"     note {note.timecode} {note.author}: {note.text}")
+    elif args.action == "select":
+        take = p.take(args.take)
+        p.select(take.cue_id, take.id)
+        print(f"cue {take.cue_id}: take {take.id} selected")
+    elif args.action == "status":
+        p.set_status(args.cue, args.status, back=args.back)
+        print(f"cue {args.cue}: {args.status}")
+    elif args.action == "note":
+        note = p.add_note(args.cue, args.timecode, author=args.author, text=args.text)
+        print(f"note {note.id} on {note.cue_id} at {note.timecode}")
+    elif args.action == "export":
+        z = studio.export(p, args.output, spec=args.spec, preview=not args.no_preview, progress=progress)
+        progress.close()
+        print(f"exported {z}")
 
 
 def _spotting_inputs(p: argparse.ArgumentParser) -> None:
@@ -124,6 +221,12 @@ def main(argv: list[str] | None = None) -> int:
                            progress=progress)
             progress.close()
             _summary(report, Path(args.output))
+        elif args.command == "project":
+            _project_command(args, progress)
+        elif args.command == "ui":
+            from ui.app import launch
+            launch(args.project, host=args.host, port=args.port, auth=args.auth, share=args.share,
+                   projects_dir=args.projects)
         elif args.command == "presets":
             from scorer.compose.presets import load_presets
 

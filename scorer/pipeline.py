@@ -82,8 +82,6 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
     when the run ends.
     """
     from scorer.compose import compose
-    from scorer.deliver import deliver
-    from scorer.mix import mix
     from scorer.render import get_backend
 
     cut = Path(cut)
@@ -109,6 +107,35 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
     if progress:
         progress("compose", 1, 1)
 
+    report = render_mix_deliver(composed, sheet, cut, out_dir, backend=backend, presets=presets, spec=spec,
+                                soundfont=soundfont, preview=preview, project=project,
+                                per_cue_stems=per_cue_stems, ambience=ambience, click=click, burn_in=burn_in,
+                                ducking=ducking, crossfade_s=crossfade_s, store=store, timings_s=timings,
+                                progress=progress)
+    timings["total"] = time.perf_counter() - start
+    report["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
+    report["realtime_factor"] = round(sheet.source.duration_s / timings["total"], 2)
+    from scorer.io.files import write_json
+    write_json(Path(out_dir) / "report.json", report)
+    return report
+
+
+def render_mix_deliver(composed, sheet: CueSheet, cut: str | os.PathLike, out_dir: str | os.PathLike, *,
+                       backend: str = "soundfont", presets: dict | None = None, spec: str = "ebu",
+                       soundfont: str | None = None, preview: bool = True, project: str | None = None,
+                       per_cue_stems: bool = False, ambience: bool = True, click: bool = False,
+                       burn_in: bool = False, ducking: Ducking = Ducking(), crossfade_s: float = CROSSFADE_S,
+                       store: ClipStore | None = None, timings_s: dict | None = None,
+                       progress: ProgressFn | None = None) -> dict:
+    """A composed Score (scorer.types.Score) of `sheet` rendered, mixed under the cut's own
+    sound and delivered into out_dir (the part of score() after composing; the studio's
+    export calls it with the takes people chose). Options as for score(); timings_s
+    collects the stages' seconds. Returns deliver()'s report."""
+    from scorer.deliver import deliver
+    from scorer.mix import mix
+    from scorer.render import get_backend
+
+    timings = {} if timings_s is None else timings_s
     # Rendered clips and the cut's decoded sound are parked on disk while they are mixed
     # and delivered (memory follows a block, not the film), next to the outputs rather
     # than in a temporary folder that may live in RAM; removed when the run ends.
@@ -138,16 +165,10 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
         timings["mix"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        timings_view = dict(timings)
-        report = deliver(composed, mixed, sheet, out_dir, cut_path=cut, timings_s=timings_view,
+        report = deliver(composed, mixed, sheet, out_dir, cut_path=cut, timings_s=dict(timings),
                          preview=preview, project=project, per_cue_stems=per_cue_stems, click=click,
                          burn_in=burn_in, progress=progress)
         timings["deliver"] = time.perf_counter() - t
-    timings["total"] = time.perf_counter() - start
-    report["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
-    report["realtime_factor"] = round(sheet.source.duration_s / timings["total"], 2)
-    from scorer.io.files import write_json
-    write_json(Path(out_dir) / "report.json", report)
     return report
 
 

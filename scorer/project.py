@@ -185,6 +185,16 @@ class Project:
         p.recover()
         return p
 
+    # --- settings (the project's seed, theme, spec …) ------------------------------------------
+
+    def setting(self, key: str, default: str | None = None) -> str | None:
+        row = self._db().execute("SELECT value FROM meta WHERE key = ?", (f"setting.{key}",)).fetchone()
+        return default if row is None else row[0]
+
+    def set_setting(self, key: str, value: str) -> None:
+        self._write(lambda c: c.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+                                        "value = excluded.value", (f"setting.{key}", str(value))))
+
     # --- the cut and its cue sheet ------------------------------------------------------------
 
     @property

@@ -129,3 +129,54 @@ class _AudioWriter:
         self.write_until(float("inf"))
         for packet in self.stream.encode(None):
             self.dst.mux(packet)
+
+
+def write_excerpt(cut_path: str | os.PathLike, start_s: float, end_s: float, audio: np.ndarray,
+                  out_path: str | os.PathLike, *, sample_rate: int = SAMPLE_RATE, max_width: int = 960) -> None:
+    """A short clip of the cut's picture over [start_s, end_s) with `audio` (2, n) under it,
+    sample 0 at start_s: for watching one take against picture (the studio's A/B). The
+    picture is re-encoded (at most max_width wide, for speed) from the keyframe before
+    start_s on; frames before start_s are decoded and dropped."""
+    import av
+
+    try:
+        src = av.open(str(cut_path))
+    except (av.FFmpegError, OSError) as exc:
+        raise InputError(f"cannot open for the excerpt ({exc})", path=str(cut_path))
+    with src, atomic_path(out_path, suffix=".mp4") as tmp:
+        vin = src.streams.video[0]
+        # Times are on the cut's timeline, whose 0 is its first frame (not always pts 0).
+        first = next((f.pts for f in src.decode(vin) if f.pts is not None), 0)
+        zero_s = float(first * vin.time_base)
+        start_s, end_s = start_s + zero_s, end_s + zero_s
+        src.seek(first, stream=vin, backward=True, any_frame=False)
+        w, h = vin.codec_context.width, vin.codec_context.height
+        if w > max_width:
+            w, h = max_width, int(round(h * max_width / w / 2)) * 2
+        with av.open(str(tmp), "w", format="mp4") as dst:
+            rate = vin.average_rate or Fraction(24)
+            vout = dst.add_stream("libx264", rate=rate)
+            vout.width, vout.height, vout.pix_fmt = w, h, "yuv420p"
+            vout.options = {"crf": "23", "preset": "veryfast"}
+            aout = dst.add_stream("aac", rate=sample_rate, layout="stereo")
+            aout.bit_rate = 160_000
+            blocks = (audio[:, i:i + sample_rate] for i in range(0, audio.shape[1], sample_rate))
+            writer = _AudioWriter(dst, aout, blocks, sample_rate)
+            if start_s > 0:
+                src.seek(int(start_s / vin.time_base), stream=vin, backward=True, any_frame=False)
+            for frame in src.decode(vin):
+                if frame.pts is None:
+                    continue
+                t = float(frame.pts * vin.time_base)
+                if t < start_s - 1e-6:
+                    continue
+                if t >= end_s - 1e-6:
+                    break
+                writer.write_until(t - start_s + 1.0)
+                frame = frame.reformat(width=w, height=h, format="yuv420p")
+                frame.pts = None
+                for packet in vout.encode(frame):
+                    dst.mux(packet)
+            for packet in vout.encode(None):
+                dst.mux(packet)
+            writer.finish()

@@ -1,0 +1,462 @@
+"""What people do in a project, as functions: the studio UI and `scorer project` call these.
+
+A take is one cue composed with a set of parameters — the project's seed or a new one, and
+whatever someone refined (preset, intensity, tempo, instruments) — and rendered on its own.
+Its files are written once into the project (project.py): `take.wav` (the cue from its
+first sample to the end of its tail, loudness-matched so takes can be compared fairly),
+`take.mid`, and `take.json` (the parameters, the tempo map, the hits and how they land).
+Because the symbolic backend is deterministic, the export composes each cue again from
+its selected take's parameters and delivers the whole film exactly as auditioned.
+
+Edits to the cue sheet (split, merge, move, hits, preset, intensity) are pure functions of
+a CueSheet; `save_edit` stores the result. Locked cues refuse edits and new takes;
+approved and locked cues are skipped by bulk regeneration.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+import zipfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from scorer.errors import InputError
+from scorer.project import Project, Take, check_cue_id
+from scorer.types import Cue, CueSheet, Hit, Score
+
+ProgressFn = Callable[[str, float, float], None]
+TAKE_LUFS = -20.0          # every take's audition level: A/B by the music, not by the level
+REFINABLE = ("preset", "intensity", "tempo_bpm", "instrumentation")
+MAX_TAKES_AT_ONCE = 8
+
+
+# --- projects ----------------------------------------------------------------------------------
+
+def new_project(folder: str | os.PathLike, cut: str | os.PathLike, *, seed: int = 0,
+                preset: str | None = None, theme: str | os.PathLike | None = None,
+                progress: ProgressFn | None = None) -> Project:
+    """Analyse `cut`, spot it, and create a project for it in `folder`."""
+    from scorer.pipeline import analyze_and_spot
+
+    if (Path(folder) / "project.db").exists():
+        raise InputError("a project already exists here; open it instead", path=str(folder))
+    if theme is not None:
+        from scorer.compose.theme import load_theme
+        load_theme(theme)                       # refuse an unreadable theme before the analysis
+    sheet = analyze_and_spot(cut, preset=preset, progress=progress)
+    p = Project.create(folder, cut_path=cut, cue_sheet=sheet)
+    p.set_setting("seed", str(int(seed)))
+    if theme is not None:
+        p.set_setting("theme", str(Path(theme).resolve()))
+    return p
+
+
+def project_seed(p: Project) -> int:
+    return int(p.setting("seed", "0"))
+
+
+def _theme(p: Project):
+    path = p.setting("theme")
+    if not path:
+        return None
+    from scorer.compose.theme import load_theme
+    return load_theme(path)
+
+
+@dataclass
+class Composer:
+    """Composes takes for one project, remembering the base score of the current cue
+    sheet (a take changes one cue of it). One per project per session; not shared."""
+    project: Project
+    _key: str = ""
+    _base: Score | None = None
+
+    def base(self) -> Score:
+        from scorer.compose import compose
+
+        sheet = self.project.cue_sheet()
+        key = json.dumps([sheet.to_dict(), project_seed(self.project), self.project.setting("theme")],
+                         sort_keys=True)
+        if self._base is None or key != self._key:
+            self._base = compose(sheet, seed=project_seed(self.project), theme=_theme(self.project))
+            self._key = key
+        return self._base
+
+    def cue_score(self, cue_id: str, params: dict) -> Score:
+        """The whole score with `cue_id` composed by `params` (see take_params)."""
+        from scorer.compose import refine
+
+        sheet = self.project.cue_sheet()
+        cue = _cue(sheet, cue_id)
+        kwargs = {k: params[k] for k in REFINABLE if params.get(k) is not None}
+        return refine(self.base(), cue_id, cue=cue, dialogue=sheet.dialogue, seed=params["seed"], **kwargs)
+
+
+def take_params(*, seed: int, preset: str | None = None, intensity: float | None = None,
+                tempo_bpm: float | None = None, instrumentation: dict | None = None) -> dict:
+    """A take's parameters as stored (JSON): everything needed to compose it again."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 63:
+        raise InputError(f"seed must be a whole number ≥ 0, got {seed!r}")
+    return {"seed": seed, "preset": preset, "intensity": intensity, "tempo_bpm": tempo_bpm,
+            "instrumentation": dict(instrumentation) if instrumentation else None}
+
+
+def _cue(sheet: CueSheet, cue_id: str) -> Cue:
+    for c in sheet.cues:
+        if c.id == cue_id:
+            return c
+    raise InputError(f"no cue {cue_id!r}; cues: {', '.join(c.id for c in sheet.cues)}")
+
+
+# --- takes -----------------------------------------------------------------------------------
+
+def make_take(p: Project, cue_id: str, params: dict, *, composer: Composer | None = None,
+              parent: int | None = None, backend: str = "soundfont",
+              progress: ProgressFn | None = None) -> Take:
+    """Compose and render one take of one cue and store it. The take's row exists from
+    the start ('running'), so a crash or a cancel leaves a 'failed' take, never a half one."""
+    check_cue_id(cue_id)
+    if p.status(cue_id) == "locked":
+        raise InputError(f"cue {cue_id} is locked; unlock it before making new takes")
+    composer = composer or Composer(p)
+    take_id = p.start_take(cue_id, seed=params["seed"], params=params, backend=backend, parent=parent)
+    try:
+        files = _render_take(composer, cue_id, params, backend=backend, progress=progress)
+        return p.finish_take(take_id, files)
+    except BaseException as exc:            # cancelled or failed: the row says so, no files stay
+        p.fail_take(take_id, f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _render_take(composer: Composer, cue_id: str, params: dict, *, backend: str,
+                 progress: ProgressFn | None) -> dict[str, bytes]:
+    from scorer.deliver.midi import midi_bytes
+    from scorer.io.clipstore import ClipStore
+    from scorer.render import get_backend
+
+    whole = composer.cue_score(cue_id, params)
+    cs = next(c for c in whole.cues if c.cue.id == cue_id)
+    one = replace(whole, cues=(cs,))
+    if progress:
+        progress("compose", 1, 1)
+    options = {"workers": 1} if backend == "soundfont" else {}
+    with ClipStore() as store:
+        stems = get_backend(backend).render(one, progress=progress, store=store, **options)
+        audio = _take_audio(stems, cs)
+    info = {"cue": cue_id, "params": params, "backend": backend, "key": cs.key,
+            "start_s": cs.cue.start_s, "end_s": cs.cue.end_s, "tail_s": cs.tail_s,
+            "tempo_map": cs.tempo_map.to_dict(),
+            "hits": [{"t_s": f.hit.t_s, "kind": f.hit.kind, "scored": f.hit.scored, "beat": f.beat,
+                      "error_ms": round(f.error_s * 1000, 3)} for f in cs.hit_fits],
+            "groups": sorted(stems.groups), "level_lufs": TAKE_LUFS}
+    return {"take.wav": _wav_bytes(audio), "take.mid": midi_bytes(one),
+            "take.json": json.dumps(info, indent=2, sort_keys=True).encode("utf-8")}
+
+
+def _take_audio(stems, cs) -> np.ndarray:
+    """The cue's groups summed from its first sample to the end of its tail, the tail
+    faded, at TAKE_LUFS (true peak held under −1 dBTP)."""
+    from scorer.mix.loudness import SILENCE_DB, db_to_gain, measure
+    from scorer.mix.place import equal_power_fade, window
+    from scorer.timebase import SAMPLE_RATE, s_to_sample
+
+    clips = [c for g in stems.groups.values() for c in g]
+    start = min(c.start_sample for c in clips)
+    n = max(c.end_sample for c in clips) - start
+    y = window(clips, start=start, n=n)
+    fade = equal_power_fade(start, n, fade_from=s_to_sample(cs.cue.end_s), fade_to=start + n)
+    if fade is not None:
+        y *= fade
+    lufs, tp = measure([y], sample_rate=SAMPLE_RATE)
+    if lufs > SILENCE_DB:
+        gain_db = min(TAKE_LUFS - lufs, -1.0 - tp)
+        y *= np.float32(db_to_gain(gain_db))
+    return y
+
+
+def _wav_bytes(audio: np.ndarray) -> bytes:
+    import io
+
+    from scorer.io.audio import WavWriter
+    from scorer.timebase import SAMPLE_RATE
+
+    buf = io.BytesIO()
+    w = WavWriter(buf, sample_rate=SAMPLE_RATE, channels=audio.shape[0])
+    w.write(audio)
+    w.close()
+    return buf.getvalue()
+
+
+def regenerate(p: Project, cue_ids: list[str], *, takes: int = 1, seeds: list[int] | None = None,
+               composer: Composer | None = None, bulk: bool = False,
+               progress: ProgressFn | None = None) -> list[Take]:
+    """New takes with new seeds (or the given ones) for each cue, everything else as the
+    cue's selected take has it. bulk=True (a whole-film action) skips approved and locked
+    cues; asking for one of them by name is refused instead."""
+    if not 1 <= takes <= MAX_TAKES_AT_ONCE:
+        raise InputError(f"takes must be 1…{MAX_TAKES_AT_ONCE}, got {takes}")
+    ids = p.regenerable(cue_ids) if bulk else list(cue_ids)
+    for cid in ids:
+        if not bulk and p.status(cid) in ("approved", "locked"):
+            raise InputError(f"cue {cid} is {p.status(cid)}; step it back to sketch to make new takes")
+    composer = composer or Composer(p)
+    out = []
+    total = len(ids) * takes
+    for i, cid in enumerate(ids):
+        base = current_params(p, cid)
+        for k in range(takes):
+            seed = seeds[k] if seeds and k < len(seeds) else secrets.randbelow(2 ** 31)
+            params = {**base, "seed": seed}
+            out.append(make_take(p, cid, params, composer=composer, parent=_selected_id(p, cid)))
+            if progress:
+                progress("takes", i * takes + k + 1, total)
+    return out
+
+
+def refine_take(p: Project, cue_id: str, *, composer: Composer | None = None,
+                progress: ProgressFn | None = None, **change) -> Take:
+    """A new take of `cue_id` that changes one or more of REFINABLE (or the seed) and keeps
+    everything else of the selected take (or of the project's first composition)."""
+    unknown = set(change) - set(REFINABLE) - {"seed"}
+    if unknown or not change:
+        raise InputError(f"refine changes one of {', '.join(('seed',) + REFINABLE)}; got {sorted(change) or 'nothing'}")
+    params = {**current_params(p, cue_id), **{k: v for k, v in change.items()}}
+    params = take_params(**params)
+    return make_take(p, cue_id, params, composer=composer, parent=_selected_id(p, cue_id), progress=progress)
+
+
+def current_params(p: Project, cue_id: str) -> dict:
+    sel = p.selected(cue_id)
+    return dict(sel.params) if sel is not None else take_params(seed=project_seed(p))
+
+
+def _selected_id(p: Project, cue_id: str) -> int | None:
+    sel = p.selected(cue_id)
+    return None if sel is None else sel.id
+
+
+def take_preview(p: Project, take_id: int, *, pre_roll_s: float = 2.0,
+                 progress: ProgressFn | None = None) -> Path:
+    """A short video of the take against picture: the cut from pre_roll_s before the cue
+    to the end of its tail, its own sound with the take under it as the mix would set it
+    (MUSIC_UNDER_PRODUCTION_LU below the cut's sound, ducked under the lines). Derived
+    from the take, so it lives in the project's cache, not among the take's files."""
+    from scorer.io.audio import read_wav
+    from scorer.io.preview import write_excerpt
+    from scorer.mix import MUSIC_UNDER_PRODUCTION_LU
+    from scorer.mix.duck import duck_envelope_db
+    from scorer.mix.loudness import SILENCE_DB, db_to_gain, measure
+    from scorer.timebase import SAMPLE_RATE, s_to_sample
+
+    take = p.take(take_id)
+    if take.status != "done":
+        raise InputError(f"take {take_id} is {take.status}; only a finished take can be watched")
+    target = p.folder / "cache" / "previews" / f"take-{take.id:06d}.mp4"
+    if target.exists():
+        return target
+    info = json.loads(take_file(p, take, "take.json").read_text())
+    music, _ = read_wav(take_file(p, take, "take.wav"))
+    sheet = p.cue_sheet()
+    start_s = max(info["start_s"] - pre_roll_s, 0.0)
+    end_s = min(info["start_s"] + music.shape[1] / SAMPLE_RATE, sheet.source.duration_s)
+    a, n = s_to_sample(start_s), s_to_sample(end_s) - s_to_sample(start_s)
+    y = np.zeros((2, n), np.float32)
+    offset = s_to_sample(info["start_s"]) - a
+    part = music[:, :max(n - offset, 0)]
+    y[:, offset:offset + part.shape[1]] = part
+    y *= np.power(10.0, duck_envelope_db(sheet.dialogue, start_sample=a, n=n) / 20.0).astype(np.float32)
+    if sheet.source.has_audio:
+        from scorer.io.video import decode_audio
+        own = decode_audio(p.cut_path, sample_rate=SAMPLE_RATE, mono=False)[:, a:a + n]
+        own_lufs, _ = measure([own], sample_rate=SAMPLE_RATE)
+        if own_lufs > SILENCE_DB:
+            y *= np.float32(db_to_gain(own_lufs - MUSIC_UNDER_PRODUCTION_LU - TAKE_LUFS))
+        y[:, :own.shape[1]] += own
+    if progress:
+        progress("preview", 0, 1)
+    write_excerpt(p.cut_path, start_s, end_s, y, target)
+    if progress:
+        progress("preview", 1, 1)
+    return target
+
+
+def take_file(p: Project, take: Take, name: str) -> Path:
+    """The path of one of a done take's files (only names the take recorded)."""
+    if name not in take.files:
+        raise InputError(f"take {take.id} has no file {name!r}")
+    return p.take_dir(take.id, take.cue_id) / name
+
+
+# --- the cue sheet ---------------------------------------------------------------------------
+
+def save_edit(p: Project, sheet: CueSheet, *, touched: list[str]) -> CueSheet:
+    """Store an edited cue sheet; refused if it changes a locked cue."""
+    before = {c.id: c for c in p.cue_sheet().cues}
+    after = {c.id: c for c in sheet.cues}
+    for cid in touched:
+        if cid in before and p.status(cid) == "locked":
+            raise InputError(f"cue {cid} is locked; unlock it before editing it")
+    for cid, cue in before.items():
+        if p.status(cid) == "locked" and after.get(cid) != cue:
+            raise InputError(f"cue {cid} is locked; unlock it before editing it")
+    CueSheet.from_dict(sheet.to_dict())          # the same checks as a cues.json from disk
+    p.save_cue_sheet(sheet)
+    return sheet
+
+
+def _sorted(sheet: CueSheet, cues) -> CueSheet:
+    return replace(sheet, cues=tuple(sorted(cues, key=lambda c: (c.start_s, c.id))))
+
+
+def _snap(sheet: CueSheet, t_s: float) -> tuple[float, int]:
+    from scorer.timebase import frame_to_s, s_to_frame
+    frame = s_to_frame(t_s, sheet.source.fps)
+    return frame_to_s(frame, sheet.source.fps), frame
+
+
+def move_cue(sheet: CueSheet, cue_id: str, *, start_s: float | None = None, end_s: float | None = None) -> CueSheet:
+    """The cue with new in and/or out points (frame-snapped); hits outside it are dropped."""
+    c = _cue(sheet, cue_id)
+    start = c.start_s if start_s is None else _snap(sheet, start_s)[0]
+    end = c.end_s if end_s is None else _snap(sheet, end_s)[0]
+    if not 0 <= start < end <= sheet.source.duration_s + 1e-9:
+        raise InputError(f"cue {cue_id}: in {start:.3f} s and out {end:.3f} s must lie within the cut "
+                         f"(0 … {sheet.source.duration_s:.3f} s), in before out")
+    intensity = tuple((min(max(t, start), end), v) for t, v in c.intensity)
+    moved = replace(c, start_s=start, end_s=end, intensity=intensity,
+                    hits=tuple(h for h in c.hits if start <= h.t_s < end))
+    return _sorted(sheet, [moved if x.id == cue_id else x for x in sheet.cues])
+
+
+def split_cue(sheet: CueSheet, cue_id: str, at_s: float) -> CueSheet:
+    """Two cues from one at `at_s` (frame-snapped): the first keeps the id, the second
+    takes the next free letter ("1M3" → "1M3A"), as music editors number inserted cues."""
+    c = _cue(sheet, cue_id)
+    at, _ = _snap(sheet, at_s)
+    if not c.start_s < at < c.end_s:
+        raise InputError(f"cue {cue_id}: split point {at:.3f} s is not inside the cue "
+                         f"({c.start_s:.3f} … {c.end_s:.3f} s)")
+    ids = {x.id for x in sheet.cues}
+    new_id = next(f"{cue_id}{ch}" for ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if f"{cue_id}{ch}" not in ids)
+    value = c.intensity_at(at)
+    first = replace(c, end_s=at, hits=tuple(h for h in c.hits if h.t_s < at),
+                    intensity=tuple((t, v) for t, v in c.intensity if t < at) + ((at, value),))
+    second = replace(c, id=check_cue_id(new_id), start_s=at, hits=tuple(h for h in c.hits if h.t_s >= at),
+                     intensity=((at, value),) + tuple((t, v) for t, v in c.intensity if t > at))
+    return _sorted(sheet, [x for x in sheet.cues if x.id != cue_id] + [first, second])
+
+
+def merge_cues(sheet: CueSheet, first_id: str, second_id: str) -> CueSheet:
+    """One cue spanning both (the first's id, preset and mood), with both cues' hits."""
+    a, b = _cue(sheet, first_id), _cue(sheet, second_id)
+    if b.start_s < a.start_s:
+        a, b = b, a
+    between = [x for x in sheet.cues if x.id not in (a.id, b.id) and x.start_s < b.start_s and x.end_s > a.end_s]
+    if between:
+        raise InputError(f"cues {a.id} and {b.id} are not neighbours ({between[0].id} lies between)")
+    merged = replace(a, end_s=max(a.end_s, b.end_s), hits=tuple(sorted(a.hits + b.hits, key=lambda h: h.t_s)),
+                     intensity=tuple(sorted(a.intensity + b.intensity)),
+                     note=" / ".join(n for n in (a.note, b.note) if n))
+    return _sorted(sheet, [x for x in sheet.cues if x.id not in (a.id, b.id)] + [merged])
+
+
+def set_cue(sheet: CueSheet, cue_id: str, *, preset: str | None = None, intensity: float | None = None,
+            note: str | None = None) -> CueSheet:
+    """Preset, mean intensity (0…1, the curve's shape kept) or note of one cue."""
+    c = _cue(sheet, cue_id)
+    if preset is not None:
+        from scorer.compose.presets import load_presets
+        names = load_presets()
+        if preset not in names:
+            raise InputError(f"no preset {preset!r}; presets: {', '.join(sorted(names))}")
+        c = replace(c, preset=preset)
+    if intensity is not None:
+        if not 0.0 <= intensity <= 1.0:
+            raise InputError(f"intensity must be in 0…1, got {intensity}")
+        shift = intensity - (float(np.mean([v for _, v in c.intensity])) if c.intensity else 0.5)
+        c = replace(c, intensity=tuple((t, float(np.clip(v + shift, 0, 1))) for t, v in c.intensity)
+                    or ((c.start_s, intensity),))
+    if note is not None:
+        c = replace(c, note=note[:500])
+    return _sorted(sheet, [c if x.id == cue_id else x for x in sheet.cues])
+
+
+def add_hit(sheet: CueSheet, cue_id: str, t_s: float, *, strength: float = 0.9, kind: str = "marker") -> CueSheet:
+    """A hit the composer wants the music to catch (frame-snapped, inside the cue)."""
+    c = _cue(sheet, cue_id)
+    t, frame = _snap(sheet, t_s)
+    if not c.start_s <= t < c.end_s:
+        raise InputError(f"cue {cue_id}: a hit at {t:.3f} s is outside the cue ({c.start_s:.3f} … {c.end_s:.3f} s)")
+    if any(h.frame == frame for h in c.hits):
+        raise InputError(f"cue {cue_id} already has a hit on frame {frame}")
+    hit = Hit.from_dict({"t_s": t, "frame": frame, "strength": strength, "kind": kind, "scored": False})
+    return _sorted(sheet, [replace(x, hits=tuple(sorted(x.hits + (hit,), key=lambda h: h.t_s)))
+                           if x.id == cue_id else x for x in sheet.cues])
+
+
+def remove_hit(sheet: CueSheet, cue_id: str, t_s: float) -> CueSheet:
+    """Drop the cue's hit on the frame at t_s."""
+    c = _cue(sheet, cue_id)
+    _, frame = _snap(sheet, t_s)
+    if not any(h.frame == frame for h in c.hits):
+        raise InputError(f"cue {cue_id} has no hit on frame {frame}")
+    return _sorted(sheet, [replace(x, hits=tuple(h for h in x.hits if h.frame != frame))
+                           if x.id == cue_id else x for x in sheet.cues])
+
+
+def move_hit(sheet: CueSheet, cue_id: str, from_s: float, to_s: float) -> CueSheet:
+    c = _cue(sheet, cue_id)
+    _, frame = _snap(sheet, from_s)
+    old = next((h for h in c.hits if h.frame == frame), None)
+    if old is None:
+        raise InputError(f"cue {cue_id} has no hit on frame {frame}")
+    return add_hit(remove_hit(sheet, cue_id, from_s), cue_id, to_s, strength=old.strength, kind=old.kind)
+
+
+# --- export ----------------------------------------------------------------------------------
+
+def chosen_score(p: Project, composer: Composer | None = None) -> Score:
+    """The whole score as people chose it: every cue by its selected take's parameters,
+    cues without one as first composed."""
+    from scorer.compose import refine
+
+    composer = composer or Composer(p)
+    sheet = p.cue_sheet()
+    out = composer.base()
+    for cue in sheet.cues:
+        take = p.selected(cue.id)
+        if take is None:
+            continue
+        params = take.params
+        kwargs = {k: params[k] for k in REFINABLE if params.get(k) is not None}
+        out = refine(out, cue.id, cue=cue, dialogue=sheet.dialogue, seed=params["seed"], **kwargs)
+    return out
+
+
+def export(p: Project, out_zip: str | os.PathLike | None = None, *, spec: str = "ebu", preview: bool = True,
+           composer: Composer | None = None, progress: ProgressFn | None = None) -> Path:
+    """The whole delivery (stems, mix, MIDI, cue sheet, timeline, preview, report) of the
+    chosen takes, in `exports/<timestamp>/` inside the project and zipped beside it.
+    Returns the zip's path."""
+    from scorer.io.files import atomic_path
+    from scorer.pipeline import render_mix_deliver
+
+    sheet = p.cue_sheet()
+    score = chosen_score(p, composer)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{secrets.token_hex(2)}"
+    folder = p.folder / "exports" / stamp
+    name = Path(p.cut_path).stem
+    render_mix_deliver(score, sheet, p.cut_path, folder, spec=spec, preview=preview, project=name,
+                       progress=progress)
+    target = Path(out_zip) if out_zip is not None else p.folder / "exports" / f"{stamp}.zip"
+    with atomic_path(target, suffix=".zip") as tmp:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+            for f in sorted(folder.rglob("*")):
+                if f.is_file():
+                    z.write(f, arcname=str(Path(stamp) / f.relative_to(folder)))
+    return target

@@ -1,0 +1,323 @@
+"""The studio's work (scorer.studio), the `scorer project` command, and the Gradio app
+driven on loopback through gradio_client and a real headless Chromium."""
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import mido
+import numpy as np
+import pytest
+import soundfile as sf
+
+from media import make_cut
+from scorer import studio
+from scorer.errors import InputError
+from scorer.mix.loudness import measure
+from scorer.project import Project
+
+SR = 48000
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+@pytest.fixture(scope="module")
+def cut(tmp_path_factory):
+    d = tmp_path_factory.mktemp("studio")
+    path = d / "Reel 2.mp4"
+    make_cut(path, shot_frames=(120, 100, 30, 26, 34, 28, 150), clicks_s=(10.4,),
+             speech_at=((17.0, "I told you we would make it."),))
+    return path
+
+
+@pytest.fixture(scope="module")
+def project(cut, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("projects") / "reel2"
+    return studio.new_project(folder, cut, seed=3)
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "scorer.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=600)
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# --- takes -------------------------------------------------------------------------------------
+
+def test_takes_are_new_files_at_a_matched_level_and_never_rewritten(project):
+    cue = project.cue_sheet().cues[0]
+    a, b = studio.regenerate(project, [cue.id], takes=2, seeds=[11, 12])
+    assert (a.status, b.status) == ("done", "done") and a.params["seed"] == 11 and b.parent is None
+    wav_a, wav_b = (studio.take_file(project, t, "take.wav") for t in (a, b))
+    ya, rate = sf.read(wav_a, dtype="float32", always_2d=True)
+    yb, _ = sf.read(wav_b, dtype="float32", always_2d=True)
+    assert rate == SR and ya.shape[1] == 2
+    assert not np.array_equal(ya[:len(yb)], yb[:len(ya)])          # new seed, new music
+    info = json.loads(studio.take_file(project, a, "take.json").read_text())
+    # The take runs from the cue's first sample to the end of its tail.
+    assert len(ya) == round((info["end_s"] + info["tail_s"]) * SR) - round(info["start_s"] * SR)
+    for y in (ya, yb):                                              # A/B at one level
+        lufs, tp = measure([y.T], sample_rate=SR)
+        assert abs(lufs - studio.TAKE_LUFS) < 0.6 and tp <= -0.9
+    # The same parameters compose the same notes (the take is its parameters).
+    again = studio.make_take(project, cue.id, a.params)
+    assert studio.take_file(project, again, "take.mid").read_bytes() == studio.take_file(project, a, "take.mid").read_bytes()
+    before = {t.id: dict(t.files) for t in project.takes()}
+    studio.regenerate(project, [cue.id], takes=1)
+    for t in project.takes():
+        if t.id in before:
+            assert t.files == before[t.id]
+            for name, digest in t.files.items():
+                assert _sha(studio.take_file(project, t, name)) == digest
+    assert project.verify() == []
+
+
+def test_refine_changes_one_thing_and_keeps_the_seed(project):
+    cue = project.cue_sheet().cues[0]
+    base = studio.regenerate(project, [cue.id], takes=1, seeds=[21])[0]
+    project.select(cue.id, base.id)
+    r = studio.refine_take(project, cue.id, preset="noir")
+    assert r.params["seed"] == 21 and r.params["preset"] == "noir" and r.parent == base.id
+    info = json.loads(studio.take_file(project, r, "take.json").read_text())
+    assert info["params"]["preset"] == "noir"
+    with pytest.raises(InputError, match="refine changes one of"):
+        studio.refine_take(project, cue.id, colour="blue")
+
+
+def test_locked_and_approved_cues_are_left_alone_by_bulk_regeneration(cut, tmp_path):
+    p = studio.new_project(tmp_path / "p", cut, seed=1)
+    ids = [c.id for c in p.cue_sheet().cues]
+    assert len(ids) >= 2
+    first = studio.regenerate(p, [ids[0]], takes=1)[0]
+    p.select(ids[0], first.id)
+    p.set_status(ids[0], "sketch")
+    p.set_status(ids[0], "approved")
+    p.set_status(ids[0], "locked")
+    made = studio.regenerate(p, ids, takes=1, bulk=True)
+    assert {t.cue_id for t in made} == set(ids[1:])
+    with pytest.raises(InputError, match="locked"):
+        studio.regenerate(p, [ids[0]], takes=1)
+    with pytest.raises(InputError, match="locked"):
+        studio.save_edit(p, studio.set_cue(p.cue_sheet(), ids[0], intensity=0.9), touched=[ids[0]])
+
+
+# --- editing the cue sheet ----------------------------------------------------------------------
+
+def test_split_merge_move_and_hits_edit_the_cue_sheet(project):
+    sheet = project.cue_sheet()
+    c = sheet.cues[0]
+    mid = (c.start_s + c.end_s) / 2
+    split = studio.split_cue(sheet, c.id, mid)
+    a, b = (x for x in split.cues if x.id in (c.id, c.id + "A"))
+    fps = sheet.source.fps
+    from scorer.timebase import frame_to_s, s_to_frame
+    assert a.end_s == b.start_s == frame_to_s(s_to_frame(mid, fps), fps)       # on a frame
+    assert abs(a.end_s - mid) <= 1 / float(fps) and b.id == c.id + "A"
+    merged = studio.merge_cues(split, c.id, c.id + "A")
+    back = next(x for x in merged.cues if x.id == c.id)
+    assert (back.start_s, back.end_s) == (c.start_s, c.end_s)
+    hit_t = c.start_s + 1.0
+    with_hit = studio.add_hit(sheet, c.id, hit_t)
+    h = next(h for h in next(x for x in with_hit.cues if x.id == c.id).hits if h.kind == "marker")
+    assert h.frame == s_to_frame(hit_t, fps) and h.t_s == frame_to_s(h.frame, fps)
+    moved = studio.move_hit(with_hit, c.id, hit_t, hit_t + 0.5)
+    assert any(abs(x.t_s - (hit_t + 0.5)) < 1 / float(fps) for x in next(y for y in moved.cues if y.id == c.id).hits)
+    assert studio.remove_hit(with_hit, c.id, hit_t).cues == sheet.cues
+    shorter = studio.move_cue(sheet, c.id, end_s=c.end_s - 1.0)
+    assert next(x for x in shorter.cues if x.id == c.id).end_s < c.end_s
+    with pytest.raises(InputError, match="outside the cue"):
+        studio.add_hit(sheet, c.id, c.end_s + 5)
+    with pytest.raises(InputError, match="not inside"):
+        studio.split_cue(sheet, c.id, c.end_s + 1)
+
+
+# --- export ------------------------------------------------------------------------------------
+
+def test_export_delivers_the_selected_takes(project, tmp_path):
+    cue = project.cue_sheet().cues[0]
+    take = studio.regenerate(project, [cue.id], takes=1, seeds=[77])[0]
+    project.select(cue.id, take.id)
+    z = studio.export(project, tmp_path / "delivery.zip", preview=False)
+    with zipfile.ZipFile(z) as f:
+        names = f.namelist()
+        f.extractall(tmp_path / "x")
+    root = next((tmp_path / "x").iterdir())
+    for needed in ("mix.wav", "score.mid", "cuesheet.csv", "timeline.otio", "report.json", "cues.json"):
+        assert (root / needed).is_file(), (needed, names)
+    assert any(n.endswith(".wav") and "/stems/" in n for n in names)
+    # The delivered MIDI plays the selected take's notes for that cue.
+    def notes(path, lo_s, hi_s):
+        mid = mido.MidiFile(path)
+        t, out = 0.0, []
+        for msg in mid:                      # mido yields messages in seconds, merged
+            t += msg.time
+            if msg.type == "note_on" and msg.velocity and lo_s - 1e-3 <= t < hi_s - 1e-3:
+                out.append((round(t, 3), msg.note))
+        return sorted(out)
+    take_mid = studio.take_file(project, take, "take.mid")
+    assert notes(root / "score.mid", cue.start_s, cue.end_s) == notes(take_mid, cue.start_s, cue.end_s)
+
+
+# --- the command -------------------------------------------------------------------------------
+
+def test_project_command_new_score_takes_select_note_export(cut, tmp_path):
+    folder = tmp_path / "cli-project"
+    r = run_cli("project", "new", folder, cut, "--seed", "5", "-q")
+    assert r.returncode == 0, r.stderr
+    r = run_cli("project", "score", folder, "--takes", "2", "-q")
+    assert r.returncode == 0, r.stderr
+    p = Project.open(folder)
+    takes = p.takes()
+    assert len(takes) == 2 * len(p.cue_sheet().cues) and all(t.status == "done" for t in takes)
+    r = run_cli("project", "select", folder, takes[1].id)
+    assert r.returncode == 0 and p.selected(takes[1].cue_id).id == takes[1].id
+    r = run_cli("project", "note", folder, takes[1].cue_id, "00:00:02:00", "hit the door harder", "--author", "dir")
+    assert r.returncode == 0, r.stderr
+    r = run_cli("project", "takes", folder)
+    assert r.returncode == 0 and f"* take {takes[1].id}" in r.stdout and "hit the door harder" in r.stdout
+    r = run_cli("project", "export", folder, "-o", tmp_path / "out.zip", "--no-preview", "-q")
+    assert r.returncode == 0, r.stderr
+    assert zipfile.ZipFile(tmp_path / "out.zip").testzip() is None
+    # A bad selection: a clear message, a non-zero exit, nothing changed.
+    r = run_cli("project", "select", folder, "9999")
+    assert r.returncode != 0 and "no take 9999" in r.stderr
+    assert p.selected(takes[1].cue_id).id == takes[1].id
+
+
+# --- the app -----------------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app(project, tmp_path_factory):
+    pytest.importorskip("gradio")
+    from ui.app import launch
+
+    port = _free_port()
+    projects = tmp_path_factory.mktemp("studio-projects")
+    demo = launch(str(project.folder), port=port, projects_dir=projects, block=False)
+    yield f"http://127.0.0.1:{port}/", projects
+    demo.close()
+
+
+def test_the_api_regenerates_selects_and_exports_on_loopback(app, project):
+    from gradio_client import Client
+
+    url, _ = app
+    c = Client(url, verbose=False)
+    cue = project.cue_sheet().cues[-1]
+    before = len(project.takes(cue.id))
+    c.predict(cue.id, api_name="/view_cue")
+    out = c.predict(cue.id, 2, api_name="/regenerate")
+    assert out[-1] == f"2 new take(s) of {cue.id}."
+    new = project.takes(cue.id)[before:]
+    assert len(new) == 2 and all(t.status == "done" for t in new)
+    wav = c.predict(new[0].id, api_name="/take_audio_a")
+    assert sf.info(wav).samplerate == SR
+    c.predict(cue.id, new[0].id, api_name="/select_a")
+    assert project.selected(cue.id).id == new[0].id
+    zip_path, _, msg = c.predict("ebu", api_name="/export")
+    assert msg == "Exported." and zipfile.ZipFile(zip_path).testzip() is None
+
+
+def test_file_routes_serve_nothing_outside_what_the_app_handed_out(app, project):
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    url, _ = app
+    for target in ("/etc/passwd", str(project.db_path), str(project.folder / ".." / "project.db"),
+                   str(Path(project.cut_path))):
+        for route in ("gradio_api/file=", "file="):
+            try:
+                with urllib.request.urlopen(url + route + urllib.parse.quote(target), timeout=10) as r:
+                    status = r.status
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+            assert status in (403, 404), (route, target, status)
+
+
+def test_project_names_never_become_paths(tmp_path):
+    from ui.app import project_folder
+
+    assert project_folder(tmp_path, "My Film") == (tmp_path / "My Film").resolve()
+    for bad in ("../etc", "/abs", "a/b", "", ".hidden", "x" * 80):
+        with pytest.raises(InputError):
+            project_folder(tmp_path, bad)
+
+
+def test_the_page_in_a_real_browser_creates_a_project_and_regenerates(app, cut):
+    playwright = pytest.importorskip("playwright.sync_api")
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.fail("Debian's chromium is needed for the page test (apt-get install chromium)")
+    url, projects = app
+    ARTIFACTS.mkdir(exist_ok=True)
+    with playwright.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(url)
+        page.get_by_text("Project", exact=True).first.click()        # the accordion, closed on an open project
+        page.get_by_label("new project name").fill("Browser Film")
+        page.locator("input[type=file]").first.set_input_files(str(cut))
+        page.get_by_role("button", name="Create and analyse").click()
+        page.wait_for_selector("#timeline svg", timeout=120_000)
+        page.get_by_text("Created").first.wait_for(timeout=120_000)
+        page.locator("#regenerate").click()
+        page.get_by_text("2 new take(s)").first.wait_for(timeout=120_000)
+        page.screenshot(path=str(ARTIFACTS / "studio.png"), full_page=True)
+        p = Project.open(projects / "Browser Film")
+        assert [t.status for t in p.takes()] == ["done", "done"]
+        # A reload while a take is being made: the page comes back on the same project,
+        # and the take, finished meanwhile, is there.
+        assert "project=Browser+Film" in page.url or "project=Browser%20Film" in page.url
+        page.locator("#regenerate").click()
+        page.reload()
+        page.wait_for_selector("#timeline svg", timeout=60_000)
+        for _ in range(600):
+            if len([t for t in p.takes() if t.status == "done"]) >= 3:
+                break
+            page.wait_for_timeout(100)
+        page.reload()
+        newest = max(t.id for t in p.takes())
+        page.get_by_text("Browser Film").first.wait_for(timeout=60_000)
+        # The newest take is offered as A (the dropdown shows it in its input).
+        page.wait_for_function("(want) => [...document.querySelectorAll('input')].some("
+                               "i => i.value.startsWith(want))", arg=f"take {newest} ", timeout=60_000)
+        browser.close()
+    assert len([t for t in p.takes() if t.status == "done"]) >= 3
+    assert (ARTIFACTS / "studio.png").stat().st_size > 10_000
+
+
+def test_cancel_stops_before_the_next_take_and_leaves_no_half_take(app, project):
+    from gradio_client import Client
+
+    url, _ = app
+    c = Client(url, verbose=False)
+    cue = project.cue_sheet().cues[0]
+    c.predict(cue.id, api_name="/view_cue")
+    before = len(project.takes(cue.id))
+    job = c.submit(cue.id, 8, api_name="/regenerate")
+    for _ in range(600):                         # the first take lands …
+        if len(project.takes(cue.id)) > before + 1:
+            break
+        time.sleep(0.05)
+    job.cancel()                                 # … then Cancel
+    time.sleep(3.0)
+    made = project.takes(cue.id)[before:]
+    assert 1 <= len(made) < 8
+    assert all(t.status in ("done", "failed") for t in made)
+    time.sleep(2.0)
+    assert len(project.takes(cue.id)[before:]) == len(made)          # nothing more came

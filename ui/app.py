@@ -1,0 +1,489 @@
+"""The studio: a Gradio app where the director and the composer spot, regenerate, refine
+and approve cues together.
+
+This module holds the layout and thin handlers; the work is done by the public API
+(scorer.studio, scorer.project). Nothing mutable lives at module level: which project a
+browser has open is that browser's gr.State, and everything else is in the project's
+folder (project.db and the takes), so two people on two projects never see each other's
+work and a reload finds every take that finished meanwhile.
+
+Heavy work (analysis, takes, export) runs on Gradio's queue under a shared concurrency
+limit (HEAVY_LIMIT; neural backends have their own, NEURAL_LIMIT) with progress and
+queue position; light actions (selecting, notes, status) are never queued behind it.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import secrets
+import shutil
+import tempfile
+from pathlib import Path
+
+from scorer.errors import InputError, ScorerError
+
+HEAVY_LIMIT = 2              # analyses, takes and exports at once (2 cores)
+NEURAL_LIMIT = 1             # neural takes at once (one model in memory)
+MAX_UPLOAD = "4gb"
+PROJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _-]{0,63}$")
+STATUS_STEPS = ("sketch", "approved", "locked")
+
+
+def project_folder(projects_dir: str | os.PathLike, name: str) -> Path:
+    """The folder of project `name` inside projects_dir: a plain name, never a path."""
+    name = (name or "").strip()
+    if not PROJECT_NAME.match(name):
+        raise InputError(f"project name {name!r}: use letters, digits, spaces, '-' and '_' (up to 64)")
+    root = Path(projects_dir).resolve()
+    folder = (root / name).resolve()
+    if folder.parent != root:
+        raise InputError(f"project name {name!r} is not a plain name")
+    return folder
+
+
+def _open(folder: str):
+    from scorer.project import Project
+
+    if not folder:
+        raise InputError("open or create a project first")
+    return Project.open(folder)
+
+
+def _gr_error(exc: Exception):
+    import gradio as gr
+    return gr.Error(str(exc))
+
+
+def _progress_fn(progress):
+    def cb(stage: str, done: float, total: float) -> None:
+        progress((done, total) if total else None, desc=stage)
+    return cb
+
+
+# --- views -----------------------------------------------------------------------------------
+
+def cue_rows(p) -> list[list]:
+    from scorer.timebase import s_to_smpte
+
+    sheet = p.cue_sheet()
+    rows = []
+    for c in sheet.cues:
+        sel = p.selected(c.id)
+        mean = sum(v for _, v in c.intensity) / len(c.intensity) if c.intensity else 0.5
+        rows.append([c.id, s_to_smpte(c.start_s, sheet.source.fps), s_to_smpte(c.end_s, sheet.source.fps),
+                     round(c.duration_s, 2), c.preset, round(mean, 2),
+                     f"{sum(h.scored for h in c.hits)}/{len(c.hits)}", p.status(c.id),
+                     "" if sel is None else f"take {sel.id}", len([t for t in p.takes(c.id) if t.status == "done"])])
+    return rows
+
+
+CUE_HEADERS = ["cue", "in", "out", "dur s", "preset", "intensity", "hits", "status", "selected", "takes"]
+
+
+def take_choices(p, cue_id: str | None) -> list[tuple[str, int]]:
+    if not cue_id:
+        return []
+    sel = p.selected(cue_id)
+    out = []
+    for t in reversed(p.takes(cue_id)):
+        if t.status != "done":
+            continue
+        changed = ", ".join(f"{k} {v}" for k, v in sorted(t.params.items()) if v is not None and k != "seed")
+        star = "★ " if sel is not None and sel.id == t.id else ""
+        out.append((f"{star}take {t.id} · seed {t.params['seed']}{' · ' + changed if changed else ''}", t.id))
+    return out
+
+
+def notes_markdown(p, cue_id: str | None) -> str:
+    notes = p.notes(cue_id) if cue_id else p.notes()
+    if not notes:
+        return "_No notes yet._"
+    return "\n".join(f"- **{n.timecode}** {n.cue_id} — *{n.author}*: {n.text}" for n in notes)
+
+
+def cue_detail(p, cue_id: str | None) -> str:
+    if not cue_id:
+        return ""
+    from scorer.timebase import s_to_smpte
+
+    sheet = p.cue_sheet()
+    c = next((c for c in sheet.cues if c.id == cue_id), None)
+    if c is None:
+        return ""
+    hits = ", ".join(f"{s_to_smpte(h.t_s, sheet.source.fps)} {h.kind}{' ✓' if h.scored else ''}" for h in c.hits)
+    sel = p.selected(cue_id)
+    tempo = ""
+    if sel is not None:
+        import json
+        info = json.loads((p.take_dir(sel.id, cue_id) / "take.json").read_text())
+        bpms = sorted({round(s["tempo_bpm"], 1) for s in info["tempo_map"]["segments"]})
+        tempo = (f" · {info['key']} · {bpms[0]:g}{'' if len(bpms) == 1 else '–' + format(bpms[-1], 'g')} BPM · "
+                 f"{info['tempo_map']['beats_per_bar']}/4")
+    return (f"**{c.id}** {c.preset} · {c.start_s:.2f}–{c.end_s:.2f} s · status **{p.status(cue_id)}**{tempo}"
+            f"\n\nhits: {hits or 'none'}" + (f"\n\nnote: {c.note}" if c.note else ""))
+
+
+def timeline_html(p, cue_id: str | None) -> str:
+    from ui.timeline import timeline_svg
+
+    sheet = p.cue_sheet()
+    statuses = {c.id: p.status(c.id) for c in sheet.cues}
+    return f'<div class="scorer-timeline">{timeline_svg(sheet, selected=cue_id, statuses=statuses)}</div>'
+
+
+# --- the app -----------------------------------------------------------------------------------
+
+def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "projects"):
+    """The studio as gr.Blocks. project: a folder opened for every new browser session."""
+    import gradio as gr
+
+    from scorer import studio
+    from scorer.compose.presets import load_presets
+
+    projects_dir = Path(projects_dir)
+    preset_names = sorted(load_presets())
+    # What the browser may fetch is copied here first and handed to Gradio, which serves
+    # only files the app handed out: never the project's database or anything else.
+    serve_dir = Path(tempfile.mkdtemp(prefix="scorer-studio-"))
+    atexit.register(shutil.rmtree, serve_dir, ignore_errors=True)
+
+    def serve(path: Path) -> str:
+        target = serve_dir / f"{secrets.token_hex(8)}-{path.name}"
+        shutil.copyfile(path, target)
+        return str(target)
+    start_folder = str(Path(project).resolve()) if project else ""
+
+    def refresh(folder: str, cue_id: str | None):
+        """Everything that shows the project, for `cue_id` (or the first cue)."""
+        if not folder:
+            return ("<p>No project open.</p>", gr.update(value=[]), gr.update(choices=[], value=None),
+                    gr.update(choices=[], value=None), gr.update(choices=[], value=None), "", "", "")
+        p = _open(folder)
+        ids = [c.id for c in p.cue_sheet().cues]
+        if cue_id not in ids:
+            cue_id = ids[0] if ids else None
+        choices = take_choices(p, cue_id)
+        values = [v for _, v in choices]
+        return (timeline_html(p, cue_id), gr.update(value=cue_rows(p)), gr.update(choices=ids, value=cue_id),
+                gr.update(choices=choices, value=values[0] if values else None),
+                gr.update(choices=choices, value=values[1] if len(values) > 1 else None),
+                notes_markdown(p, cue_id), cue_detail(p, cue_id), f"Project: `{p.folder.name}` · cut `{Path(p.cut_path).name}`")
+
+    with gr.Blocks(title="scorer studio") as demo:
+        folder = gr.State(start_folder)
+        header = gr.Markdown("## scorer studio — temp score drafts, for people to decide")
+        project_line = gr.Markdown("")
+        with gr.Accordion("Project", open=not start_folder):
+            with gr.Row():
+                new_name = gr.Textbox(label="new project name", scale=2)
+                cut_file = gr.File(label="cut (video file)", file_types=["video"], scale=3)
+                create_btn = gr.Button("Create and analyse", variant="primary")
+            with gr.Row():
+                open_name = gr.Textbox(label="open project by name", scale=2)
+                open_btn = gr.Button("Open")
+        timeline = gr.HTML(elem_id="timeline")
+        with gr.Row():
+            player = gr.Video(label="the cut with the temp score (after export)", interactive=False)
+            with gr.Column():
+                cue_table = gr.Dataframe(headers=CUE_HEADERS, interactive=False, label="cues", wrap=True)
+        with gr.Row():
+            # Choices change with the project; the handlers check every value they get.
+            cue_pick = gr.Dropdown(label="cue", choices=[], scale=1, allow_custom_value=True)
+            detail = gr.Markdown("")
+        with gr.Tab("Takes"):
+            with gr.Row():
+                n_takes = gr.Slider(1, studio.MAX_TAKES_AT_ONCE, value=2, step=1, label="takes")
+                regen_btn = gr.Button("Regenerate (new seeds)", variant="primary", elem_id="regenerate")
+                regen_all_btn = gr.Button("Regenerate all open cues")
+                cancel_btn = gr.Button("Cancel", variant="stop")
+            with gr.Row():
+                refine_what = gr.Radio(["preset", "intensity", "tempo_bpm", "seed"], value="preset",
+                                       label="refine: change one thing")
+                refine_preset = gr.Dropdown(preset_names, label="preset", value=preset_names[0])
+                refine_value = gr.Number(label="intensity 0…1 / tempo BPM / seed", value=0.5)
+                refine_btn = gr.Button("Refine")
+            with gr.Row():
+                take_a = gr.Dropdown(label="A", choices=[], allow_custom_value=True)
+                take_b = gr.Dropdown(label="B", choices=[], allow_custom_value=True)
+            with gr.Row():
+                audio_a = gr.Audio(label="take A", interactive=False, elem_id="audio-a")
+                audio_b = gr.Audio(label="take B", interactive=False, elem_id="audio-b")
+            with gr.Row():
+                select_a = gr.Button("Select A")
+                select_b = gr.Button("Select B")
+                watch_a = gr.Button("Watch A with picture")
+                watch_b = gr.Button("Watch B with picture")
+            with gr.Row():
+                status_to = gr.Radio(list(STATUS_STEPS), label="status", value="sketch")
+                status_btn = gr.Button("Move cue on")
+                back_btn = gr.Button("Step back")
+        with gr.Tab("Edit cue"):
+            with gr.Row():
+                edit_in = gr.Number(label="in (s)")
+                edit_out = gr.Number(label="out (s)")
+                move_btn = gr.Button("Move in/out")
+            with gr.Row():
+                edit_preset = gr.Dropdown(preset_names, label="preset")
+                edit_intensity = gr.Slider(0, 1, value=0.5, step=0.05, label="intensity")
+                set_btn = gr.Button("Set preset and intensity")
+            with gr.Row():
+                split_at = gr.Number(label="split at (s)")
+                split_btn = gr.Button("Split")
+                merge_btn = gr.Button("Merge with next cue")
+            with gr.Row():
+                hit_at = gr.Number(label="hit at (s)")
+                hit_to = gr.Number(label="move to (s)")
+                add_hit_btn = gr.Button("Add hit")
+                remove_hit_btn = gr.Button("Remove hit")
+                move_hit_btn = gr.Button("Move hit")
+        with gr.Tab("Notes"):
+            with gr.Row():
+                note_tc = gr.Textbox(label="timecode", placeholder="00:00:12:00")
+                note_author = gr.Textbox(label="your name")
+                note_text = gr.Textbox(label="note", scale=3)
+                note_btn = gr.Button("Add note")
+            notes_view = gr.Markdown("")
+        with gr.Tab("Export"):
+            spec = gr.Dropdown(["ebu", "atsc", "netflix", "web", "streaming"], value="ebu", label="loudness spec")
+            export_btn = gr.Button("Export the delivery (zip)", variant="primary", elem_id="export")
+            export_file = gr.File(label="delivery", interactive=False)
+        message = gr.Markdown("")
+
+        views = [timeline, cue_table, cue_pick, take_a, take_b, notes_view, detail, project_line]
+
+        # --- handlers: each checks its input, calls the API, and shows the project again ----
+
+        def on_load(f, request: gr.Request):
+            # A reload keeps the project the page had open (its name is in the address).
+            name = request.query_params.get("project") if request is not None else None
+            if name:
+                try:
+                    target = project_folder(projects_dir, name)
+                    _open(str(target))
+                    f = str(target)
+                except ScorerError as exc:
+                    raise _gr_error(exc)
+            return (f, *refresh(f, None))
+        # (This module's annotations are strings and gradio is imported here, not at the top:
+        # give Gradio the class itself, which is how it knows to pass the request.)
+        on_load.__annotations__["request"] = gr.Request
+
+        def create(name, upload, progress=gr.Progress()):
+            try:
+                if upload is None:
+                    raise InputError("upload the cut first")
+                target = project_folder(projects_dir, name)
+                studio.new_project(target, upload, progress=_progress_fn(progress))
+                return (str(target), *refresh(str(target), None), f"Created **{target.name}**.")
+            except ScorerError as exc:
+                raise _gr_error(exc)
+
+        def open_project(name):
+            try:
+                target = project_folder(projects_dir, name)
+                _open(str(target))
+                return (str(target), *refresh(str(target), None), f"Opened **{target.name}**.")
+            except ScorerError as exc:
+                raise _gr_error(exc)
+
+        def pick(f, cue_id):
+            try:
+                return refresh(f, cue_id)
+            except ScorerError as exc:
+                raise _gr_error(exc)
+
+        # Takes are made one at a time and shown as each lands: Cancel stops before the
+        # next one (a take being written is finished, never left half-made).
+        def regen(f, cue_id, n, progress=gr.Progress()):
+            try:
+                p = _open(f)
+                n = int(n)
+                if not 1 <= n <= studio.MAX_TAKES_AT_ONCE:
+                    raise InputError(f"takes must be 1…{studio.MAX_TAKES_AT_ONCE}, got {n}")
+                for k in range(n):
+                    progress((k, n), desc=f"take {k + 1} of {n}")
+                    studio.regenerate(p, [cue_id], takes=1)
+                    yield (*refresh(f, cue_id), f"{k + 1} new take(s) of {cue_id}{'.' if k + 1 == n else ' …'}")
+            except ScorerError as exc:
+                raise _gr_error(exc)
+
+        def regen_all(f, cue_id, progress=gr.Progress()):
+            try:
+                p = _open(f)
+                ids = [c.id for c in p.cue_sheet().cues]
+                todo = p.regenerable(ids)
+                skipped = sorted(set(ids) - set(todo))
+                note = f"; approved/locked left alone: {', '.join(skipped)}" if skipped else ""
+                if not todo:
+                    yield (*refresh(f, cue_id), f"0 new take(s){note}.")
+                for k, cid in enumerate(todo):
+                    progress((k, len(todo)), desc=f"cue {cid}")
+                    studio.regenerate(p, [cid], takes=1, bulk=True)
+                    yield (*refresh(f, cue_id), f"{k + 1} new take(s){note}{'.' if k + 1 == len(todo) else ' …'}")
+            except ScorerError as exc:
+                raise _gr_error(exc)
+
+        def refine(f, cue_id, what, preset, value, progress=gr.Progress()):
+            try:
+                p = _open(f)
+                if what == "preset":
+                    change = {"preset": preset}
+                elif what == "seed":
+                    change = {"seed": int(value)}
+                else:
+                    change = {what: float(value)}
+                take = studio.refine_take(p, cue_id, progress=_progress_fn(progress), **change)
+                return (*refresh(f, cue_id), f"take {take.id}: {what} changed, the rest kept.")
+            except (ScorerError, ValueError, TypeError) as exc:
+                raise _gr_error(exc)
+
+        def audio_of(f, take_id):
+            if not f or take_id is None:
+                return None
+            try:
+                p = _open(f)
+                return serve(studio.take_file(p, p.take(int(take_id)), "take.wav"))
+            except ScorerError as exc:
+                raise _gr_error(exc)
+
+        def watch(f, take_id, progress=gr.Progress()):
+            try:
+                p = _open(f)
+                if take_id is None:
+                    raise InputError("pick a take first")
+                return serve(studio.take_preview(p, int(take_id), progress=_progress_fn(progress)))
+            except ScorerError as exc:
+                raise _gr_error(exc)
+
+        def select(f, cue_id, take_id):
+            try:
+                p = _open(f)
+                if take_id is None:
+                    raise InputError("pick a take first")
+                p.select(cue_id, int(take_id))
+                return (*refresh(f, cue_id), f"{cue_id}: take {take_id} selected.")
+            except ScorerError as exc:
+                raise _gr_error(exc)
+
+        def move_status(f, cue_id, status):
+            try:
+                _open(f).set_status(cue_id, status)
+                return (*refresh(f, cue_id), f"{cue_id} is {status}.")
+            except ScorerError as exc:
+                raise _gr_error(exc)
+
+        def step_back(f, cue_id):
+            try:
+                p = _open(f)
+                now = p.status(cue_id)
+                order = ("spotted",) + STATUS_STEPS
+                if now == "spotted":
+                    raise InputError(f"{cue_id} is spotted: nothing to step back to")
+                p.set_status(cue_id, order[order.index(now) - 1], back=True)
+                return (*refresh(f, cue_id), f"{cue_id} is {p.status(cue_id)}.")
+            except ScorerError as exc:
+                raise _gr_error(exc)
+
+        def edit(fn):
+            def handler(f, cue_id, *args):
+                try:
+                    p = _open(f)
+                    sheet, touched, cue_after = fn(p.cue_sheet(), cue_id, *args)
+                    studio.save_edit(p, sheet, touched=touched)
+                    return (*refresh(f, cue_after), "Cue sheet saved.")
+                except (ScorerError, TypeError, ValueError) as exc:
+                    raise _gr_error(exc)
+            return handler
+
+        def _num(x, what):
+            if x is None:
+                raise InputError(f"enter {what}")
+            return float(x)
+
+        do_move = edit(lambda s, c, a, b: (studio.move_cue(s, c, start_s=a, end_s=b), [c], c))
+        do_set = edit(lambda s, c, pr, it: (studio.set_cue(s, c, preset=pr, intensity=it), [c], c))
+        do_split = edit(lambda s, c, at: (studio.split_cue(s, c, _num(at, "where to split")), [c], c))
+
+        def _merge(s, c):
+            ids = [x.id for x in s.cues]
+            i = ids.index(c)
+            if i + 1 >= len(ids):
+                raise InputError(f"{c} is the last cue: nothing to merge it with")
+            return studio.merge_cues(s, c, ids[i + 1]), [c, ids[i + 1]], c
+        do_merge = edit(_merge)
+        do_add_hit = edit(lambda s, c, at: (studio.add_hit(s, c, _num(at, "the hit's time")), [c], c))
+        do_remove_hit = edit(lambda s, c, at: (studio.remove_hit(s, c, _num(at, "the hit's time")), [c], c))
+        do_move_hit = edit(lambda s, c, a, b: (studio.move_hit(s, c, _num(a, "the hit's time"),
+                                                               _num(b, "where to move it")), [c], c))
+
+        def add_note(f, cue_id, tc, author, text):
+            try:
+                _open(f).add_note(cue_id, tc, author=author or "", text=text or "")
+                return (*refresh(f, cue_id), "Note added.")
+            except ScorerError as exc:
+                raise _gr_error(exc)
+
+        def do_export(f, spec_name, progress=gr.Progress()):
+            try:
+                p = _open(f)
+                z = studio.export(p, spec=spec_name, progress=_progress_fn(progress))
+                preview = z.with_suffix("") / "preview.mp4"
+                return serve(z), (serve(preview) if preview.exists() else None), "Exported."
+            except ScorerError as exc:
+                raise _gr_error(exc)
+
+        heavy = {"concurrency_limit": HEAVY_LIMIT, "concurrency_id": "heavy"}
+        light = {"concurrency_limit": None, "show_progress": "hidden"}
+        demo.load(on_load, [folder], [folder, *views], api_name="view", **light)
+        remember = "(name) => { const u = new URL(window.location); u.searchParams.set('project', name.trim()); " \
+                   "window.history.replaceState(null, '', u); }"
+        create_btn.click(create, [new_name, cut_file], [folder, *views, message], api_name="create_project",
+                         **heavy).success(None, [new_name], None, js=remember)
+        open_btn.click(open_project, [open_name], [folder, *views, message], api_name="open_project",
+                       **light).success(None, [open_name], None, js=remember)
+        cue_pick.input(pick, [folder, cue_pick], views, api_name="view_cue", **light)
+        regen_ev = regen_btn.click(regen, [folder, cue_pick, n_takes], [*views, message], api_name="regenerate", **heavy)
+        regen_all_ev = regen_all_btn.click(regen_all, [folder, cue_pick], [*views, message], api_name="regenerate_all", **heavy)
+        refine_ev = refine_btn.click(refine, [folder, cue_pick, refine_what, refine_preset, refine_value],
+                                     [*views, message], api_name="refine", **heavy)
+        export_ev = export_btn.click(do_export, [folder, spec], [export_file, player, message], api_name="export", **heavy)
+        cancel_btn.click(None, None, None, cancels=[regen_ev, regen_all_ev, refine_ev, export_ev])
+        take_a.change(audio_of, [folder, take_a], [audio_a], api_name="take_audio_a", **light)
+        take_b.change(audio_of, [folder, take_b], [audio_b], api_name="take_audio_b", **light)
+        watch_a.click(watch, [folder, take_a], [player], api_name="watch_a", **heavy)
+        watch_b.click(watch, [folder, take_b], [player], api_name="watch_b", **heavy)
+        select_a.click(select, [folder, cue_pick, take_a], [*views, message], api_name="select_a", **light)
+        select_b.click(select, [folder, cue_pick, take_b], [*views, message], api_name="select_b", **light)
+        status_btn.click(move_status, [folder, cue_pick, status_to], [*views, message], api_name="set_status", **light)
+        back_btn.click(step_back, [folder, cue_pick], [*views, message], api_name="step_back", **light)
+        move_btn.click(do_move, [folder, cue_pick, edit_in, edit_out], [*views, message], api_name="move_cue", **light)
+        set_btn.click(do_set, [folder, cue_pick, edit_preset, edit_intensity], [*views, message], api_name="set_cue", **light)
+        split_btn.click(do_split, [folder, cue_pick, split_at], [*views, message], api_name="split_cue", **light)
+        merge_btn.click(do_merge, [folder, cue_pick], [*views, message], api_name="merge_cue", **light)
+        add_hit_btn.click(do_add_hit, [folder, cue_pick, hit_at], [*views, message], api_name="add_hit", **light)
+        remove_hit_btn.click(do_remove_hit, [folder, cue_pick, hit_at], [*views, message], api_name="remove_hit", **light)
+        move_hit_btn.click(do_move_hit, [folder, cue_pick, hit_at, hit_to], [*views, message], api_name="move_hit", **light)
+        note_btn.click(add_note, [folder, cue_pick, note_tc, note_author, note_text], [*views, message], api_name="add_note", **light)
+        del header
+    return demo
+
+
+def launch(project: str | None = None, *, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None,
+           share: bool = False, projects_dir: str | os.PathLike = "projects", block: bool = True):
+    """Start the studio. Binds to this machine only unless host says otherwise; no public
+    link unless share=True; with auth "USER:PASS" every page asks for a login. Only
+    files the app hands out (takes, previews, exports, copied into Gradio's cache) are
+    served: nothing else on disk is reachable through the file routes."""
+    if auth is not None and (":" not in auth or not auth.split(":", 1)[0] or not auth.split(":", 1)[1]):
+        raise InputError("--auth must be USER:PASS")
+    if project is not None:
+        from scorer.project import Project
+        Project.open(project)                    # a clear error now, not in the browser
+    Path(projects_dir).mkdir(parents=True, exist_ok=True)
+    demo = build_app(project, projects_dir=projects_dir)
+    demo.queue(default_concurrency_limit=HEAVY_LIMIT, max_size=64)
+    demo.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
+                       auth=tuple(auth.split(":", 1)) if auth else None, max_file_size=MAX_UPLOAD,
+                       show_error=True, quiet=not block)
+    return demo
