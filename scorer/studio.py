@@ -218,6 +218,17 @@ def regenerate(p: Project, cue_ids: list[str], *, takes: int = 1, seeds: list[in
     return out
 
 
+def regenerate_in(folder: str, cue_ids: list[str], *, takes: int = 1, bulk: bool = False) -> list[int]:
+    """regenerate() on the project in `folder`, returning the new takes' ids: what a
+    worker process runs for the studio (so rendering never holds up its page)."""
+    return [t.id for t in regenerate(Project.open(folder), cue_ids, takes=takes, bulk=bulk)]
+
+
+def refine_in(folder: str, cue_id: str, change: dict) -> int:
+    """refine_take() on the project in `folder` (for a worker process); the new take's id."""
+    return refine_take(Project.open(folder), cue_id, **change).id
+
+
 def refine_take(p: Project, cue_id: str, *, composer: Composer | None = None,
                 progress: ProgressFn | None = None, **change) -> Take:
     """A new take of `cue_id` that changes one or more of REFINABLE (or the seed) and keeps

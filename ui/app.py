@@ -14,11 +14,15 @@ queue position; light actions (selecting, notes, status) are never queued behind
 from __future__ import annotations
 
 import atexit
+import concurrent.futures
+import concurrent.futures.process
+import multiprocessing
 import os
 import re
 import secrets
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 from scorer.errors import InputError, ScorerError
@@ -147,6 +151,25 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
     # only files the app handed out: never the project's database or anything else.
     serve_dir = Path(tempfile.mkdtemp(prefix="scorer-studio-"))
     atexit.register(shutil.rmtree, serve_dir, ignore_errors=True)
+
+    # Takes are composed and rendered in worker processes (HEAVY_LIMIT of them, started on
+    # first use), so the page's own process keeps its interpreter for light requests.
+    workers: dict = {}
+    workers_lock = threading.Lock()
+
+    def in_worker(fn, *args, **kwargs):
+        with workers_lock:
+            if "pool" not in workers:
+                ctx = multiprocessing.get_context("spawn")
+                workers["pool"] = concurrent.futures.ProcessPoolExecutor(HEAVY_LIMIT, mp_context=ctx)
+                atexit.register(workers["pool"].shutdown, wait=False, cancel_futures=True)
+            pool = workers["pool"]
+        try:
+            return pool.submit(fn, *args, **kwargs).result()
+        except concurrent.futures.process.BrokenProcessPool:
+            with workers_lock:
+                workers.pop("pool", None)      # the next request starts fresh workers
+            raise InputError("the worker making the take stopped (out of memory?); the take is marked failed")
 
     def serve(path: Path) -> str:
         target = serve_dir / f"{secrets.token_hex(8)}-{path.name}"
@@ -303,7 +326,7 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                     raise InputError(f"takes must be 1…{studio.MAX_TAKES_AT_ONCE}, got {n}")
                 for k in range(n):
                     progress((k, n), desc=f"take {k + 1} of {n}")
-                    studio.regenerate(p, [cue_id], takes=1)
+                    in_worker(studio.regenerate_in, str(p.folder), [cue_id], takes=1)
                     yield (*refresh(f, cue_id), f"{k + 1} new take(s) of {cue_id}{'.' if k + 1 == n else ' …'}")
             except ScorerError as exc:
                 raise _gr_error(exc)
@@ -319,7 +342,7 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                     yield (*refresh(f, cue_id), f"0 new take(s){note}.")
                 for k, cid in enumerate(todo):
                     progress((k, len(todo)), desc=f"cue {cid}")
-                    studio.regenerate(p, [cid], takes=1, bulk=True)
+                    in_worker(studio.regenerate_in, str(p.folder), [cid], takes=1, bulk=True)
                     yield (*refresh(f, cue_id), f"{k + 1} new take(s){note}{'.' if k + 1 == len(todo) else ' …'}")
             except ScorerError as exc:
                 raise _gr_error(exc)
@@ -333,8 +356,9 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                     change = {"seed": int(value)}
                 else:
                     change = {what: float(value)}
-                take = studio.refine_take(p, cue_id, progress=_progress_fn(progress), **change)
-                return (*refresh(f, cue_id), f"take {take.id}: {what} changed, the rest kept.")
+                progress(None, desc=f"refining {cue_id}")
+                take_id = in_worker(studio.refine_in, str(p.folder), cue_id, change)
+                return (*refresh(f, cue_id), f"take {take_id}: {what} changed, the rest kept.")
             except (ScorerError, ValueError, TypeError) as exc:
                 raise _gr_error(exc)
 
