@@ -232,6 +232,55 @@ def test_the_api_regenerates_selects_and_exports_on_loopback(app, project):
     assert msg == "Exported." and zipfile.ZipFile(zip_path).testzip() is None
 
 
+def test_the_api_creates_a_project_from_an_uploaded_cut(app, cut):
+    from gradio_client import Client, handle_file
+
+    url, projects = app
+    c = Client(url, verbose=False)
+    out = c.predict("Uploaded Reel", handle_file(str(cut)), None, api_name="/create_project")
+    assert out[-1] == "Created **Uploaded Reel**."
+    p = Project.open(projects / "Uploaded Reel")
+    assert len(p.cue_sheet().cues) >= 2
+    assert Path(p.cut_path) == (projects / "Uploaded Reel" / "media" / cut.name).resolve()   # copied in
+    # A second client on another project never sees this one's takes.
+    other = Client(url, verbose=False)
+    cue = p.cue_sheet().cues[0].id
+    c.predict(cue, 1, api_name="/regenerate")
+    assert len(p.takes()) == 1
+    view = other.predict(api_name="/view")
+    assert "Uploaded Reel" not in json.dumps(view, default=str)
+    with pytest.raises(Exception, match="already exists"):
+        c.predict("Uploaded Reel", handle_file(str(cut)), None, api_name="/create_project")
+    assert len(p.takes()) == 1                   # nothing lost
+
+
+def test_with_auth_nothing_is_served_without_logging_in(project):
+    import urllib.error
+    import urllib.request
+
+    from ui.app import launch
+
+    port = _free_port()
+    demo = launch(str(project.folder), port=port, auth="director:secret", block=False)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        for route in ("gradio_api/info", "config"):
+            try:
+                with urllib.request.urlopen(url + route, timeout=10) as r:
+                    status = r.status
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+            assert status in (401, 403), (route, status)
+        from gradio_client import Client
+        with pytest.raises(Exception):
+            Client(url, verbose=False)
+        Client(url, auth=("director", "secret"), verbose=False).predict(api_name="/view")
+    finally:
+        demo.close()
+    with pytest.raises(InputError, match="USER:PASS"):
+        launch(str(project.folder), port=port, auth="nocolon", block=False)
+
+
 def test_file_routes_serve_nothing_outside_what_the_app_handed_out(app, project):
     import urllib.error
     import urllib.parse

@@ -46,6 +46,13 @@ def project_folder(projects_dir: str | os.PathLike, name: str) -> Path:
     return folder
 
 
+def _upload_name(path: str, fallback: str) -> str:
+    """An uploaded file's name, kept only if it is a plain, safe name."""
+    name = Path(path).name
+    return name if re.match(r"^[A-Za-z0-9][A-Za-z0-9 ._()-]{0,120}$", name) and ".." not in name \
+        else fallback + Path(path).suffix.lower()[:8]
+
+
 def _open(folder: str):
     from scorer.project import Project
 
@@ -201,6 +208,8 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
             with gr.Row():
                 new_name = gr.Textbox(label="new project name", scale=2)
                 cut_file = gr.File(label="cut (video file)", file_types=["video"], scale=3)
+                theme_file = gr.File(label="theme (optional: MIDI or a recording)", scale=2,
+                                     file_types=[".mid", ".midi", ".wav", ".mp3", ".flac", ".ogg", ".m4a"])
                 create_btn = gr.Button("Create and analyse", variant="primary")
             with gr.Row():
                 open_name = gr.Textbox(label="open project by name", scale=2)
@@ -292,12 +301,29 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
         # give Gradio the class itself, which is how it knows to pass the request.)
         on_load.__annotations__["request"] = gr.Request
 
-        def create(name, upload, progress=gr.Progress()):
+        def create(name, upload, theme_upload, progress=gr.Progress()):
             try:
                 if upload is None:
                     raise InputError("upload the cut first")
                 target = project_folder(projects_dir, name)
-                studio.new_project(target, upload, progress=_progress_fn(progress))
+                if (target / "project.db").exists():
+                    raise InputError(f"a project {target.name!r} already exists; open it instead")
+                # The uploads are copied into the project: Gradio's upload folder is temporary.
+                fresh = not target.exists()
+                media = target / "media"
+                try:
+                    media.mkdir(parents=True, exist_ok=True)
+                    cut = media / _upload_name(upload, "cut")
+                    shutil.copyfile(upload, cut)
+                    theme = None
+                    if theme_upload is not None:
+                        theme = media / _upload_name(theme_upload, "theme")
+                        shutil.copyfile(theme_upload, theme)
+                    studio.new_project(target, cut, theme=theme, progress=_progress_fn(progress))
+                except BaseException:
+                    if fresh:
+                        shutil.rmtree(target, ignore_errors=True)
+                    raise
                 return (str(target), *refresh(str(target), None), f"Created **{target.name}**.")
             except ScorerError as exc:
                 raise _gr_error(exc)
@@ -462,7 +488,7 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
         demo.load(on_load, [folder], [folder, *views], api_name="view", **light)
         remember = "(name) => { const u = new URL(window.location); u.searchParams.set('project', name.trim()); " \
                    "window.history.replaceState(null, '', u); }"
-        create_btn.click(create, [new_name, cut_file], [folder, *views, message], api_name="create_project",
+        create_btn.click(create, [new_name, cut_file, theme_file], [folder, *views, message], api_name="create_project",
                          **heavy).success(None, [new_name], None, js=remember)
         open_btn.click(open_project, [open_name], [folder, *views, message], api_name="open_project",
                        **light).success(None, [open_name], None, js=remember)
