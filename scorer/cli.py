@@ -236,6 +236,18 @@ def main(argv: list[str] | None = None) -> int:
         progress.close()
         print(f"scorer: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        # A full disk, a file size limit, a folder we may not write: say which file and
+        # why. Every output is written to a temporary name and renamed when complete, so
+        # what was there before is still there.
+        progress.close()
+        where = exc.filename or "a file"
+        # (numpy reports a short write without errno: say what it almost always means.)
+        why = exc.strerror or (f"the write was cut short ({exc}): is the disk full?" if "written" in str(exc)
+                               else str(exc))
+        print(f"scorer: error: cannot write or read {where}: {why}; earlier files are unchanged",
+              file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         progress.close()
         print("scorer: interrupted", file=sys.stderr)

@@ -9,7 +9,7 @@ from typing import Callable
 
 from scorer.compose.presets import presets_with
 from scorer.errors import InputError
-from scorer.io.clipstore import ClipStore
+from scorer.io.clipstore import ClipStore, remove_stale
 from scorer.mix.duck import Ducking
 from scorer.mix import CROSSFADE_S
 from scorer.types import CueSheet
@@ -140,6 +140,7 @@ def render_mix_deliver(composed, sheet: CueSheet, cut: str | os.PathLike, out_di
     # and delivered (memory follows a block, not the film), next to the outputs rather
     # than in a temporary folder that may live in RAM; removed when the run ends.
     Path(out_dir).mkdir(parents=True, exist_ok=True)
+    remove_stale(out_dir)             # what a killed earlier run left there
     with (contextlib.nullcontext(store) if store is not None else ClipStore(out_dir)) as store:
         t = time.perf_counter()
         options = {"soundfont": soundfont} if soundfont else {}

@@ -356,7 +356,10 @@ class Project:
             if folder.exists():
                 shutil.rmtree(folder)
         # Only dead takes' folders go: a live writer's temp files (another process or
-        # thread, same project) are its own business.
+        # thread, same project) are its own business. Likewise the audio a dead
+        # process was rendering into.
+        from scorer.io.clipstore import remove_stale
+        remove_stale(self.folder / "cache")
         return [t.id for t in dead]
 
     def verify(self) -> list[str]:

@@ -145,7 +145,9 @@ def _render_take(composer: Composer, cue_id: str, params: dict, *, backend: str,
     if progress:
         progress("compose", 1, 1)
     options = {"workers": 1} if backend == "soundfont" else {}
-    with ClipStore() as store:
+    # Rendered next to the project (not in a RAM-backed /tmp), so what a killed process
+    # leaves is found and removed when the project is next opened.
+    with ClipStore(composer.project.folder / "cache") as store:
         stems = get_backend(backend).render(one, progress=progress, store=store, **options)
         audio = _take_audio(stems, cs)
     info = {"cue": cue_id, "params": params, "backend": backend, "key": cs.key,

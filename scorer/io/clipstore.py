@@ -26,6 +26,34 @@ from typing import Iterable
 import numpy as np
 
 _DTYPE = np.dtype("<f4")
+_PREFIX = ".scorer-audio-"
+
+
+def remove_stale(parent: str | os.PathLike) -> list[Path]:
+    """Remove the store folders in `parent` whose process is gone (killed mid-run: its
+    finalizer never ran). Returns what was removed."""
+    import re
+
+    removed = []
+    root = Path(parent)
+    if not root.is_dir():
+        return removed
+    for d in root.iterdir():
+        m = re.match(rf"^{re.escape(_PREFIX)}(\d+)-", d.name)
+        if m and d.is_dir() and not _alive(int(m.group(1))):
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @dataclass(frozen=True)
@@ -101,7 +129,9 @@ class ClipStore:
     def __init__(self, parent: str | os.PathLike | None = None):
         if parent is not None:
             Path(parent).mkdir(parents=True, exist_ok=True)
-        self.path = Path(tempfile.mkdtemp(prefix=".scorer-audio-", dir=parent))
+        # The owner's pid is in the name, so a later run can tell a dead process's
+        # leftovers (remove_stale) from a live one's folder.
+        self.path = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=parent))
         self._names = itertools.count()
         self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.path), ignore_errors=True)
 
