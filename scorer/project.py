@@ -14,6 +14,7 @@ transactions with a busy timeout, so the CLI, the studio and batch workers can s
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -107,6 +108,25 @@ def _pid_alive(pid: int | None) -> bool:
     return True
 
 
+# Connections opened inside closing_connections() blocks, per thread (see there).
+_tracking = threading.local()
+
+
+@contextlib.contextmanager
+def closing_connections():
+    """Close every project connection this thread opens inside the block when it ends.
+    For servers (the studio): a request's Project objects may live on in reference
+    cycles until the garbage collector runs, holding their database files open."""
+    outer = getattr(_tracking, "projects", None)
+    _tracking.projects = []
+    try:
+        yield
+    finally:
+        for project in _tracking.projects:
+            project.close()
+        _tracking.projects = outer
+
+
 class Project:
     """A project folder. Use Project.create(...) or Project.open(...)."""
 
@@ -126,6 +146,9 @@ class Project:
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
             self._local.conn = conn
+            tracked = getattr(_tracking, "projects", None)
+            if tracked is not None:
+                tracked.append(self)
         return conn
 
     def _write(self, sql_fn):

@@ -202,7 +202,6 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def app(project, tmp_path_factory):
-    pytest.importorskip("gradio")
     from ui.app import launch
 
     port = _free_port()
@@ -308,7 +307,7 @@ def test_project_names_never_become_paths(tmp_path):
 
 
 def test_the_page_in_a_real_browser_creates_a_project_and_regenerates(app, cut):
-    playwright = pytest.importorskip("playwright.sync_api")
+    import playwright.sync_api as playwright
     chromium = Path("/usr/bin/chromium")
     if not chromium.exists():
         pytest.fail("Debian's chromium is needed for the page test (apt-get install chromium)")

@@ -14,6 +14,8 @@ queue position; light actions (selecting, notes, status) are never queued behind
 from __future__ import annotations
 
 import atexit
+import functools
+import inspect
 import concurrent.futures
 import concurrent.futures.process
 import multiprocessing
@@ -30,6 +32,7 @@ from scorer.errors import InputError, ScorerError
 HEAVY_LIMIT = 2              # analyses, takes and exports at once (2 cores)
 NEURAL_LIMIT = 1             # neural takes at once (one model in memory)
 MAX_UPLOAD = "4gb"
+SERVE_KEEP = 16              # files handed out (takes, previews, zips) kept for the browser
 PROJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _-]{0,63}$")
 STATUS_STEPS = ("sketch", "approved", "locked")
 
@@ -59,6 +62,32 @@ def _open(folder: str):
     if not folder:
         raise InputError("open or create a project first")
     return Project.open(folder)
+
+
+def _closing(fn):
+    """The handler, closing the project connections it opened when it (or, for a
+    generator, each of its steps) ends: Gradio keeps a request's frames alive in reference
+    cycles, which would hold the database files open until the garbage collector ran."""
+    from scorer.project import closing_connections
+
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def steps(*args, **kwargs):
+            it = fn(*args, **kwargs)
+            while True:
+                with closing_connections():
+                    try:
+                        item = next(it)
+                    except StopIteration:
+                        return
+                yield item
+        return steps
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        with closing_connections():
+            return fn(*args, **kwargs)
+    return call
 
 
 def _gr_error(exc: Exception):
@@ -179,6 +208,11 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
             raise InputError("the worker making the take stopped (out of memory?); the take is marked failed")
 
     def serve(path: Path) -> str:
+        # Bounded: only the newest SERVE_KEEP hand-outs stay (Gradio's own cache copy is
+        # swept by delete_cache below), so a long session does not fill the disk.
+        old = sorted(serve_dir.iterdir(), key=lambda f: f.stat().st_mtime)
+        for f in old[:max(len(old) - SERVE_KEEP + 1, 0)]:
+            f.unlink(missing_ok=True)
         target = serve_dir / f"{secrets.token_hex(8)}-{path.name}"
         shutil.copyfile(path, target)
         return str(target)
@@ -200,7 +234,7 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                 gr.update(choices=choices, value=values[1] if len(values) > 1 else None),
                 notes_markdown(p, cue_id), cue_detail(p, cue_id), f"Project: `{p.folder.name}` · cut `{Path(p.cut_path).name}`")
 
-    with gr.Blocks(title="scorer studio") as demo:
+    with gr.Blocks(title="scorer studio", delete_cache=(300, 900)) as demo:
         folder = gr.State(start_folder)
         header = gr.Markdown("## scorer studio — temp score drafts, for people to decide")
         project_line = gr.Markdown("")
@@ -485,42 +519,43 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
 
         heavy = {"concurrency_limit": HEAVY_LIMIT, "concurrency_id": "heavy"}
         light = {"concurrency_limit": None, "show_progress": "hidden"}
-        demo.load(on_load, [folder], [folder, *views], api_name="view", **light)
+        demo.load(_closing(on_load), [folder], [folder, *views], api_name="view", **light)
         remember = "(name) => { const u = new URL(window.location); u.searchParams.set('project', name.trim()); " \
                    "window.history.replaceState(null, '', u); }"
-        create_btn.click(create, [new_name, cut_file, theme_file], [folder, *views, message], api_name="create_project",
+        create_btn.click(_closing(create), [new_name, cut_file, theme_file], [folder, *views, message], api_name="create_project",
                          **heavy).success(None, [new_name], None, js=remember)
-        open_btn.click(open_project, [open_name], [folder, *views, message], api_name="open_project",
+        open_btn.click(_closing(open_project), [open_name], [folder, *views, message], api_name="open_project",
                        **light).success(None, [open_name], None, js=remember)
-        cue_pick.input(pick, [folder, cue_pick], views, api_name="view_cue", **light)
-        regen_ev = regen_btn.click(regen, [folder, cue_pick, n_takes], [*views, message], api_name="regenerate", **heavy)
-        regen_all_ev = regen_all_btn.click(regen_all, [folder, cue_pick], [*views, message], api_name="regenerate_all", **heavy)
-        refine_ev = refine_btn.click(refine, [folder, cue_pick, refine_what, refine_preset, refine_value],
+        cue_pick.input(_closing(pick), [folder, cue_pick], views, api_name="view_cue", **light)
+        regen_ev = regen_btn.click(_closing(regen), [folder, cue_pick, n_takes], [*views, message], api_name="regenerate", **heavy)
+        regen_all_ev = regen_all_btn.click(_closing(regen_all), [folder, cue_pick], [*views, message], api_name="regenerate_all", **heavy)
+        refine_ev = refine_btn.click(_closing(refine), [folder, cue_pick, refine_what, refine_preset, refine_value],
                                      [*views, message], api_name="refine", **heavy)
-        export_ev = export_btn.click(do_export, [folder, spec], [export_file, player, message], api_name="export", **heavy)
+        export_ev = export_btn.click(_closing(do_export), [folder, spec], [export_file, player, message], api_name="export", **heavy)
         cancel_btn.click(None, None, None, cancels=[regen_ev, regen_all_ev, refine_ev, export_ev])
-        take_a.change(audio_of, [folder, take_a], [audio_a], api_name="take_audio_a", **light)
-        take_b.change(audio_of, [folder, take_b], [audio_b], api_name="take_audio_b", **light)
-        watch_a.click(watch, [folder, take_a], [player], api_name="watch_a", **heavy)
-        watch_b.click(watch, [folder, take_b], [player], api_name="watch_b", **heavy)
-        select_a.click(select, [folder, cue_pick, take_a], [*views, message], api_name="select_a", **light)
-        select_b.click(select, [folder, cue_pick, take_b], [*views, message], api_name="select_b", **light)
-        status_btn.click(move_status, [folder, cue_pick, status_to], [*views, message], api_name="set_status", **light)
-        back_btn.click(step_back, [folder, cue_pick], [*views, message], api_name="step_back", **light)
-        move_btn.click(do_move, [folder, cue_pick, edit_in, edit_out], [*views, message], api_name="move_cue", **light)
-        set_btn.click(do_set, [folder, cue_pick, edit_preset, edit_intensity], [*views, message], api_name="set_cue", **light)
-        split_btn.click(do_split, [folder, cue_pick, split_at], [*views, message], api_name="split_cue", **light)
-        merge_btn.click(do_merge, [folder, cue_pick], [*views, message], api_name="merge_cue", **light)
-        add_hit_btn.click(do_add_hit, [folder, cue_pick, hit_at], [*views, message], api_name="add_hit", **light)
-        remove_hit_btn.click(do_remove_hit, [folder, cue_pick, hit_at], [*views, message], api_name="remove_hit", **light)
-        move_hit_btn.click(do_move_hit, [folder, cue_pick, hit_at, hit_to], [*views, message], api_name="move_hit", **light)
-        note_btn.click(add_note, [folder, cue_pick, note_tc, note_author, note_text], [*views, message], api_name="add_note", **light)
+        take_a.change(_closing(audio_of), [folder, take_a], [audio_a], api_name="take_audio_a", **light)
+        take_b.change(_closing(audio_of), [folder, take_b], [audio_b], api_name="take_audio_b", **light)
+        watch_a.click(_closing(watch), [folder, take_a], [player], api_name="watch_a", **heavy)
+        watch_b.click(_closing(watch), [folder, take_b], [player], api_name="watch_b", **heavy)
+        select_a.click(_closing(select), [folder, cue_pick, take_a], [*views, message], api_name="select_a", **light)
+        select_b.click(_closing(select), [folder, cue_pick, take_b], [*views, message], api_name="select_b", **light)
+        status_btn.click(_closing(move_status), [folder, cue_pick, status_to], [*views, message], api_name="set_status", **light)
+        back_btn.click(_closing(step_back), [folder, cue_pick], [*views, message], api_name="step_back", **light)
+        move_btn.click(_closing(do_move), [folder, cue_pick, edit_in, edit_out], [*views, message], api_name="move_cue", **light)
+        set_btn.click(_closing(do_set), [folder, cue_pick, edit_preset, edit_intensity], [*views, message], api_name="set_cue", **light)
+        split_btn.click(_closing(do_split), [folder, cue_pick, split_at], [*views, message], api_name="split_cue", **light)
+        merge_btn.click(_closing(do_merge), [folder, cue_pick], [*views, message], api_name="merge_cue", **light)
+        add_hit_btn.click(_closing(do_add_hit), [folder, cue_pick, hit_at], [*views, message], api_name="add_hit", **light)
+        remove_hit_btn.click(_closing(do_remove_hit), [folder, cue_pick, hit_at], [*views, message], api_name="remove_hit", **light)
+        move_hit_btn.click(_closing(do_move_hit), [folder, cue_pick, hit_at, hit_to], [*views, message], api_name="move_hit", **light)
+        note_btn.click(_closing(add_note), [folder, cue_pick, note_tc, note_author, note_text], [*views, message], api_name="add_note", **light)
         del header
     return demo
 
 
 def launch(project: str | None = None, *, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None,
-           share: bool = False, projects_dir: str | os.PathLike = "projects", block: bool = True):
+           share: bool = False, projects_dir: str | os.PathLike = "projects", block: bool = True,
+           max_upload: str = MAX_UPLOAD):
     """Start the studio. Binds to this machine only unless host says otherwise; no public
     link unless share=True; with auth "USER:PASS" every page asks for a login. Only
     files the app hands out (takes, previews, exports, copied into Gradio's cache) are
@@ -534,6 +569,6 @@ def launch(project: str | None = None, *, host: str = "127.0.0.1", port: int = 7
     demo = build_app(project, projects_dir=projects_dir)
     demo.queue(default_concurrency_limit=HEAVY_LIMIT, max_size=64)
     demo.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
-                       auth=tuple(auth.split(":", 1)) if auth else None, max_file_size=MAX_UPLOAD,
+                       auth=tuple(auth.split(":", 1)) if auth else None, max_file_size=max_upload,
                        show_error=True, quiet=not block)
     return demo

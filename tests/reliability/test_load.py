@@ -1,0 +1,145 @@
+"""Load: the studio on loopback under 20 concurrent regenerations from two projects, and a
+short soak of analyse → regenerate → export cycles (bench/bench_soak.py runs 100)."""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from media import make_cut
+from scorer import studio
+from scorer.project import Project
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def studio_app(tmp_path_factory):
+    from ui.app import launch
+
+    d = tmp_path_factory.mktemp("load")
+    cut = d / "cut.mp4"
+    make_cut(cut, shot_frames=(120, 100, 30, 26, 34, 28, 150), clicks_s=(10.4,))
+    projects = d / "projects"
+    for name in ("Film A", "Film B"):
+        studio.new_project(projects / name, cut, seed=1)
+    port = _free_port()
+    demo = launch(None, port=port, projects_dir=projects, block=False)
+    yield f"http://127.0.0.1:{port}/", projects, cut
+    demo.close()
+
+
+def test_twenty_concurrent_regenerations_respect_the_limit_and_lose_nothing(studio_app):
+    from gradio_client import Client
+
+    from ui.app import HEAVY_LIMIT
+
+    url, projects, _ = studio_app
+    a, b = Project.open(projects / "Film A"), Project.open(projects / "Film B")
+    before = {p.folder.name: len(p.takes()) for p in (a, b)}
+    clients = []
+    for k in range(20):
+        c = Client(url, verbose=False)
+        c.predict("Film A" if k % 2 == 0 else "Film B", api_name="/open_project")
+        clients.append(c)
+    cue = a.cue_sheet().cues[0].id
+    jobs = [c.submit(cue, 1, api_name="/regenerate") for c in clients]
+
+    running_max, light_s, stop = [0], [], threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            n = sum(len([t for t in p.takes() if t.status == "running"]) for p in (a, b))
+            running_max[0] = max(running_max[0], n)
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    viewer = Client(url, verbose=False)
+    viewer.predict("Film A", api_name="/open_project")
+    while not all(j.done() for j in jobs):
+        t = time.perf_counter()
+        viewer.predict(cue, api_name="/view_cue")
+        light_s.append(time.perf_counter() - t)
+    stop.set()
+    watcher.join()
+    results = [j.result() for j in jobs]
+    assert all(r[-1] == f"1 new take(s) of {cue}." for r in results)
+    assert 1 <= running_max[0] <= HEAVY_LIMIT
+    for p in (a, b):
+        new = p.takes()[before[p.folder.name]:]
+        assert len(new) == 10 and all(t.status == "done" for t in new)        # none lost, none twice
+        assert len({t.id for t in new}) == 10
+    assert light_s and max(light_s) < 1.0, max(light_s)
+    # Each client saw its own project: its cue table counts only that project's takes.
+    takes_col = 9
+    for k, r in enumerate(results):
+        table = r[1]["value"]["data"] if isinstance(r[1], dict) and "value" in r[1] else r[1]["data"]
+        own = a if k % 2 == 0 else b
+        assert int(table[0][takes_col]) <= len([t for t in own.takes(cue) if t.status == "done"])
+
+
+def _fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def _rss_mb() -> float:
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _tree_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6 if path.exists() else 0.0
+
+
+def soak(url: str, cut: Path, projects: Path, cycles: int, report=None) -> list[dict]:
+    """cycles × (create a project from the cut, regenerate a cue, export); the server's
+    memory, open files and temporary space after each."""
+    import tempfile
+
+    from gradio_client import Client, handle_file
+
+    rows = []
+    for k in range(cycles):
+        c = Client(url, verbose=False)
+        out = c.predict(f"Soak {k}", handle_file(str(cut)), None, api_name="/create_project")
+        cue = Project.open(projects / f"Soak {k}").cue_sheet().cues[0].id
+        c.predict(cue, api_name="/view_cue")
+        c.predict(cue, 1, api_name="/regenerate")
+        zip_path, _, msg = c.predict("ebu", api_name="/export")
+        assert msg == "Exported." and out[-1].startswith("Created")
+        Path(zip_path).unlink()          # the client's own download copy
+        c.close()
+        tmp = Path(tempfile.gettempdir())
+        rows.append({"cycle": k + 1, "rss_mb": _rss_mb(), "fds": _fds(),
+                     "temp_mb": sum(_tree_mb(d) for d in tmp.glob("scorer-studio-*"))
+                     + _tree_mb(Path(os.environ.get("GRADIO_TEMP_DIR", tmp / "gradio")))})
+        if report:
+            report(rows[-1])
+    return rows
+
+
+def test_a_short_soak_keeps_memory_files_and_temp_space_bounded(studio_app):
+    url, projects, cut = studio_app
+    rows = soak(url, cut, projects, cycles=5)
+    first, last = rows[1], rows[-1]               # after the first cycle's warm-up
+    assert last["fds"] - first["fds"] <= 8, rows
+    assert last["rss_mb"] - first["rss_mb"] < 150, rows
+    # Hand-outs are capped by count (SERVE_KEEP) and Gradio's cache copies by age (ui.app:
+    # delete_cache), so temp space grows by at most a few exports before it is swept.
+    import tempfile
+
+    from ui.app import SERVE_KEEP
+    served = [f for d in Path(tempfile.gettempdir()).glob("scorer-studio-*") for f in d.iterdir()]
+    assert len(served) <= SERVE_KEEP * len(list(Path(tempfile.gettempdir()).glob("scorer-studio-*")))
+    assert last["temp_mb"] - first["temp_mb"] < 4 * 100, rows
