@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from scorer.errors import ScorerError
+from scorer.errors import InputError, ScorerError
 
 STAGE_NAMES = {"video": "decode+picture", "audio": "production audio", "render": "render stems",
                "mix": "mix", "deliver": "deliver", "compose": "compose", "preview": "preview"}
@@ -59,7 +59,15 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--preset", help="use this preset for every cue: a shipped name, or your own .toml file")
     s.add_argument("--cues", help="score this (edited) cues.json instead of analysing again")
     _spotting_inputs(s)
-    s.add_argument("--backend", default="soundfont", help="render backend (default: soundfont)")
+    s.add_argument("--backend", default="soundfont",
+                   help="render backend: soundfont (default), musicgen (neural; see README for weights)")
+    s.add_argument("--cue-backend", action="append", default=[], metavar="CUE=BACKEND",
+                   help="render this cue with another backend, e.g. 1M3=musicgen (repeatable)")
+    s.add_argument("--ambience-backend", choices=("procedural", "audiogen"), default="procedural",
+                   help="ambience beds: procedural (default, offline) or audiogen (neural)")
+    s.add_argument("--model-path", help="neural weights: a checkpoint folder (or set SCORER_MODEL_PATH)")
+    s.add_argument("--device", choices=("cpu", "cuda", "mps"), help="neural backends' device (default: best)")
+    s.add_argument("--prompt", help="your words for the neural backends, added to each preset's prompt")
     s.add_argument("--soundfont", help="a .sf2/.sf3 General MIDI SoundFont to render with")
     s.add_argument("--spec", default="ebu",
                    help="loudness spec: ebu (-23 LUFS), atsc, netflix, web, streaming")
@@ -208,7 +216,19 @@ def main(argv: list[str] | None = None) -> int:
             from scorer.mix.duck import Ducking
             from scorer.pipeline import score
 
+            by_cue = {}
+            for item in args.cue_backend:
+                cue_id, sep, name = item.partition("=")
+                if not sep or not cue_id or not name:
+                    raise InputError(f"--cue-backend wants CUE=BACKEND, got {item!r}")
+                by_cue[cue_id.strip()] = name.strip()
+            layers = ("audiogen",) if args.ambience_backend == "audiogen" else ()
+            neural = {k: v for k, v in (("model_path", args.model_path), ("device", args.device),
+                                        ("prompt", args.prompt)) if v is not None}
+            options = {name: dict(neural) for name in {args.backend, *by_cue.values(), *layers}
+                       if name in ("musicgen", "audiogen") and neural}
             report = score(args.cut, args.output, seed=args.seed, preset=args.preset,
+                           backend_by_cue=by_cue or None, layers=layers, backend_options=options,
                            cues=args.cues, timeline=args.timeline, notes=args.notes,
                            backend=args.backend, spec=args.spec,
                            soundfont=args.soundfont, preview=not args.no_preview, theme=args.theme,

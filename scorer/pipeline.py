@@ -66,6 +66,8 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
           project: str | None = None, per_cue_stems: bool = False, ambience: bool = True,
           click: bool = False, burn_in: bool = False, ducking: Ducking = Ducking(),
           crossfade_s: float = CROSSFADE_S, store: ClipStore | None = None,
+          backend_by_cue: dict[str, str] | None = None, layers: tuple[str, ...] = (),
+          backend_options: dict[str, dict] | None = None,
           progress: ProgressFn | None = None) -> dict:
     """Temp-score `cut` into out_dir; returns the report (also written as report.json).
 
@@ -79,7 +81,10 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
     crossfade_s: how long a tail sounds under the next cue (mix/place.py). store: where the rendered clips and the cut's
     decoded sound are parked while they are mixed and delivered (the caller keeps it, and
     the Stems and Mix that read from it); default: a folder next to the outputs, removed
-    when the run ends.
+    when the run ends. backend_by_cue: cue id → backend for those cues (the rest by
+    `backend`); layers: backends rendered over every cue besides (e.g. "audiogen" for the
+    ambience); backend_options: backend name → its render options (model_path, device,
+    prompt … for the neural ones).
     """
     from scorer.compose import compose
     from scorer.render import get_backend
@@ -87,7 +92,8 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
     cut = Path(cut)
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    get_backend(backend)  # fail before the long analysis if the backend can't run
+    for name in {backend, *(backend_by_cue or {}).values(), *layers}:
+        get_backend(name)  # fail before the long analysis if a backend can't run
     if not crossfade_s >= 0 or crossfade_s == float("inf"):
         raise InputError(f"crossfade_s must be ≥ 0, got {crossfade_s}")
     motif = None
@@ -111,6 +117,7 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
                                 soundfont=soundfont, preview=preview, project=project,
                                 per_cue_stems=per_cue_stems, ambience=ambience, click=click, burn_in=burn_in,
                                 ducking=ducking, crossfade_s=crossfade_s, store=store, timings_s=timings,
+                                backend_by_cue=backend_by_cue, layers=layers, backend_options=backend_options,
                                 progress=progress)
     timings["total"] = time.perf_counter() - start
     report["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
@@ -126,6 +133,8 @@ def render_mix_deliver(composed, sheet: CueSheet, cut: str | os.PathLike, out_di
                        per_cue_stems: bool = False, ambience: bool = True, click: bool = False,
                        burn_in: bool = False, ducking: Ducking = Ducking(), crossfade_s: float = CROSSFADE_S,
                        store: ClipStore | None = None, timings_s: dict | None = None,
+                       backend_by_cue: dict[str, str] | None = None, layers: tuple[str, ...] = (),
+                       backend_options: dict[str, dict] | None = None,
                        progress: ProgressFn | None = None) -> dict:
     """A composed Score (scorer.types.Score) of `sheet` rendered, mixed under the cut's own
     sound and delivered into out_dir (the part of score() after composing; the studio's
@@ -133,9 +142,14 @@ def render_mix_deliver(composed, sheet: CueSheet, cut: str | os.PathLike, out_di
     collects the stages' seconds. Returns deliver()'s report."""
     from scorer.deliver import deliver
     from scorer.mix import mix
-    from scorer.render import get_backend
+    from scorer.render.plan import render_plan
 
     timings = {} if timings_s is None else timings_s
+    used = {(backend_by_cue or {}).get(cs.cue.id, backend) for cs in composed.cues} | set(layers)
+    options = {name: dict((backend_options or {}).get(name, {})) for name in used}
+    if soundfont:             # the SoundFont plays the symbolic parts (and MusicGen's melody input)
+        for name in used & {"soundfont", "musicgen"}:
+            options[name]["soundfont"] = soundfont
     # Rendered clips and the cut's decoded sound are parked on disk while they are mixed
     # and delivered (memory follows a block, not the film), next to the outputs rather
     # than in a temporary folder that may live in RAM; removed when the run ends.
@@ -143,9 +157,8 @@ def render_mix_deliver(composed, sheet: CueSheet, cut: str | os.PathLike, out_di
     remove_stale(out_dir)             # what a killed earlier run left there
     with (contextlib.nullcontext(store) if store is not None else ClipStore(out_dir)) as store:
         t = time.perf_counter()
-        options = {"soundfont": soundfont} if soundfont else {}
-        stems = get_backend(backend).render(composed, progress=progress, presets=presets, store=store,
-                                            **options)
+        stems = render_plan(composed, backend_by_cue=backend_by_cue, default=backend, layers=layers,
+                            options=options, progress=progress, presets=presets, store=store)
         if ambience and "ambience" not in stems.groups:
             from dataclasses import replace as _replace
 

@@ -228,6 +228,10 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
     cue_files: dict[str, dict[str, str]] = {}
     if per_cue_stems:
         cue_files = _write_cue_stems(mix, out, project=project, version=version, stamp=stamp)
+    # Neural takes: their seed, model, prompt and parameters beside their audio (the audio
+    # is the record: MusicGen is not bit-reproducible from a seed).
+    from scorer.render.neural.take import write_sidecars      # (json only: no torch)
+    take_files = [str(p.relative_to(out)) for p in write_sidecars(mix.stems, out / "stems")]
     from scorer.deliver.timeline import write_timeline
     write_timeline(out / "timeline.otio", score, cue_sheet, mix_file="mix.wav", stem_files=stem_files,
                    name=f"{project} temp score v{version:02d}", start_frame=source.start_frame)
@@ -290,6 +294,7 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
         "stems": sorted(mix.stems.groups),
         "files": {"project": project, "version": version, "start_timecode": source.start_timecode,
                   "stems": stem_files, "cue_stems": cue_files, "mix": "mix.wav", "click": click_file,
+                  "neural_takes": take_files,
                   "timeline": "timeline.otio"},
         "dialogue": dialogue_levels(cue_sheet, meter),
         "timings_s": {k: round(v, 3) for k, v in (timings_s or {}).items()},

@@ -32,6 +32,13 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "soundfont": ("scorer.render.soundfont",
                   "built in; needs a General MIDI SoundFont (Debian fluid-soundfont-gm, "
                   "or --soundfont PATH / SCORER_SOUNDFONT)"),
+    # The neural backends import torch/audiocraft only when they render.
+    "musicgen": ("scorer.render.neural.musicgen",
+                 "audiocraft (tools/install-neural.sh VENV) and MusicGen weights offline: the Hugging "
+                 "Face cache, --model-path DIR or SCORER_MODEL_PATH (weights are CC-BY-NC 4.0)"),
+    "audiogen": ("scorer.render.neural.audiogen",
+                 "audiocraft (tools/install-neural.sh VENV) and AudioGen weights offline: the Hugging "
+                 "Face cache, --model-path DIR or SCORER_MODEL_PATH (weights are CC-BY-NC 4.0)"),
 }
 
 
