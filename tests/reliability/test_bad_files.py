@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from scorer.compose.presets import load_preset_file
 from scorer.compose.theme import load_theme, theme_from_midi
-from scorer.errors import InputError, PresetError, ScorerError
+from scorer.errors import BackendUnavailable, InputError, PresetError, ScorerError
 from scorer.io.timeline import read_timeline
 from scorer.pipeline import load_cue_sheet
 from scorer.timebase import frame_to_smpte, smpte_to_frame
@@ -224,3 +224,59 @@ def test_themes_and_timelines_refuse_missing_files(tmp_path):
         load_theme(tmp_path / "nope.mid")
     with pytest.raises(InputError):
         read_timeline(tmp_path / "nope.edl", fps=Fraction(24))
+
+
+# --- recorded themes and SoundFonts ---------------------------------------------------------------
+
+def _wav_bytes(samples, rate=22050):
+    import io
+
+    import numpy as np
+    import soundfile as sf
+    buf = io.BytesIO()
+    sf.write(buf, np.asarray(samples, dtype=np.float32), rate, format="WAV", subtype="FLOAT")
+    return buf.getvalue()
+
+
+def _bad_wavs():
+    import numpy as np
+    tone = 0.3 * np.sin(2 * np.pi * 440 * np.arange(22050) / 22050)
+    good = _wav_bytes(tone)
+    nan = tone.copy()
+    nan[1000:2000] = np.nan
+    return {
+        "bad RIFF size": good[:4] + b"\xff\xff\xff\x7f" + good[8:],
+        "no fmt chunk": good[:12] + b"junk" + good[16:],
+        "truncated header": good[:30],
+        "NaN samples": _wav_bytes(nan),
+        "infinite samples": _wav_bytes(np.where(np.arange(22050) == 5, np.inf, tone)),
+        "silence": _wav_bytes(np.zeros(22050)),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_bad_wavs()))
+def test_malformed_recorded_themes_are_input_errors(tmp_path, name):
+    import time
+
+    from scorer.compose.theme import load_theme
+
+    path = tmp_path / "hum.wav"
+    path.write_bytes(_bad_wavs()[name])
+    t = time.perf_counter()
+    with pytest.raises(InputError) as exc:
+        load_theme(path)
+    assert str(path) in str(exc.value) and time.perf_counter() - t < 60
+
+
+@pytest.mark.parametrize("content", [b"", b"RIFF\x10\x00\x00\x00sfbk" + b"\x00" * 6, b"RIFF" + b"\xff" * 100,
+                                     b"not a soundfont at all"])
+def test_malformed_soundfonts_are_clear_errors(tmp_path, content):
+    import scorer
+    from test_compose import cue, sheet
+
+    sf2 = tmp_path / "bad.sf2"
+    sf2.write_bytes(content)
+    score = scorer.compose(sheet([cue(0.0, 4.0, [], preset="tension", cid="1M1")], (), duration_s=6.0), seed=1)
+    with pytest.raises((InputError, BackendUnavailable)) as exc:
+        scorer.render(score, backend="soundfont", soundfont=str(sf2))
+    assert "bad.sf2" in str(exc.value)
