@@ -195,7 +195,7 @@ def _wav_bytes(audio: np.ndarray) -> bytes:
 
 
 def regenerate(p: Project, cue_ids: list[str], *, takes: int = 1, seeds: list[int] | None = None,
-               composer: Composer | None = None, bulk: bool = False,
+               composer: Composer | None = None, bulk: bool = False, backend: str = "soundfont",
                progress: ProgressFn | None = None) -> list[Take]:
     """New takes with new seeds (or the given ones) for each cue, everything else as the
     cue's selected take has it. bulk=True (a whole-film action) skips approved and locked
@@ -214,16 +214,17 @@ def regenerate(p: Project, cue_ids: list[str], *, takes: int = 1, seeds: list[in
         for k in range(takes):
             seed = seeds[k] if seeds and k < len(seeds) else secrets.randbelow(2 ** 31)
             params = {**base, "seed": seed}
-            out.append(make_take(p, cid, params, composer=composer, parent=_selected_id(p, cid)))
+            out.append(make_take(p, cid, params, composer=composer, parent=_selected_id(p, cid), backend=backend))
             if progress:
                 progress("takes", i * takes + k + 1, total)
     return out
 
 
-def regenerate_in(folder: str, cue_ids: list[str], *, takes: int = 1, bulk: bool = False) -> list[int]:
+def regenerate_in(folder: str, cue_ids: list[str], *, takes: int = 1, bulk: bool = False,
+                  backend: str = "soundfont") -> list[int]:
     """regenerate() on the project in `folder`, returning the new takes' ids: what a
     worker process runs for the studio (so rendering never holds up its page)."""
-    return [t.id for t in regenerate(Project.open(folder), cue_ids, takes=takes, bulk=bulk)]
+    return [t.id for t in regenerate(Project.open(folder), cue_ids, takes=takes, bulk=bulk, backend=backend)]
 
 
 def refine_in(folder: str, cue_id: str, change: dict) -> int:
@@ -464,8 +465,11 @@ def export(p: Project, out_zip: str | os.PathLike | None = None, *, spec: str = 
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{secrets.token_hex(2)}"
     folder = p.folder / "exports" / stamp
     name = Path(p.cut_path).stem
+    # Cues whose chosen take is neural are generated again by that backend (a neural take
+    # is not reproducible from its seed: the export is a new performance of the same plan).
+    by_cue = {c.id: t.backend for c in sheet.cues if (t := p.selected(c.id)) is not None and t.backend != "soundfont"}
     render_mix_deliver(score, sheet, p.cut_path, folder, spec=spec, preview=preview, project=name,
-                       progress=progress)
+                       backend_by_cue=by_cue or None, progress=progress)
     target = Path(out_zip) if out_zip is not None else p.folder / "exports" / f"{stamp}.zip"
     with atomic_path(target, suffix=".zip") as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:

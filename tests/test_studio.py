@@ -280,6 +280,22 @@ def test_with_auth_nothing_is_served_without_logging_in(project):
         launch(str(project.folder), port=port, auth="nocolon", block=False)
 
 
+def test_a_musicgen_take_without_weights_is_a_clear_error_and_loses_nothing(app, project):
+    from gradio_client import Client
+
+    url, _ = app
+    c = Client(url, verbose=False)
+    cue = project.cue_sheet().cues[0].id
+    c.predict(cue, api_name="/view_cue")
+    before = {t.id: t.files for t in project.takes() if t.status == "done"}
+    with pytest.raises(Exception, match="(?i)weights|audiocraft"):
+        c.predict(cue, api_name="/regenerate_musicgen")
+    after = {t.id: t for t in project.takes()}
+    assert all(after[i].files == files for i, files in before.items())
+    assert not [t for t in after.values() if t.status == "running"]
+    assert [t.status for t in after.values() if t.id not in before and t.backend == "musicgen"] in ([], ["failed"])
+
+
 def test_file_routes_serve_nothing_outside_what_the_app_handed_out(app, project):
     import urllib.error
     import urllib.parse

@@ -261,6 +261,7 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
             with gr.Row():
                 n_takes = gr.Slider(1, studio.MAX_TAKES_AT_ONCE, value=2, step=1, label="takes")
                 regen_btn = gr.Button("Regenerate (new seeds)", variant="primary", elem_id="regenerate")
+                regen_neural_btn = gr.Button("MusicGen take")
                 regen_all_btn = gr.Button("Regenerate all open cues")
                 cancel_btn = gr.Button("Cancel", variant="stop")
             with gr.Row():
@@ -388,6 +389,16 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                     progress((k, n), desc=f"take {k + 1} of {n}")
                     in_worker(studio.regenerate_in, str(p.folder), [cue_id], takes=1)
                     yield (*refresh(f, cue_id), f"{k + 1} new take(s) of {cue_id}{'.' if k + 1 == n else ' …'}")
+            except ScorerError as exc:
+                raise _gr_error(exc)
+
+        def regen_neural(f, cue_id, progress=gr.Progress()):
+            """One MusicGen take (needs its weights; see the README). Own queue: one at a time."""
+            try:
+                p = _open(f)
+                progress(None, desc=f"MusicGen take of {cue_id}")
+                ids = in_worker(studio.regenerate_in, str(p.folder), [cue_id], takes=1, backend="musicgen")
+                return (*refresh(f, cue_id), f"MusicGen take {ids[0]} of {cue_id}.")
             except ScorerError as exc:
                 raise _gr_error(exc)
 
@@ -528,11 +539,14 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                        **light).success(None, [open_name], None, js=remember)
         cue_pick.input(_closing(pick), [folder, cue_pick], views, api_name="view_cue", **light)
         regen_ev = regen_btn.click(_closing(regen), [folder, cue_pick, n_takes], [*views, message], api_name="regenerate", **heavy)
+        neural_ev = regen_neural_btn.click(_closing(regen_neural), [folder, cue_pick], [*views, message],
+                                           api_name="regenerate_musicgen", concurrency_limit=NEURAL_LIMIT,
+                                           concurrency_id="neural")
         regen_all_ev = regen_all_btn.click(_closing(regen_all), [folder, cue_pick], [*views, message], api_name="regenerate_all", **heavy)
         refine_ev = refine_btn.click(_closing(refine), [folder, cue_pick, refine_what, refine_preset, refine_value],
                                      [*views, message], api_name="refine", **heavy)
         export_ev = export_btn.click(_closing(do_export), [folder, spec], [export_file, player, message], api_name="export", **heavy)
-        cancel_btn.click(None, None, None, cancels=[regen_ev, regen_all_ev, refine_ev, export_ev])
+        cancel_btn.click(None, None, None, cancels=[regen_ev, neural_ev, regen_all_ev, refine_ev, export_ev])
         take_a.change(_closing(audio_of), [folder, take_a], [audio_a], api_name="take_audio_a", **light)
         take_b.change(_closing(audio_of), [folder, take_b], [audio_b], api_name="take_audio_b", **light)
         watch_a.click(_closing(watch), [folder, take_a], [player], api_name="watch_a", **heavy)
