@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scorer.errors import InputError
+from scorer.io.clipstore import pid_alive
 
 SCHEMA_VERSION = 1
 STATUSES = ("spotted", "sketch", "approved", "locked")
@@ -94,18 +95,6 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # Connections opened inside closing_connections() blocks, per thread (see there).
@@ -371,7 +360,7 @@ class Project:
         import shutil
 
         stale = [self._take(r) for r in self._db().execute("SELECT * FROM takes WHERE status = 'running'")]
-        dead = [t for t in stale if not _pid_alive(self._db().execute(
+        dead = [t for t in stale if not pid_alive(self._db().execute(
             "SELECT pid FROM takes WHERE id = ?", (t.id,)).fetchone()[0])]
         for t in dead:
             self.fail_take(t.id, "the process writing it stopped before it finished")

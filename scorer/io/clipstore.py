@@ -40,13 +40,16 @@ def remove_stale(parent: str | os.PathLike) -> list[Path]:
         return removed
     for d in root.iterdir():
         m = re.match(rf"^{re.escape(_PREFIX)}(\d+)-", d.name)
-        if m and d.is_dir() and not _alive(int(m.group(1))):
+        if m and d.is_dir() and not pid_alive(int(m.group(1))):
             shutil.rmtree(d, ignore_errors=True)
             removed.append(d)
     return removed
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int | None) -> bool:
+    """Whether a process with this id exists (the owner of a folder, of a running take)."""
+    if not pid:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
