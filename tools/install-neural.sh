@@ -47,14 +47,16 @@ if have torch "$torch_version"; then
     echo "torch $torch_version already installed"
 else
     echo "installing $torch_req from $wheels"
-    "${pip[@]}" install --find-links "$wheels" "$torch_req"
+    # torch wants setuptools >= 77; from 81 on setuptools no longer ships pkg_resources,
+    # which resampy (librosa's and basic-pitch's resampler) still imports.
+    "${pip[@]}" install --find-links "$wheels" "$torch_req" "setuptools>=77.0.3,<81"
 fi
 
 # 2. The runtime audiocraft and demucs use, pinned to the set tested together. A
 #    constraint holds torch where step 1 put it, so nothing here can replace it.
 constraints=$(mktemp)
 trap 'rm -f "$constraints"' EXIT
-echo "torch==$torch_version" > "$constraints"
+printf 'torch==%s\nsetuptools<81\n' "$torch_version" > "$constraints"
 runtime=(
     "einops==0.8.2" "julius==0.2.8" "omegaconf==2.4.0" "flashy==0.0.2" "num2words==0.5.14"
     "spacy==3.8.18" "sentencepiece==0.2.3" "transformers==5.23.0" "huggingface_hub==2.4.0"
