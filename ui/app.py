@@ -185,7 +185,11 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
     preset_names = sorted(load_presets())
     # What the browser may fetch is copied here first and handed to Gradio, which serves
     # only files the app handed out: never the project's database or anything else.
-    serve_dir = Path(tempfile.mkdtemp(prefix="scorer-studio-"))
+    # Inside Gradio's own cache folder, so Gradio serves these files as they are instead of
+    # copying each (a delivery zip is tens of MB) into its cache a second time.
+    from gradio.utils import get_upload_folder
+    Path(get_upload_folder()).mkdir(parents=True, exist_ok=True)
+    serve_dir = Path(tempfile.mkdtemp(prefix="scorer-studio-", dir=get_upload_folder()))
     atexit.register(shutil.rmtree, serve_dir, ignore_errors=True)
 
     # Takes are composed and rendered in worker processes (HEAVY_LIMIT of them, started on

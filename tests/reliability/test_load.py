@@ -102,11 +102,14 @@ def _tree_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6 if path.exists() else 0.0
 
 
+def _gradio_cache() -> Path:
+    from gradio.utils import get_upload_folder
+    return Path(get_upload_folder())
+
+
 def soak(url: str, cut: Path, projects: Path, cycles: int, report=None) -> list[dict]:
     """cycles × (create a project from the cut, regenerate a cue, export); the server's
     memory, open files and temporary space after each."""
-    import tempfile
-
     from gradio_client import Client, handle_file
 
     rows = []
@@ -120,10 +123,7 @@ def soak(url: str, cut: Path, projects: Path, cycles: int, report=None) -> list[
         assert msg == "Exported." and out[-1].startswith("Created")
         Path(zip_path).unlink()          # the client's own download copy
         c.close()
-        tmp = Path(tempfile.gettempdir())
-        rows.append({"cycle": k + 1, "rss_mb": _rss_mb(), "fds": _fds(),
-                     "temp_mb": sum(_tree_mb(d) for d in tmp.glob("scorer-studio-*"))
-                     + _tree_mb(Path(os.environ.get("GRADIO_TEMP_DIR", tmp / "gradio")))})
+        rows.append({"cycle": k + 1, "rss_mb": _rss_mb(), "fds": _fds(), "temp_mb": _tree_mb(_gradio_cache())})
         if report:
             report(rows[-1])
     return rows
@@ -137,9 +137,7 @@ def test_a_short_soak_keeps_memory_files_and_temp_space_bounded(studio_app):
     assert last["rss_mb"] - first["rss_mb"] < 150, rows
     # Hand-outs are capped by count (SERVE_KEEP) and Gradio's cache copies by age (ui.app:
     # delete_cache), so temp space grows by at most a few exports before it is swept.
-    import tempfile
-
     from ui.app import SERVE_KEEP
-    served = [f for d in Path(tempfile.gettempdir()).glob("scorer-studio-*") for f in d.iterdir()]
-    assert len(served) <= SERVE_KEEP * len(list(Path(tempfile.gettempdir()).glob("scorer-studio-*")))
+    dirs = list(_gradio_cache().glob("scorer-studio-*"))
+    assert dirs and all(len(list(d.iterdir())) <= SERVE_KEEP for d in dirs)
     assert last["temp_mb"] - first["temp_mb"] < 4 * 100, rows
