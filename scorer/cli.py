@@ -131,6 +131,15 @@ def _parser() -> argparse.ArgumentParser:
     for q in (n, sc, tk, se, st, no, ex):
         q.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
+    b = sub.add_parser("batch", help="many cuts on Ray: a project per cut, its takes, and an export")
+    b.add_argument("cuts", nargs="+", help="the cuts: video files")
+    b.add_argument("-o", "--output", required=True, help="folder for the projects (one per cut, by its name)")
+    b.add_argument("--takes", type=int, default=1, help="takes per cue (default 1; the first is selected)")
+    b.add_argument("--seed", type=int, default=0, help="seed of new projects; take seeds derive from it")
+    b.add_argument("--ray-address", help="a Ray cluster to use (default: a local instance on this machine)")
+    b.add_argument("--no-preview", action="store_true", help="exports without preview.mp4")
+    b.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+
     u = sub.add_parser("ui", help="the studio: a web app on this machine for the director and the composer")
     u.add_argument("project", nargs="?", help="a project folder to open (or create from an uploaded cut)")
     u.add_argument("--port", type=int, default=7860)
@@ -243,6 +252,13 @@ def main(argv: list[str] | None = None) -> int:
             _summary(report, Path(args.output))
         elif args.command == "project":
             _project_command(args, progress)
+        elif args.command == "batch":
+            from scorer.batch import run
+
+            runs = run(args.cuts, args.output, takes=args.takes, seed=args.seed, ray_address=args.ray_address,
+                       preview=not args.no_preview, quiet=args.quiet)
+            if any(r.error for r in runs):
+                return 1
         elif args.command == "ui":
             from ui.app import launch
             launch(args.project, host=args.host, port=args.port, auth=args.auth, share=args.share,

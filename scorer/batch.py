@@ -1,0 +1,319 @@
+"""Many cuts at once on Ray: `scorer batch CUTS... -o OUT`.
+
+Each cut gets a project folder OUT/<cut stem>, written exactly as the studio writes one
+(studio.new_project, studio.make_take, studio.export), by Ray tasks:
+
+    analyse (one per cut) → takes (one per cue and take) → select the first takes → export
+
+The analysis task returns two objects: a small summary the driver reads (cue ids,
+seconds) and the cut's base composition, which stays in Ray's object store and is handed
+to that cut's take tasks by reference (on a cluster it goes node to node, never through
+the driver and never re-composed per take).
+
+Seeds are derived from --seed, the cut's name, the cue and the take's number
+(take_seed), so a rerun asks for the same takes. Take tasks are idempotent: a done take
+of the same cue and seed is returned instead of made again, so a task Ray retries after
+its worker died (max_retries) never duplicates one; opening the project marks the dead
+worker's 'running' take failed (Project.recover). Rerunning the command resumes: cuts
+already analysed and takes already done are skipped.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scorer.errors import InputError
+
+TAKE_RETRIES = 3
+# Fault injection for tests: "<point>:<marker file>[,…]" makes the first take task that
+# reaches <point> kill its worker (os._exit) and leave the marker, so the retry runs
+# normally. Points: "compose" (the take's row written 'running', nothing rendered yet),
+# "finished" (the take done in the project but not yet reported to the driver).
+FAULT_ENV = "SCORER_BATCH_FAULT"
+
+
+def take_seed(seed: int, cut_name: str, cue_id: str, k: int) -> int:
+    """The seed of take k (0-based) of a cue of a cut: the same on every run, < 2**31."""
+    digest = hashlib.sha256(f"{int(seed)}/{cut_name}/{cue_id}/{int(k)}".encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+# --- the work of one task (plain functions, run inside Ray workers) -------------------------------
+
+def analyse_cut(folder: str, cut: str, *, seed: int) -> tuple[dict, tuple[str, object]]:
+    """Create the project for `cut` in `folder` (or open the one a run made before) and
+    compose its base score. Returns (summary, (composer key, base score))."""
+    from scorer import studio
+    from scorer.project import Project
+
+    t0 = time.perf_counter()
+    folder_path = Path(folder)
+    if (folder_path / "project.db").exists():
+        p = Project.open(folder_path)
+        if Path(p.cut_path) != Path(cut).resolve():
+            raise InputError(f"this project is for {p.cut_path}, not {cut}", path=folder)
+        skipped = True
+    else:
+        p = studio.new_project(folder_path, cut, seed=seed)
+        skipped = False
+    analyse_s = time.perf_counter() - t0
+    composer = studio.Composer(p)
+    base = composer.base()
+    cues = [c.id for c in p.cue_sheet().cues]
+    summary = {"cues": cues, "skipped": skipped, "analyse_s": analyse_s,
+               "compose_s": time.perf_counter() - t0 - analyse_s, "seed": studio.project_seed(p)}
+    p.close()
+    return summary, (composer._key, base)
+
+
+def take_in(folder: str, cue_id: str, seed: int, base: tuple[str, object] | None = None,
+            *, backend: str = "soundfont") -> dict:
+    """One take of `cue_id` with `seed` in the project in `folder`, the rest of its
+    parameters as the cue's selected take has them; a done take of the same cue and seed
+    is returned instead of made again. base: (key, score) from analyse_cut, so the score
+    is not composed again per take. Returns {"take", "made", "seconds"}."""
+    from scorer import studio
+    from scorer.project import Project
+
+    t0 = time.perf_counter()
+    p = Project.open(folder)           # marks a dead worker's 'running' take failed
+    try:
+        done = [t for t in p.takes(cue_id) if t.status == "done" and t.seed == seed and t.backend == backend]
+        if done:
+            return {"take": done[0].id, "made": False, "seconds": time.perf_counter() - t0}
+        composer = studio.Composer(p)
+        if base is not None:
+            composer._key, composer._base = base
+        params = {**studio.current_params(p, cue_id), "seed": seed}
+        take = studio.make_take(p, cue_id, params, composer=composer, parent=studio._selected_id(p, cue_id),
+                                backend=backend, progress=lambda stage, *_: _fault(stage))
+        _fault("finished")
+        return {"take": take.id, "made": True, "seconds": time.perf_counter() - t0}
+    finally:
+        p.close()
+
+
+def deliver_in(folder: str, first_takes: dict[str, int], *, preview: bool = True,
+               force: bool = False) -> dict:
+    """Select each cue's first take (cues already chosen keep their choice) and export the
+    project, unless nothing changed since an earlier export (force=False). Returns
+    {"zip", "exported", "seconds"}."""
+    from scorer import studio
+    from scorer.project import Project
+
+    t0 = time.perf_counter()
+    p = Project.open(folder)
+    try:
+        for cue_id, take_id in first_takes.items():
+            if p.selected(cue_id) is None and p.status(cue_id) != "locked":
+                p.select(cue_id, take_id)
+        earlier = sorted((p.folder / "exports").glob("*.zip"))
+        if earlier and not force:
+            return {"zip": str(earlier[-1]), "exported": False, "seconds": time.perf_counter() - t0}
+        z = studio.export(p, preview=preview)
+        return {"zip": str(z), "exported": True, "seconds": time.perf_counter() - t0}
+    finally:
+        p.close()
+
+
+def _fault(point: str) -> None:
+    for item in os.environ.get(FAULT_ENV, "").split(","):
+        want, _, marker = item.partition(":")
+        if want != point or not marker:
+            continue
+        try:
+            fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        os._exit(1)
+
+
+# --- neural backends: one loaded model serving many cues -------------------------------------------
+
+class NeuralActor:
+    """Holds a neural backend's model in one worker (loaded once) and makes takes with it.
+    As a Ray actor: neural_actor(...) below; takes go to .take(...) like take_in."""
+
+    def __init__(self, backend: str = "musicgen", *, model_path: str | None = None):
+        from scorer.render import get_backend
+
+        if model_path is not None:
+            os.environ["SCORER_MODEL_PATH"] = str(model_path)   # this worker's process only
+        self.backend = backend
+        get_backend(backend)                  # BackendUnavailable now, not per take
+        self.loaded = None
+        try:
+            from scorer.render.neural import models
+            from scorer.render.neural.musicgen import DEFAULT_MODEL
+            self.loaded = models.load(backend, DEFAULT_MODEL, model_path=model_path)  # cached per process
+        except Exception as exc:               # noqa: BLE001 — reported per take by the backend itself
+            self.load_error = f"{type(exc).__name__}: {exc}"
+
+    def take(self, folder: str, cue_id: str, seed: int, base=None) -> dict:
+        return take_in(folder, cue_id, seed, base, backend=self.backend)
+
+
+def neural_actor(backend: str = "musicgen", *, model_path: str | None = None, gpu: bool | None = None):
+    """A NeuralActor started as a Ray actor; gpu=None asks for a GPU only when the cluster has one."""
+    import ray
+
+    if gpu is None:
+        gpu = ray.cluster_resources().get("GPU", 0) >= 1
+    return ray.remote(num_gpus=1 if gpu else 0, num_cpus=1)(NeuralActor).remote(backend, model_path=model_path)
+
+
+# --- the driver ------------------------------------------------------------------------------------
+
+@dataclass
+class CutRun:
+    """What the driver knows of one cut."""
+    cut: str
+    folder: str
+    submitted_s: float
+    cues: list[str] = field(default_factory=list)
+    analysed: bool = False
+    skipped: bool = False
+    analyse_s: float = 0.0
+    takes_wanted: int = 0
+    takes_done: int = 0
+    takes_made: int = 0
+    takes_failed: int = 0
+    take_task_s: float = 0.0
+    first_takes: dict = field(default_factory=dict)
+    exported: bool = False
+    export_s: float = 0.0
+    zip: str = ""
+    error: str = ""
+    finished_s: float | None = None
+
+
+def run(cuts: list[str], out: str | os.PathLike, *, takes: int = 1, seed: int = 0,
+        ray_address: str | None = None, preview: bool = True, quiet: bool = False,
+        stream=None) -> list[CutRun]:
+    """Analyse, take and export every cut on Ray, one project per cut in out/<cut stem>.
+    ray_address: an existing cluster ("auto", "ray://host:10001"); default a local instance
+    sized to this machine (or the one this process already started). Progress and the
+    summary go to `stream` (default stderr). Returns one CutRun per cut."""
+    import ray
+
+    from scorer.studio import MAX_TAKES_AT_ONCE
+
+    stream = stream or sys.stderr
+    if not 1 <= takes <= MAX_TAKES_AT_ONCE:
+        raise InputError(f"takes must be 1…{MAX_TAKES_AT_ONCE}, got {takes}")
+    if not cuts:
+        raise InputError("no cuts given")
+    stems = [Path(c).stem for c in cuts]
+    twice = sorted({s for s in stems if stems.count(s) > 1})
+    if twice:
+        raise InputError(f"cuts with the same name would share a project folder: {', '.join(twice)}")
+    for c in cuts:
+        if not Path(c).is_file():
+            raise InputError("no such cut", path=str(c))
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+
+    if not ray.is_initialized():
+        if ray_address:
+            ray.init(address=ray_address, log_to_driver=not quiet)
+        else:
+            ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=not quiet)
+
+    analyse_task = ray.remote(num_returns=2, max_retries=TAKE_RETRIES)(analyse_cut)
+    take_task = ray.remote(max_retries=TAKE_RETRIES)(take_in)
+    deliver_task = ray.remote(max_retries=TAKE_RETRIES)(deliver_in)
+
+    t_start = time.perf_counter()
+    runs: list[CutRun] = []
+    pending: dict = {}               # ObjectRef → (kind, CutRun, extra)
+    bases: dict[str, object] = {}    # cut folder → ObjectRef of its base score
+    for cut, stem in zip(cuts, stems):
+        r = CutRun(cut=str(Path(cut).resolve()), folder=str(out / stem), submitted_s=time.perf_counter())
+        runs.append(r)
+        summary_ref, base_ref = analyse_task.remote(r.folder, r.cut, seed=seed)
+        bases[r.folder] = base_ref
+        pending[summary_ref] = ("analyse", r, None)
+
+    def report() -> None:
+        if quiet:
+            return
+        in_flight = sum(1 for kind, _, _ in pending.values() if kind == "take")
+        print(f"batch: cuts analysed {sum(r.analysed for r in runs)}/{len(runs)} · takes done "
+              f"{sum(r.takes_done for r in runs)}/{sum(r.takes_wanted for r in runs) or '?'} "
+              f"(running or queued {in_flight}, failed {sum(r.takes_failed for r in runs)}) · "
+              f"exported {sum(r.finished_s is not None for r in runs)}/{len(runs)}",
+              file=stream, flush=True)
+
+    def maybe_deliver(r: CutRun) -> None:
+        if r.takes_done + r.takes_failed < r.takes_wanted:
+            return
+        ref = deliver_task.remote(r.folder, r.first_takes, preview=preview, force=r.takes_made > 0)
+        pending[ref] = ("deliver", r, None)
+
+    while pending:
+        ready, _ = ray.wait(list(pending), num_returns=1)
+        ref = ready[0]
+        kind, r, extra = pending.pop(ref)
+        try:
+            value = ray.get(ref)
+        except Exception as exc:  # noqa: BLE001 — a task failed for good: count it, go on
+            value, error = None, f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
+        else:
+            error = ""
+        if kind == "analyse":
+            r.analysed = True
+            if value is None:
+                r.error, r.finished_s = error, time.perf_counter()
+                bases.pop(r.folder, None)
+            else:
+                r.cues, r.skipped, r.analyse_s = value["cues"], value["skipped"], value["analyse_s"]
+                r.takes_wanted = len(r.cues) * takes
+                base_ref = bases.pop(r.folder)       # stays in the object store while takes hold it
+                for cue_id in r.cues:
+                    for k in range(takes):
+                        s = take_seed(value["seed"], Path(r.folder).name, cue_id, k)
+                        pending[take_task.remote(r.folder, cue_id, s, base_ref)] = ("take", r, (cue_id, k))
+                if not r.cues:
+                    maybe_deliver(r)
+        elif kind == "take":
+            cue_id, k = extra
+            if value is None:
+                r.takes_failed += 1
+                r.error = r.error or f"cue {cue_id}: {error}"
+            else:
+                r.takes_done += 1
+                r.takes_made += value["made"]
+                r.take_task_s += value["seconds"]
+                if k == 0 or cue_id not in r.first_takes:    # take 0, or another if it failed
+                    r.first_takes[cue_id] = value["take"]
+            maybe_deliver(r)
+        else:
+            if value is None:
+                r.error = r.error or f"export: {error}"
+            else:
+                r.exported, r.export_s, r.zip = value["exported"], value["seconds"], value["zip"]
+            r.finished_s = time.perf_counter()
+        report()
+
+    if not quiet:
+        _summary(runs, time.perf_counter() - t_start, stream)
+    return runs
+
+
+def _summary(runs: list[CutRun], total_s: float, stream) -> None:
+    print(f"{'cut':24} {'cues':>4} {'analyse':>9} {'takes':>11} {'take s':>8} {'export':>8} {'wall':>8}  result",
+          file=stream)
+    for r in runs:
+        analysed = "resumed" if r.skipped else f"{r.analyse_s:8.1f}s"
+        takes = f"{r.takes_made}+{r.takes_done - r.takes_made}" + (f" ✗{r.takes_failed}" if r.takes_failed else "")
+        export = f"{r.export_s:7.1f}s" if r.exported else ("kept" if r.zip else "—")
+        wall = f"{(r.finished_s or time.perf_counter()) - r.submitted_s:7.1f}s"
+        result = r.error or r.zip
+        print(f"{Path(r.cut).stem[:24]:24} {len(r.cues):>4} {analysed:>9} {takes:>11} {r.take_task_s:7.1f}s "
+              f"{export:>8} {wall:>8}  {result}", file=stream)
+    print(f"{len(runs)} cuts in {total_s:.1f} s (takes: made+already done)", file=stream, flush=True)
