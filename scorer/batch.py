@@ -136,23 +136,24 @@ def _fault(point: str) -> None:
 # --- neural backends: one loaded model serving many cues -------------------------------------------
 
 class NeuralActor:
-    """Holds a neural backend's model in one worker (loaded once) and makes takes with it.
-    As a Ray actor: neural_actor(...) below; takes go to .take(...) like take_in."""
+    """One worker holding a neural backend's model (loaded once, in __init__) and making
+    takes with it, cue after cue: start it with neural_actor(), call .take.remote(...)
+    as take_in. The model is the backend's default; model_path: its weights folder (else
+    $SCORER_MODEL_PATH or the Hugging Face cache — never downloaded)."""
 
     def __init__(self, backend: str = "musicgen", *, model_path: str | None = None):
-        from scorer.render import get_backend
+        import importlib
 
+        from scorer.render import get_backend
+        from scorer.render.neural import models
+
+        get_backend(backend)                              # BackendUnavailable here, not per take
         if model_path is not None:
             os.environ["SCORER_MODEL_PATH"] = str(model_path)   # this worker's process only
+        name = importlib.import_module(f"scorer.render.neural.{backend}").DEFAULT_MODEL
+        # models.load caches per process: the takes' renders find this one.
+        self.loaded = models.load(backend, name, model_path=model_path)
         self.backend = backend
-        get_backend(backend)                  # BackendUnavailable now, not per take
-        self.loaded = None
-        try:
-            from scorer.render.neural import models
-            from scorer.render.neural.musicgen import DEFAULT_MODEL
-            self.loaded = models.load(backend, DEFAULT_MODEL, model_path=model_path)  # cached per process
-        except Exception as exc:               # noqa: BLE001 — reported per take by the backend itself
-            self.load_error = f"{type(exc).__name__}: {exc}"
 
     def take(self, folder: str, cue_id: str, seed: int, base=None) -> dict:
         return take_in(folder, cue_id, seed, base, backend=self.backend)
@@ -262,7 +263,8 @@ def run(cuts: list[str], out: str | os.PathLike, *, takes: int = 1, seed: int = 
         try:
             value = ray.get(ref)
         except Exception as exc:  # noqa: BLE001 — a task failed for good: count it, go on
-            value, error = None, f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
+            lines = str(exc).strip().splitlines()      # Ray's message ends with the task's error
+            value, error = None, f"{type(exc).__name__}: {lines[-1] if lines else ''}"
         else:
             error = ""
         if kind == "analyse":
