@@ -89,12 +89,16 @@ class Composer:
 
     def cue_score(self, cue_id: str, params: dict) -> Score:
         """The whole score with `cue_id` composed by `params` (see take_params)."""
-        from scorer.compose import refine
-
         sheet = self.project.cue_sheet()
-        cue = _cue(sheet, cue_id)
-        kwargs = {k: params[k] for k in REFINABLE if params.get(k) is not None}
-        return refine(self.base(), cue_id, cue=cue, dialogue=sheet.dialogue, seed=params["seed"], **kwargs)
+        return _composed_as(self.base(), sheet, _cue(sheet, cue_id), params)
+
+
+def _composed_as(score: Score, sheet: CueSheet, cue: Cue, params: dict) -> Score:
+    """`score` with `cue` composed by a take's parameters (see take_params)."""
+    from scorer.compose import refine
+
+    kwargs = {k: params[k] for k in REFINABLE if params.get(k) is not None}
+    return refine(score, cue.id, cue=cue, dialogue=sheet.dialogue, seed=params["seed"], **kwargs)
 
 
 def take_params(*, seed: int, preset: str | None = None, intensity: float | None = None,
@@ -390,11 +394,8 @@ def set_cue(sheet: CueSheet, cue_id: str, *, preset: str | None = None, intensit
             raise InputError(f"no preset {preset!r}; presets: {', '.join(sorted(names))}")
         c = replace(c, preset=preset)
     if intensity is not None:
-        if not 0.0 <= intensity <= 1.0:
-            raise InputError(f"intensity must be in 0…1, got {intensity}")
-        shift = intensity - (float(np.mean([v for _, v in c.intensity])) if c.intensity else 0.5)
-        c = replace(c, intensity=tuple((t, float(np.clip(v + shift, 0, 1))) for t, v in c.intensity)
-                    or ((c.start_s, intensity),))
+        from scorer.compose import with_mean_intensity
+        c = with_mean_intensity(c, intensity)
     if note is not None:
         c = replace(c, note=note[:500])
     return _sorted(sheet, [c if x.id == cue_id else x for x in sheet.cues])
@@ -437,8 +438,6 @@ def move_hit(sheet: CueSheet, cue_id: str, from_s: float, to_s: float) -> CueShe
 def chosen_score(p: Project, composer: Composer | None = None) -> Score:
     """The whole score as people chose it: every cue by its selected take's parameters,
     cues without one as first composed."""
-    from scorer.compose import refine
-
     composer = composer or Composer(p)
     sheet = p.cue_sheet()
     out = composer.base()
@@ -446,9 +445,7 @@ def chosen_score(p: Project, composer: Composer | None = None) -> Score:
         take = p.selected(cue.id)
         if take is None:
             continue
-        params = take.params
-        kwargs = {k: params[k] for k in REFINABLE if params.get(k) is not None}
-        out = refine(out, cue.id, cue=cue, dialogue=sheet.dialogue, seed=params["seed"], **kwargs)
+        out = _composed_as(out, sheet, cue, take.params)
     return out
 
 

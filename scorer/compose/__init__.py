@@ -162,6 +162,17 @@ def compose(cue_sheet: CueSheet, *, seed: int = 0, presets: dict[str, Preset] | 
     return Score(source=cue_sheet.source, cues=tuple(scores), seed=seed, theme=theme)
 
 
+def with_mean_intensity(cue: Cue, intensity: float) -> Cue:
+    """The cue with its intensity curve moved so its mean is `intensity` (0…1), its shape
+    kept (clipped to 0…1); a cue without a curve gets a flat one."""
+    if not 0.0 <= intensity <= 1.0:
+        raise InputError(f"cue {cue.id}: intensity must be in 0…1, got {intensity}")
+    if not cue.intensity:
+        return replace(cue, intensity=((cue.start_s, intensity),))
+    shift = intensity - float(np.mean([v for _, v in cue.intensity]))
+    return replace(cue, intensity=tuple((t, float(np.clip(v + shift, 0.0, 1.0))) for t, v in cue.intensity))
+
+
 def refine(score: Score, cue_id: str, *, dialogue: tuple[Span, ...] = (), presets: dict[str, Preset] | None = None,
            seed: int | None = None, preset: str | None = None, intensity: float | None = None,
            tempo_bpm: float | None = None, instrumentation: dict[str, int] | None = None,
@@ -203,12 +214,7 @@ def refine(score: Score, cue_id: str, *, dialogue: tuple[Span, ...] = (), preset
         p = replace(p, layers=tuple(replace(layer, program=instrumentation.get(layer.name, layer.program))
                                     for layer in p.layers))
     if intensity is not None:
-        if not 0.0 <= intensity <= 1.0:
-            raise InputError(f"cue {cue_id}: intensity must be in 0…1, got {intensity}")
-        shift = intensity - float(np.mean([v for _, v in base_cue.intensity])) if base_cue.intensity else 0.0
-        curve = tuple((t, float(np.clip(v + shift, 0.0, 1.0))) for t, v in base_cue.intensity) \
-            or ((base_cue.start_s, intensity),)
-        base_cue = replace(base_cue, intensity=curve)
+        base_cue = with_mean_intensity(base_cue, intensity)
     tonic, mode = parse_key(old.key)
     if p.mode != mode or tonic not in p.tonics:
         tonic = choose_tonic(p, cue_rng(score.seed, cue_id, _KEY), after=(tonic, mode))

@@ -48,10 +48,7 @@ def write_preview(cut_path: str | os.PathLike, audio_blocks: Iterable[np.ndarray
     overlay: burn in text per frame (the picture is then re-encoded)."""
     import av
 
-    try:
-        src = av.open(str(cut_path))
-    except (av.FFmpegError, OSError) as exc:
-        raise InputError(f"cannot open for the preview ({exc})", path=str(cut_path))
+    src = _open_cut(cut_path, "preview")
     with src, atomic_path(out_path, suffix=".mp4") as tmp:
         vin = src.streams.video[0]
         remux = vin.codec_context.name in MP4_VIDEO_CODECS and overlay is None
@@ -103,6 +100,16 @@ def write_preview(cut_path: str | os.PathLike, audio_blocks: Iterable[np.ndarray
         progress("preview", 1, 1)
 
 
+def _open_cut(cut_path: str | os.PathLike, purpose: str):
+    """The cut as a PyAV container, or an InputError naming it and what it was for."""
+    import av
+
+    try:
+        return av.open(str(cut_path))
+    except (av.FFmpegError, OSError) as exc:
+        raise InputError(f"cannot open for the {purpose} ({exc})", path=str(cut_path))
+
+
 class _AudioWriter:
     """Encodes (2, n) float blocks to an audio stream on demand, in time order."""
 
@@ -139,10 +146,7 @@ def write_excerpt(cut_path: str | os.PathLike, start_s: float, end_s: float, aud
     start_s on; frames before start_s are decoded and dropped."""
     import av
 
-    try:
-        src = av.open(str(cut_path))
-    except (av.FFmpegError, OSError) as exc:
-        raise InputError(f"cannot open for the excerpt ({exc})", path=str(cut_path))
+    src = _open_cut(cut_path, "excerpt")
     with src, atomic_path(out_path, suffix=".mp4") as tmp:
         vin = src.streams.video[0]
         # Times are on the cut's timeline, whose 0 is its first frame (not always pts 0).
