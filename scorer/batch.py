@@ -20,13 +20,15 @@ already analysed and takes already done are skipped.
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
 import os
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scorer.errors import InputError
+from scorer.errors import BackendUnavailable, InputError
 
 TAKE_RETRIES = 3
 # Fault injection for tests: "<point>:<marker file>[,…]" makes the first take task that
@@ -37,7 +39,12 @@ FAULT_ENV = "SCORER_BATCH_FAULT"
 
 
 def take_seed(seed: int, cut_name: str, cue_id: str, k: int) -> int:
-    """The seed of take k (0-based) of a cue of a cut: the same on every run, < 2**31."""
+    """The seed of take k (0-based) of a cue of a cut: take 0 has the project's own seed,
+    so the first take of every cue is the score `scorer score --seed SEED` writes; the
+    others are drawn from the seed, the cut's name, the cue and k — the same on every run,
+    < 2**31."""
+    if int(k) == 0:
+        return int(seed)
     digest = hashlib.sha256(f"{int(seed)}/{cut_name}/{cue_id}/{int(k)}".encode("utf-8")).digest()
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
@@ -71,15 +78,20 @@ def analyse_cut(folder: str, cut: str, *, seed: int) -> tuple[dict, tuple[str, o
 
 
 def take_in(folder: str, cue_id: str, seed: int, base: tuple[str, object] | None = None,
-            *, backend: str = "soundfont") -> dict:
+            *, backend: str = "soundfont", options: dict | None = None, tracker=None,
+            key: tuple | None = None) -> dict:
     """One take of `cue_id` with `seed` in the project in `folder`, the rest of its
-    parameters as the cue's selected take has them; a done take of the same cue and seed
-    is returned instead of made again. base: (key, score) from analyse_cut, so the score
-    is not composed again per take. Returns {"take", "made", "seconds"}."""
+    parameters as the cue's selected take has them; a done take of the same cue, seed and
+    backend is returned instead of made again. base: (key, score) from analyse_cut, so the
+    score is not composed again per take. options: the backend's render options.
+    tracker/key: a Tracker actor told when the take starts (for the progress line).
+    Returns {"take", "made", "seconds"}."""
     from scorer import studio
     from scorer.project import Project
 
     t0 = time.perf_counter()
+    if tracker is not None:
+        tracker.started.remote(key)
     p = Project.open(folder)           # marks a dead worker's 'running' take failed
     try:
         done = [t for t in p.takes(cue_id) if t.status == "done" and t.seed == seed and t.backend == backend]
@@ -90,7 +102,7 @@ def take_in(folder: str, cue_id: str, seed: int, base: tuple[str, object] | None
             composer._key, composer._base = base
         params = {**studio.current_params(p, cue_id), "seed": seed}
         take = studio.make_take(p, cue_id, params, composer=composer, parent=studio._selected_id(p, cue_id),
-                                backend=backend, progress=lambda stage, *_: _fault(stage))
+                                backend=backend, options=options, progress=lambda stage, *_: _fault(stage))
         _fault("finished")
         return {"take": take.id, "made": True, "seconds": time.perf_counter() - t0}
     finally:
@@ -98,10 +110,10 @@ def take_in(folder: str, cue_id: str, seed: int, base: tuple[str, object] | None
 
 
 def deliver_in(folder: str, first_takes: dict[str, int], *, preview: bool = True,
-               force: bool = False) -> dict:
+               force: bool = False, options: dict[str, dict] | None = None) -> dict:
     """Select each cue's first take (cues already chosen keep their choice) and export the
-    project, unless nothing changed since an earlier export (force=False). Returns
-    {"zip", "exported", "seconds"}."""
+    project, unless nothing changed since an earlier export (force=False). options:
+    backend name → render options for neural cues. Returns {"zip", "exported", "seconds"}."""
     from scorer import studio
     from scorer.project import Project
 
@@ -114,7 +126,7 @@ def deliver_in(folder: str, first_takes: dict[str, int], *, preview: bool = True
         earlier = sorted((p.folder / "exports").glob("*.zip"))
         if earlier and not force:
             return {"zip": str(earlier[-1]), "exported": False, "seconds": time.perf_counter() - t0}
-        z = studio.export(p, preview=preview)
+        z = studio.export(p, preview=preview, options=options)
         return {"zip": str(z), "exported": True, "seconds": time.perf_counter() - t0}
     finally:
         p.close()
@@ -137,35 +149,86 @@ def _fault(point: str) -> None:
 
 class NeuralActor:
     """One worker holding a neural backend's model (loaded once, in __init__) and making
-    takes with it, cue after cue: start it with neural_actor(), call .take.remote(...)
-    as take_in. The model is the backend's default; model_path: its weights folder (else
-    $SCORER_MODEL_PATH or the Hugging Face cache — never downloaded)."""
+    takes with it, cue after cue: start it with neural_actor(), call .take.remote(...) as
+    take_in. options: the backend's render options — model (default the backend's),
+    model_path (else $SCORER_MODEL_PATH or the Hugging Face cache; never downloaded),
+    device (default the best there is) and the rest passed to every render."""
 
-    def __init__(self, backend: str = "musicgen", *, model_path: str | None = None):
+    def __init__(self, backend: str = "musicgen", options: dict | None = None):
         import importlib
 
         from scorer.render import get_backend
         from scorer.render.neural import models
 
         get_backend(backend)                              # BackendUnavailable here, not per take
-        if model_path is not None:
-            os.environ["SCORER_MODEL_PATH"] = str(model_path)   # this worker's process only
-        name = importlib.import_module(f"scorer.render.neural.{backend}").DEFAULT_MODEL
-        # models.load caches per process: the takes' renders find this one.
-        self.loaded = models.load(backend, name, model_path=model_path)
         self.backend = backend
+        self.options = dict(options or {})
+        name = self.options.get("model") or importlib.import_module(f"scorer.render.neural.{backend}").DEFAULT_MODEL
+        # models.load caches per process: every take's render finds this one.
+        self.loaded = models.load(backend, name, model_path=self.options.get("model_path"),
+                                  device=self.options.get("device"))
+        self.takes = 0
 
-    def take(self, folder: str, cue_id: str, seed: int, base=None) -> dict:
-        return take_in(folder, cue_id, seed, base, backend=self.backend)
+    def ready(self) -> dict:
+        """What this actor holds: the model, where it runs, and how many loads it took."""
+        from scorer.render.neural import models
+
+        return {"pid": os.getpid(), "model": self.loaded.name, "device": self.loaded.device,
+                "loads": models.load_count(), "takes": self.takes}
+
+    def take(self, folder: str, cue_id: str, seed: int, base=None, *, tracker=None, key=None) -> dict:
+        out = take_in(folder, cue_id, seed, base, backend=self.backend, options=self.options,
+                      tracker=tracker, key=key)
+        self.takes += out["made"]
+        return out
+
+    def deliver(self, folder: str, first_takes: dict[str, int], *, preview: bool = True,
+                force: bool = False) -> dict:
+        # The export renders its neural cues again (a neural take is not reproducible from
+        # its seed), so it runs where the model is.
+        return deliver_in(folder, first_takes, preview=preview, force=force,
+                          options={self.backend: self.options})
 
 
-def neural_actor(backend: str = "musicgen", *, model_path: str | None = None, gpu: bool | None = None):
-    """A NeuralActor started as a Ray actor; gpu=None asks for a GPU only when the cluster has one."""
+def neural_actors(backend: str, options: dict | None = None, *, count: int | None = None,
+                  gpu: bool | None = None) -> list:
+    """`count` NeuralActors started as Ray actors (default: one per GPU in the cluster, or
+    one on a CPU when it has none), each asking for a whole GPU when gpu (default: when the
+    cluster has one) so they land on GPU nodes only. Restarted (model loaded again) and
+    their calls retried if their worker dies. Waits until every actor has loaded its model,
+    so a missing weight fails here, once, with the backend's own message."""
     import ray
 
-    if gpu is None:
-        gpu = ray.cluster_resources().get("GPU", 0) >= 1
-    return ray.remote(num_gpus=1 if gpu else 0, num_cpus=1)(NeuralActor).remote(backend, model_path=model_path)
+    gpus = int(ray.cluster_resources().get("GPU", 0))
+    gpu = gpus >= 1 if gpu is None else gpu
+    count = count or max(gpus, 1)
+    cls = ray.remote(num_gpus=1 if gpu else 0, num_cpus=1, max_restarts=TAKE_RETRIES,
+                     max_task_retries=TAKE_RETRIES)(NeuralActor)
+    actors = [cls.remote(backend, options) for _ in range(count)]
+    try:
+        ray.get([a.ready.remote() for a in actors])
+    except ray.exceptions.RayActorError as exc:
+        cause = exc.__cause__ or exc
+        lines = str(getattr(exc, "error_msg", "") or cause).strip().splitlines()
+        last = lines[-1] if lines else type(exc).__name__
+        if last.startswith("scorer.errors."):                 # "scorer.errors.Kind: message"
+            last = last.partition(": ")[2]
+        raise BackendUnavailable(f"the {backend} actor could not start: {last}") from None
+    return actors
+
+
+class Tracker:
+    """Which take tasks have started (a Ray actor with no CPU of its own): the driver
+    knows what finished, this tells what is running rather than queued."""
+
+    def __init__(self):
+        self._started: set = set()
+
+    def started(self, key) -> None:
+        self._started.add(tuple(key))
+
+    def snapshot(self) -> set:
+        return set(self._started)
 
 
 # --- the driver ------------------------------------------------------------------------------------
@@ -185,6 +248,7 @@ class CutRun:
     takes_made: int = 0
     takes_failed: int = 0
     take_task_s: float = 0.0
+    takes_left: dict = field(default_factory=dict)     # cue id → takes not yet finished
     first_takes: dict = field(default_factory=dict)
     exported: bool = False
     export_s: float = 0.0
@@ -192,16 +256,25 @@ class CutRun:
     error: str = ""
     finished_s: float | None = None
 
+    @property
+    def cues_done(self) -> int:
+        return sum(1 for c in self.cues if self.takes_left.get(c) == 0)
+
 
 def run(cuts: list[str], out: str | os.PathLike, *, takes: int = 1, seed: int = 0,
+        backend: str = "soundfont", options: dict | None = None, actors: int | None = None,
         ray_address: str | None = None, preview: bool = True, quiet: bool = False,
-        stream=None) -> list[CutRun]:
+        stream=None, actor_info: list | None = None) -> list[CutRun]:
     """Analyse, take and export every cut on Ray, one project per cut in out/<cut stem>.
-    ray_address: an existing cluster ("auto", "ray://host:10001"); default a local instance
-    sized to this machine (or the one this process already started). Progress and the
-    summary go to `stream` (default stderr). Returns one CutRun per cut."""
+    backend: what renders the takes; a neural one runs in `actors` NeuralActors (default
+    one per GPU, or one) holding its model, with `options` (model, model_path, device,
+    prompt …). ray_address: an existing cluster ("auto", "ray://host:10001"); default a
+    local instance sized to this machine (or the one this process already started).
+    Progress and the summary go to `stream` (default stderr); actor_info, if given, gets
+    each neural actor's ready() at the end. Returns one CutRun per cut."""
     import ray
 
+    from scorer.render import get_backend
     from scorer.studio import MAX_TAKES_AT_ONCE
 
     stream = stream or sys.stderr
@@ -209,6 +282,11 @@ def run(cuts: list[str], out: str | os.PathLike, *, takes: int = 1, seed: int = 
         raise InputError(f"takes must be 1…{MAX_TAKES_AT_ONCE}, got {takes}")
     if not cuts:
         raise InputError("no cuts given")
+    neural = backend != "soundfont"
+    if neural and backend not in ("musicgen", "audiogen"):
+        get_backend(backend)                  # an unknown name: BackendUnavailable, listing them
+    if options and not neural:
+        raise InputError(f"render options are for the neural backends, not {backend}")
     stems = [Path(c).stem for c in cuts]
     twice = sorted({s for s in stems if stems.count(s) > 1})
     if twice:
@@ -228,33 +306,82 @@ def run(cuts: list[str], out: str | os.PathLike, *, takes: int = 1, seed: int = 
     analyse_task = ray.remote(num_returns=2, max_retries=TAKE_RETRIES)(analyse_cut)
     take_task = ray.remote(max_retries=TAKE_RETRIES)(take_in)
     deliver_task = ray.remote(max_retries=TAKE_RETRIES)(deliver_in)
+    tracker = ray.remote(num_cpus=0)(Tracker).remote()
+    pool = neural_actors(backend, options, count=actors) if neural else []
+    turn = 0
 
     t_start = time.perf_counter()
     runs: list[CutRun] = []
-    pending: dict = {}               # ObjectRef → (kind, CutRun, extra)
+    pending: dict = {}               # ObjectRef → (kind, CutRun, extra): submitted to Ray
+    waiting: list = []               # heap of (rank, order, kind, CutRun, extra): not yet submitted
     bases: dict[str, object] = {}    # cut folder → ObjectRef of its base score
+    # The driver hands Ray a window of tasks at a time (Ray's own pattern for bounding a
+    # queue), longest kinds first: an export (tens of seconds) starts as soon as its cut's
+    # takes are done instead of queuing behind every other cut's takes, so the end of the
+    # batch is not one long export on one core while the others idle.
+    window = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
+    rank = {"deliver": 0, "analyse": 1, "take": 2}
+    order = itertools.count()
+    # Each task is given one CPU by Ray, so it renders in one process (no pool of its own
+    # competing with the tasks beside it).
+    render_options = {"soundfont": {"workers": 1}}
+
+    def queue(kind: str, r: CutRun, extra=None) -> None:
+        heapq.heappush(waiting, (rank[kind], next(order), kind, r, extra))
+
+    def submit(kind: str, r: CutRun, extra) -> None:
+        nonlocal turn
+        if kind == "analyse":
+            ref, bases[r.folder] = analyse_task.remote(r.folder, r.cut, seed=seed)
+        elif kind == "take":
+            cue_id, k, s, base_ref = extra
+            key = (Path(r.folder).name, cue_id, k)
+            extra = (cue_id, k)
+            if pool:
+                ref = pool[turn % len(pool)].take.remote(r.folder, cue_id, s, base_ref, tracker=tracker, key=key)
+                turn += 1
+            else:
+                ref = take_task.remote(r.folder, cue_id, s, base_ref, tracker=tracker, key=key)
+        else:
+            force = r.takes_made > 0
+            if pool:        # the export renders its neural cues again, so where the model is
+                ref = pool[runs.index(r) % len(pool)].deliver.remote(r.folder, r.first_takes, preview=preview,
+                                                                   force=force)
+            else:
+                ref = deliver_task.remote(r.folder, r.first_takes, preview=preview, force=force,
+                                          options=render_options)
+        pending[ref] = (kind, r, extra)
+
+    def pump() -> None:
+        while waiting and len(pending) < window:
+            _, _, kind, r, extra = heapq.heappop(waiting)
+            submit(kind, r, extra)
+
     for cut, stem in zip(cuts, stems):
         r = CutRun(cut=str(Path(cut).resolve()), folder=str(out / stem), submitted_s=time.perf_counter())
         runs.append(r)
-        summary_ref, base_ref = analyse_task.remote(r.folder, r.cut, seed=seed)
-        bases[r.folder] = base_ref
-        pending[summary_ref] = ("analyse", r, None)
+        queue("analyse", r)
+    pump()
 
-    def report() -> None:
-        if quiet:
+    last_report = [0.0]
+
+    def report(force: bool = False) -> None:
+        if quiet or not (force or time.perf_counter() - last_report[0] >= 1.0):
             return
-        in_flight = sum(1 for kind, _, _ in pending.values() if kind == "take")
-        print(f"batch: cuts analysed {sum(r.analysed for r in runs)}/{len(runs)} · takes done "
-              f"{sum(r.takes_done for r in runs)}/{sum(r.takes_wanted for r in runs) or '?'} "
-              f"(running or queued {in_flight}, failed {sum(r.takes_failed for r in runs)}) · "
-              f"exported {sum(r.finished_s is not None for r in runs)}/{len(runs)}",
-              file=stream, flush=True)
+        last_report[0] = time.perf_counter()
+        in_flight = {(Path(r.folder).name, *extra) for kind, r, extra in pending.values() if kind == "take"}
+        running = len(in_flight & ray.get(tracker.snapshot.remote()))
+        left = sum(r.takes_wanted - r.takes_done - r.takes_failed for r in runs)
+        print(f"batch: cuts analysed {sum(r.analysed for r in runs)}/{len(runs)}, exported "
+              f"{sum(r.finished_s is not None and not r.error for r in runs)}/{len(runs)} · cues done "
+              f"{sum(r.cues_done for r in runs)}/{sum(len(r.cues) for r in runs) or '?'} · takes done "
+              f"{sum(r.takes_done for r in runs)}/{sum(r.takes_wanted for r in runs) or '?'}, running {running}, "
+              f"queued {left - running}, failed {sum(r.takes_failed for r in runs)} · "
+              f"{time.perf_counter() - t_start:.0f} s", file=stream, flush=True)
 
     def maybe_deliver(r: CutRun) -> None:
-        if r.takes_done + r.takes_failed < r.takes_wanted:
-            return
-        ref = deliver_task.remote(r.folder, r.first_takes, preview=preview, force=r.takes_made > 0)
-        pending[ref] = ("deliver", r, None)
+        if r.takes_done + r.takes_failed >= r.takes_wanted:
+            queue("deliver", r)
 
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1)
@@ -275,15 +402,18 @@ def run(cuts: list[str], out: str | os.PathLike, *, takes: int = 1, seed: int = 
             else:
                 r.cues, r.skipped, r.analyse_s = value["cues"], value["skipped"], value["analyse_s"]
                 r.takes_wanted = len(r.cues) * takes
+                r.takes_left = {c: takes for c in r.cues}
                 base_ref = bases.pop(r.folder)       # stays in the object store while takes hold it
-                for cue_id in r.cues:
-                    for k in range(takes):
-                        s = take_seed(value["seed"], Path(r.folder).name, cue_id, k)
-                        pending[take_task.remote(r.folder, cue_id, s, base_ref)] = ("take", r, (cue_id, k))
+                for k in range(takes):               # every cue's first take before any second one
+                    for cue_id in r.cues:
+                        queue("take", r, (cue_id, k, take_seed(value["seed"], Path(r.folder).name, cue_id, k),
+                                          base_ref))
                 if not r.cues:
                     maybe_deliver(r)
+            report(force=True)
         elif kind == "take":
             cue_id, k = extra
+            r.takes_left[cue_id] -= 1
             if value is None:
                 r.takes_failed += 1
                 r.error = r.error or f"cue {cue_id}: {error}"
@@ -294,16 +424,27 @@ def run(cuts: list[str], out: str | os.PathLike, *, takes: int = 1, seed: int = 
                 if k == 0 or cue_id not in r.first_takes:    # take 0, or another if it failed
                     r.first_takes[cue_id] = value["take"]
             maybe_deliver(r)
+            report()
         else:
             if value is None:
                 r.error = r.error or f"export: {error}"
             else:
                 r.exported, r.export_s, r.zip = value["exported"], value["seconds"], value["zip"]
             r.finished_s = time.perf_counter()
-        report()
+            report(force=True)
+        pump()
 
+    held = ray.get([a.ready.remote() for a in pool])
+    for actor in pool:
+        ray.kill(actor)
+    ray.kill(tracker)
+    if actor_info is not None:
+        actor_info.extend(held)
     if not quiet:
         _summary(runs, time.perf_counter() - t_start, stream)
+        for info in held:
+            print(f"{backend} actor (pid {info['pid']}, {info['device']}): {info['model']} loaded "
+                  f"{info['loads']}×, {info['takes']} takes made", file=stream, flush=True)
     return runs
 
 

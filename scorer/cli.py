@@ -136,6 +136,14 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("-o", "--output", required=True, help="folder for the projects (one per cut, by its name)")
     b.add_argument("--takes", type=int, default=1, help="takes per cue (default 1; the first is selected)")
     b.add_argument("--seed", type=int, default=0, help="seed of new projects; take seeds derive from it")
+    b.add_argument("--backend", default="soundfont", choices=("soundfont", "musicgen"),
+                   help="what renders the takes (default soundfont); musicgen runs in Ray actors "
+                        "that load the model once, on GPU nodes when the cluster has them")
+    b.add_argument("--model", help="the neural model (default: the backend's, e.g. facebook/musicgen-melody)")
+    b.add_argument("--model-path", help="neural weights: a checkpoint folder on every node (or SCORER_MODEL_PATH)")
+    b.add_argument("--device", choices=("cpu", "cuda", "mps"), help="neural backends' device (default: best)")
+    b.add_argument("--prompt", help="your words for the neural backend, added to each preset's prompt")
+    b.add_argument("--actors", type=int, help="neural model actors (default: one per GPU in the cluster, or one)")
     b.add_argument("--ray-address", help="a Ray cluster to use (default: a local instance on this machine)")
     b.add_argument("--no-preview", action="store_true", help="exports without preview.mp4")
     b.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
@@ -255,7 +263,14 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "batch":
             from scorer.batch import run
 
-            runs = run(args.cuts, args.output, takes=args.takes, seed=args.seed, ray_address=args.ray_address,
+            neural = {k: v for k, v in (("model", args.model), ("model_path", args.model_path),
+                                        ("device", args.device), ("prompt", args.prompt)) if v is not None}
+            if neural and args.backend == "soundfont":
+                raise InputError(f"--{next(iter(neural)).replace('_', '-')} is for a neural --backend (musicgen)")
+            if args.actors is not None and args.actors < 1:
+                raise InputError(f"--actors must be ≥ 1, got {args.actors}")
+            runs = run(args.cuts, args.output, takes=args.takes, seed=args.seed, backend=args.backend,
+                       options=neural or None, actors=args.actors, ray_address=args.ray_address,
                        preview=not args.no_preview, quiet=args.quiet)
             if any(r.error for r in runs):
                 return 1

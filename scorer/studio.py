@@ -120,24 +120,25 @@ def _cue(sheet: CueSheet, cue_id: str) -> Cue:
 # --- takes -----------------------------------------------------------------------------------
 
 def make_take(p: Project, cue_id: str, params: dict, *, composer: Composer | None = None,
-              parent: int | None = None, backend: str = "soundfont",
+              parent: int | None = None, backend: str = "soundfont", options: dict | None = None,
               progress: ProgressFn | None = None) -> Take:
     """Compose and render one take of one cue and store it. The take's row exists from
-    the start ('running'), so a crash or a cancel leaves a 'failed' take, never a half one."""
+    the start ('running'), so a crash or a cancel leaves a 'failed' take, never a half one.
+    options: the backend's render options (a neural backend's model, model_path, device …)."""
     check_cue_id(cue_id)
     if p.status(cue_id) == "locked":
         raise InputError(f"cue {cue_id} is locked; unlock it before making new takes")
     composer = composer or Composer(p)
     take_id = p.start_take(cue_id, seed=params["seed"], params=params, backend=backend, parent=parent)
     try:
-        files = _render_take(composer, cue_id, params, backend=backend, progress=progress)
+        files = _render_take(composer, cue_id, params, backend=backend, options=options, progress=progress)
         return p.finish_take(take_id, files)
     except BaseException as exc:            # cancelled or failed: the row says so, no files stay
         p.fail_take(take_id, f"{type(exc).__name__}: {exc}")
         raise
 
 
-def _render_take(composer: Composer, cue_id: str, params: dict, *, backend: str,
+def _render_take(composer: Composer, cue_id: str, params: dict, *, backend: str, options: dict | None,
                  progress: ProgressFn | None) -> dict[str, bytes]:
     from scorer.deliver.midi import midi_bytes
     from scorer.io.clipstore import ClipStore
@@ -148,7 +149,7 @@ def _render_take(composer: Composer, cue_id: str, params: dict, *, backend: str,
     one = replace(whole, cues=(cs,))
     if progress:
         progress("compose", 1, 1)
-    options = {"workers": 1} if backend == "soundfont" else {}
+    options = {**({"workers": 1} if backend == "soundfont" else {}), **(options or {})}
     # Rendered next to the project (not in a RAM-backed /tmp), so what a killed process
     # leaves is found and removed when the project is next opened.
     with ClipStore(composer.project.folder / "cache") as store:
@@ -450,9 +451,12 @@ def chosen_score(p: Project, composer: Composer | None = None) -> Score:
 
 
 def export(p: Project, out_zip: str | os.PathLike | None = None, *, spec: str = "ebu", preview: bool = True,
-           composer: Composer | None = None, progress: ProgressFn | None = None) -> Path:
+           composer: Composer | None = None, options: dict[str, dict] | None = None,
+           progress: ProgressFn | None = None) -> Path:
     """The whole delivery (stems, mix, MIDI, cue sheet, timeline, preview, report) of the
     chosen takes, in `exports/<timestamp>/` inside the project and zipped beside it.
+    options: backend name → render options (the soundfont's workers; the neural cues' model,
+    model_path … as their takes had them).
     Returns the zip's path."""
     from scorer.io.files import atomic_path
     from scorer.pipeline import render_mix_deliver
@@ -465,8 +469,10 @@ def export(p: Project, out_zip: str | os.PathLike | None = None, *, spec: str = 
     # Cues whose chosen take is neural are generated again by that backend (a neural take
     # is not reproducible from its seed: the export is a new performance of the same plan).
     by_cue = {c.id: t.backend for c in sheet.cues if (t := p.selected(c.id)) is not None and t.backend != "soundfont"}
+    used = {by_cue.get(c.id, "soundfont") for c in sheet.cues}
     render_mix_deliver(score, sheet, p.cut_path, folder, spec=spec, preview=preview, project=name,
-                       backend_by_cue=by_cue or None, progress=progress)
+                       backend_by_cue=by_cue or None, progress=progress,
+                       backend_options={k: v for k, v in (options or {}).items() if k in used} or None)
     target = Path(out_zip) if out_zip is not None else p.folder / "exports" / f"{stamp}.zip"
     with atomic_path(target, suffix=".zip") as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:

@@ -1,16 +1,19 @@
-"""`scorer batch` on a local Ray instance (2 CPUs): the projects it writes are the ones the
-studio writes one step at a time, a rerun resumes, and a worker killed mid-take is retried
-without a duplicate or a lost take."""
+"""`scorer batch` on a local Ray instance (2 CPUs): three cuts come out as three sequential
+`scorer score` runs would write them, the projects are the ones the studio writes one step
+at a time, a rerun resumes, a worker killed mid-take is retried without a duplicate or a
+lost take, and a neural actor loads its model once for many cues."""
 from __future__ import annotations
 
+import json
 import os
+import zipfile
 
 import pytest
 import ray
 
 from media import make_cut
 from scorer import batch, cli, studio
-from scorer.pipeline import analyze_and_spot
+from scorer.errors import BackendUnavailable
 from scorer.project import Project
 
 SEED = 7
@@ -20,54 +23,88 @@ TAKES = 2
 @pytest.fixture(scope="module")
 def cuts(tmp_path_factory):
     d = tmp_path_factory.mktemp("batch_cuts")
-    a, b = d / "Reel 1.mp4", d / "reel_2.mp4"
+    a, b, c = d / "Reel 1.mp4", d / "reel_2.mp4", d / "reel-3.mp4"
     make_cut(a, shot_frames=(120, 100, 60, 150), clicks_s=(6.0,))
     make_cut(b, shot_frames=(90, 30, 26, 34, 28, 200), clicks_s=(9.0,))
-    return [a, b]
+    make_cut(c, shot_frames=(150, 140, 110), clicks_s=(4.0, 11.5))
+    return [a, b, c]
 
 
 @pytest.fixture(scope="module")
-def first_run(cuts, tmp_path_factory):
+def ray_local(tmp_path_factory):
+    """A local instance of 2 CPUs whose workers carry two armed faults: the first take
+    task to reach each point kills its worker (once: the marker file disarms it)."""
+    marks = tmp_path_factory.mktemp("marks")
+    faults = {"compose": marks / "compose", "finished": marks / "finished"}
+    # The workers inherit the driver's environment when the instance starts.
+    os.environ[batch.FAULT_ENV] = ",".join(f"{k}:{v}" for k, v in faults.items())
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    os.environ.pop(batch.FAULT_ENV, None)
+    yield faults
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def first_run(cuts, tmp_path_factory, ray_local):
     """One batch run in which two take tasks kill their workers: one while its take is
     'running', one after the take is done but before it reports back."""
     out = tmp_path_factory.mktemp("batch_out")
-    marks = tmp_path_factory.mktemp("marks")
-    faults = {"compose": marks / "compose", "finished": marks / "finished"}
-    # The workers inherit the driver's environment when the local instance starts.
-    os.environ[batch.FAULT_ENV] = ",".join(f"{k}:{v}" for k, v in faults.items())
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        runs = batch.run([str(c) for c in cuts], out, takes=TAKES, seed=SEED, preview=False, quiet=True)
-        yield out, runs, faults
-    finally:
-        ray.shutdown()
-        os.environ.pop(batch.FAULT_ENV, None)
+    assert not any(f.exists() for f in ray_local.values())
+    runs = batch.run([str(c) for c in cuts], out, takes=TAKES, seed=SEED, preview=False, quiet=True)
+    return out, runs, ray_local
+
+
+def _disarm(faults) -> None:
+    """Tests of other things run with the faults spent (as after first_run)."""
+    for f in faults.values():
+        f.touch()
 
 
 def _done(p: Project) -> list:
     return [t for t in p.takes() if t.status == "done"]
 
 
-def test_batch_writes_what_the_studio_writes(first_run, cuts, tmp_path):
+def _export_folder(p: Project):
+    (z,) = sorted((p.folder / "exports").glob("*.zip"))
+    return p.folder / "exports" / z.stem, z
+
+
+def test_batch_matches_three_sequential_scorer_score_runs(first_run, cuts, tmp_path):
     out, runs, _ = first_run
-    assert [r.error for r in runs] == ["", ""]
+    assert [r.error for r in runs] == ["", "", ""]
+    assert sum(len(r.cues) for r in runs) > len(cuts)          # cuts of several cues among them
     for cut, r in zip(cuts, runs):
+        assert r.exported and os.path.isfile(r.zip)
+        assert cli.main(["score", str(cut), "-o", str(tmp_path / cut.stem), "--seed", str(SEED),
+                         "--no-preview", "-q"]) == 0
+        p = Project.open(out / cut.stem)
+        folder, z = _export_folder(p)
+        mine, theirs = folder, tmp_path / cut.stem
+        assert (mine / "score.mid").read_bytes() == (theirs / "score.mid").read_bytes()
+        assert json.loads((mine / "cues.json").read_text()) == json.loads((theirs / "cues.json").read_text())
+        assert (mine / "cuesheet.csv").read_text() == (theirs / "cuesheet.csv").read_text()
+        assert p.cue_sheet().to_dict() == json.loads((theirs / "cues.json").read_text())
+        with zipfile.ZipFile(z) as zf:                                   # the zip holds that export
+            assert zf.read(f"{folder.name}/score.mid") == (theirs / "score.mid").read_bytes()
+
+
+def test_every_take_is_the_one_the_studio_makes(first_run, cuts, tmp_path):
+    out, _, _ = first_run
+    for cut in cuts:
         p = Project.open(out / cut.stem)
         sheet = p.cue_sheet()
-        assert sheet.to_dict() == analyze_and_spot(cut).to_dict()
-        assert studio.project_seed(p) == SEED and r.exported and os.path.isfile(r.zip)
-        # The same cue sheet, seed and take parameters, one step at a time in this process.
+        assert studio.project_seed(p) == SEED
         seq = Project.create(tmp_path / cut.stem, cut_path=cut, cue_sheet=sheet)
         seq.set_setting("seed", str(SEED))
         for cue in sheet.cues:
             seeds = [batch.take_seed(SEED, cut.stem, cue.id, k) for k in range(TAKES)]
+            assert seeds[0] == SEED and len(set(seeds)) == TAKES
             mine = {t.seed: t for t in _done(p) if t.cue_id == cue.id}
             assert sorted(mine) == sorted(seeds)
-            assert p.selected(cue.id).seed == seeds[0]                 # the first take is chosen
-            for s in seeds:
-                ref = studio.make_take(seq, cue.id, studio.take_params(seed=s))
-                assert (studio.take_file(p, mine[s], "take.mid").read_bytes()
-                        == studio.take_file(seq, ref, "take.mid").read_bytes())
+            assert p.selected(cue.id).seed == SEED                      # the first take is chosen
+            ref = studio.make_take(seq, cue.id, studio.take_params(seed=seeds[1]))
+            assert (studio.take_file(p, mine[seeds[1]], "take.mid").read_bytes()
+                    == studio.take_file(seq, ref, "take.mid").read_bytes())
         assert p.verify() == []
 
 
@@ -97,11 +134,67 @@ def test_a_rerun_resumes_and_makes_nothing_new(first_run, cuts, capsys):
     for c in cuts:
         assert [(t.id, t.status, t.files) for t in Project.open(out / c.stem).takes()] == before[c.stem]
         assert sorted((out / c.stem / "exports").glob("*.zip")) == zips[c.stem]
-    assert err.count("resumed") == 2 and f"{len(cuts)} cuts in" in err
+    assert err.count("resumed") == len(cuts) and f"{len(cuts)} cuts in" in err
+    n_cues = sum(len(Project.open(out / c.stem).cue_sheet().cues) for c in cuts)
+    assert f"cues done {n_cues}/{n_cues}" in err and "exported 3/3" in err
 
 
 def test_take_seeds_are_stable_and_distinct():
-    assert batch.take_seed(1, "Reel 1", "1M1", 0) == batch.take_seed(1, "Reel 1", "1M1", 0)
+    assert batch.take_seed(1, "Reel 1", "1M1", 1) == batch.take_seed(1, "Reel 1", "1M1", 1)
+    assert batch.take_seed(5, "Reel 1", "1M1", 0) == 5
     seeds = {batch.take_seed(s, c, q, k) for s in (0, 1) for c in ("a", "b") for q in ("1M1", "1M2")
-             for k in range(3)}
+             for k in range(1, 4)}
     assert len(seeds) == 24 and all(0 <= s < 2 ** 31 for s in seeds)
+
+
+def test_bad_batch_requests_are_refused_before_anything_runs(cuts, tmp_path, capsys):
+    assert cli.main(["batch", str(tmp_path / "nope.mp4"), "-o", str(tmp_path / "o")]) == 2
+    assert "nope.mp4" in capsys.readouterr().err
+    assert cli.main(["batch", str(cuts[0]), "-o", str(tmp_path / "o"), "--model-path", str(tmp_path)]) == 2
+    assert "neural --backend" in capsys.readouterr().err
+    assert not (tmp_path / "o" / cuts[0].stem).exists()
+
+
+# --- a neural backend in an actor -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_musicgen(tmp_path_factory):
+    """A tiny random MusicGen saved as an audiocraft checkpoint folder, found offline by
+    name through --model-path like real weights. Its output is noise: plumbing only."""
+    from scorer.render.neural.models import import_audiocraft
+
+    import_audiocraft()            # torchaudio's CUDA-only extension stubbed first, as the backend does
+    from scorer.render.neural import random_models as R
+
+    weights = tmp_path_factory.mktemp("weights")
+    m = R.build("musicgen", R.lm_config(lm=R.TINY_LM, max_duration_s=20),
+                R.compression_config(seanet=R.TINY_SEANET, rvq=R.TINY_RVQ, sample_rate=32000))
+    R.save_checkpoint(m, weights / "musicgen-small")
+    return weights
+
+
+def test_a_neural_actor_loads_its_model_once_for_many_cues(cuts, tiny_musicgen, tmp_path, ray_local):
+    _disarm(ray_local)
+    options = {"model": "facebook/musicgen-small", "model_path": str(tiny_musicgen), "device": "cpu",
+               "separate": False, "window_s": 4.0, "context_s": 1.0, "crossfade_s": 0.25}
+    held: list = []
+    runs = batch.run([str(cuts[1])], tmp_path, takes=2, seed=SEED, backend="musicgen", options=options,
+                     preview=False, quiet=True, actor_info=held)
+    (r,) = runs
+    assert r.error == "" and r.exported
+    p = Project.open(r.folder)
+    done = _done(p)
+    assert len(p.cue_sheet().cues) >= 2 and len(done) == 2 * len(p.cue_sheet().cues)
+    assert {t.backend for t in done} == {"musicgen"}
+    for t in done:
+        info = json.loads(studio.take_file(p, t, "take.json").read_text())
+        assert info["backend"] == "musicgen" and info["params"]["seed"] == t.seed
+    (actor,) = held
+    assert actor["loads"] == 1 and actor["takes"] == len(done) and actor["device"] == "cpu"
+    assert actor["pid"] != os.getpid()
+
+
+def test_missing_weights_stop_a_neural_batch_with_the_backends_message(cuts, tmp_path, ray_local):
+    with pytest.raises(BackendUnavailable, match="musicgen-small"):
+        batch.run([str(cuts[0])], tmp_path / "out", backend="musicgen", quiet=True,
+                  options={"model": "facebook/musicgen-small", "model_path": str(tmp_path / "empty")})

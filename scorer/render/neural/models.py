@@ -228,6 +228,7 @@ class LoadedModel:
 
 _CACHE: dict[tuple[str, str, str, str], LoadedModel] = {}
 _CACHE_LOCK = threading.Lock()
+_LOADS = 0          # models this process has built from weights (cache misses)
 
 
 def wrap(kind: str, model, *, source: str = "given", version: str = "") -> LoadedModel:
@@ -273,7 +274,14 @@ def load(kind: str, name: str, *, model_path=None, device: str | None = None) ->
             model = AudioGen(name, compression, lm)
         loaded = LoadedModel(kind, name, model, dev, where.source, where.version)
         _CACHE[key] = loaded
+        global _LOADS
+        _LOADS += 1
         return loaded
+
+
+def load_count() -> int:
+    """How many models this process has loaded from their weights (cache hits not counted)."""
+    return _LOADS
 
 
 @contextlib.contextmanager
