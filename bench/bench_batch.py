@@ -8,7 +8,10 @@ Both sides do the same work per cut: analyse + create the project, 2 takes of ev
 studio functions in this process. Batch: scorer.batch.run on a local Ray instance sized
 to the machine (ray.init counted). Measured: wall time of each, throughput ratio, the
 per-cut overhead (task seconds inside Ray minus sequential seconds, per cut), Ray's
-start-up, and a rerun that resumes (nothing to do).
+start-up, a rerun that resumes (nothing to do), and the CPU each side used (busy time of
+the whole machine from /proc/stat): the sequential side is not one core's worth — its
+analysis and export run helper processes — so N cores allow at most N / (its cores busy)
+times its throughput; the ratio is reported against that ceiling too.
 """
 from __future__ import annotations
 
@@ -24,6 +27,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 FPS = 24000 / 1001
+
+
+def busy_cpu_s() -> float:
+    """CPU seconds the whole machine has spent busy since boot (all cores, /proc/stat)."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def make_cuts(folder: Path, *, n: int, duration_s: float) -> list[Path]:
@@ -81,16 +92,16 @@ def main() -> None:
     d = Path(tempfile.mkdtemp(prefix="bench-batch-"))
     try:
         cuts = make_cuts(d, n=args.cuts, duration_s=args.duration_s)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), busy_cpu_s()
         seq = sequential(cuts, d / "seq", takes=args.takes, seed=1, preview=not args.no_preview)
-        seq_s = time.perf_counter() - t
+        seq_s, seq_cpu_s = time.perf_counter() - t, busy_cpu_s() - c
 
-        t = time.perf_counter()
+        t, c = time.perf_counter(), busy_cpu_s()
         ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
         init_s = time.perf_counter() - t
         runs = batch.run([str(c) for c in cuts], d / "ray", takes=args.takes, seed=1,
                          preview=not args.no_preview, quiet=False)
-        batch_s = time.perf_counter() - t
+        batch_s, batch_cpu_s = time.perf_counter() - t, busy_cpu_s() - c
         t = time.perf_counter()
         again = batch.run([str(c) for c in cuts], d / "ray", takes=args.takes, seed=1,
                           preview=not args.no_preview, quiet=True)
@@ -115,6 +126,14 @@ def main() -> None:
               f"({sum(overheads) / sum(seq.values()) * 100:+.0f}% of the sequential work); "
               f"fixed: ray.init {init_s:.1f} s")
         print(f"rerun (resume, nothing to do): {resume_s:.1f} s")
+        cores = os.cpu_count()
+        seq_busy, batch_busy = seq_cpu_s / seq_s, batch_cpu_s / batch_s
+        ceiling = cores / seq_busy
+        print(f"CPU: sequential {seq_cpu_s:.0f} s busy ({seq_busy:.2f} of {cores} cores on average); "
+              f"batch {batch_cpu_s:.0f} s busy ({batch_busy:.2f} cores; {batch_cpu_s / seq_cpu_s - 1:+.0%} CPU "
+              f"for the same work)")
+        print(f"ceiling on {cores} cores with no overhead: {ceiling:.2f}×; batch reached "
+              f"{seq_s / batch_s / ceiling:.0%} of it")
     finally:
         shutil.rmtree(d, ignore_errors=True)
 

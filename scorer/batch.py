@@ -31,6 +31,8 @@ from pathlib import Path
 from scorer.errors import BackendUnavailable, InputError
 
 TAKE_RETRIES = 3
+# More than the studio's takes per click: a batch runs overnight (a trailer's alternates).
+MAX_TAKES = 100
 # Fault injection for tests: "<point>:<marker file>[,…]" makes the first take task that
 # reaches <point> kill its worker (os._exit) and leave the marker, so the retry runs
 # normally. Points: "compose" (the take's row written 'running', nothing rendered yet),
@@ -275,11 +277,9 @@ def run(cuts: list[str], out: str | os.PathLike, *, takes: int = 1, seed: int = 
     import ray
 
     from scorer.render import get_backend
-    from scorer.studio import MAX_TAKES_AT_ONCE
-
     stream = stream or sys.stderr
-    if not 1 <= takes <= MAX_TAKES_AT_ONCE:
-        raise InputError(f"takes must be 1…{MAX_TAKES_AT_ONCE}, got {takes}")
+    if isinstance(takes, bool) or not isinstance(takes, int) or not 1 <= takes <= MAX_TAKES:
+        raise InputError(f"takes must be 1…{MAX_TAKES}, got {takes}")
     if not cuts:
         raise InputError("no cuts given")
     neural = backend != "soundfont"
@@ -401,6 +401,9 @@ def run(cuts: list[str], out: str | os.PathLike, *, takes: int = 1, seed: int = 
                 bases.pop(r.folder, None)
             else:
                 r.cues, r.skipped, r.analyse_s = value["cues"], value["skipped"], value["analyse_s"]
+                if value["seed"] != seed and not quiet:
+                    print(f"batch: {Path(r.folder).name} is a project made with seed {value['seed']}; "
+                          f"its takes keep that seed (--seed {seed} is for new projects)", file=stream)
                 r.takes_wanted = len(r.cues) * takes
                 r.takes_left = {c: takes for c in r.cues}
                 base_ref = bases.pop(r.folder)       # stays in the object store while takes hold it

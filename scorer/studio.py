@@ -33,6 +33,7 @@ ProgressFn = Callable[[str, float, float], None]
 TAKE_LUFS = -20.0          # every take's audition level: A/B by the music, not by the level
 REFINABLE = ("preset", "intensity", "tempo_bpm", "instrumentation")
 MAX_TAKES_AT_ONCE = 8
+STORED_IN_ZIP = (".mp4", ".mov", ".mxf", ".flac", ".mp3")     # already compressed
 
 
 # --- projects ----------------------------------------------------------------------------------
@@ -478,5 +479,8 @@ def export(p: Project, out_zip: str | os.PathLike | None = None, *, spec: str = 
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
             for f in sorted(folder.rglob("*")):
                 if f.is_file():
-                    z.write(f, arcname=str(Path(stamp) / f.relative_to(folder)))
+                    # Encoded media shrink by 1–2 % under deflate: stored as they are. WAVs
+                    # are deflated: stems are mostly silence between cues and shrink 2–6×.
+                    kind = zipfile.ZIP_STORED if f.suffix.lower() in STORED_IN_ZIP else zipfile.ZIP_DEFLATED
+                    z.write(f, arcname=str(Path(stamp) / f.relative_to(folder)), compress_type=kind)
     return target

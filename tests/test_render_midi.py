@@ -158,6 +158,16 @@ def test_cues_render_the_same_alone_in_any_order_and_on_any_number_of_workers(tm
         assert np.array_equal(one[key].samples, backwards[key].samples), key
     for key in alone:
         assert np.array_equal(one[key].samples, alone[key].samples), key
+    # Renders in one process share its synth (loaded once); a freshly loaded one sounds the same.
+    from scorer.render import soundfont
+
+    held = soundfont._synths.held
+    assert held is not None and soundfont._cached_synth(soundfont.find_soundfont(None)) is held[1]
+    soundfont._synths.held = None
+    fresh = _clips(get_backend("soundfont").render(replace(score, cues=score.cues[::-1]), workers=1))
+    assert soundfont._synths.held[1] is not held[1]
+    for key in one:
+        assert np.array_equal(fresh[key].samples, backwards[key].samples), key
 
 
 def test_each_cue_goes_through_its_own_presets_effects():

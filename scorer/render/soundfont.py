@@ -16,6 +16,7 @@ once and the result is the same, sample for sample, as rendering them one by one
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,15 +185,26 @@ def render_clip(synth, sfid: int, job: ClipJob) -> None:
             np.ascontiguousarray(y.T, dtype="<f4").tofile(f)
 
 
-# A worker process keeps its synth between jobs (loading a SoundFont takes ~0.4 s).
-_worker_synth: dict[str, tuple] = {}
+# A process keeps its synth between renders (loading a SoundFont takes ~0.3 s, a take of
+# one cue little more): pool workers between jobs, and a long-lived process — the studio's,
+# a Ray worker — between takes. One per thread: a synth is not shared by two renders at once.
+# _clean() returns it to the freshly loaded state before every clip, so reuse never changes
+# a sample. Keyed by the file's path, size and time, so an edited SoundFont is loaded again.
+_synths = threading.local()
+
+
+def _cached_synth(soundfont: Path):
+    st = os.stat(soundfont)
+    key = (str(soundfont), st.st_size, st.st_mtime_ns)
+    held = getattr(_synths, "held", None)
+    if held is None or held[0] != key:
+        _synths.held = None                     # the old one goes before the new one loads
+        _synths.held = (key, _load_synth(soundfont))
+    return _synths.held[1]
 
 
 def _render_in_worker(soundfont: str, job: ClipJob) -> None:
-    if soundfont not in _worker_synth:
-        _worker_synth.clear()
-        _worker_synth[soundfont] = _load_synth(Path(soundfont))
-    render_clip(*_worker_synth[soundfont], job)
+    render_clip(*_cached_synth(Path(soundfont)), job)
 
 
 def cue_presets(score: Score, presets: dict[str, Preset] | None) -> dict[str, Preset]:
@@ -244,7 +256,7 @@ class SoundFontBackend:
                 progress("render", i + 1, len(jobs))
 
         if n_workers <= 1:
-            synth, sfid = _load_synth(path)
+            synth, sfid = _cached_synth(path)
             for i, job in enumerate(jobs):
                 render_clip(synth, sfid, job)
                 done(i)
