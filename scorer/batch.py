@@ -73,7 +73,7 @@ def analyse_cut(folder: str, cut: str, *, seed: int) -> tuple[dict, tuple[str, o
     composer = studio.Composer(p)
     base = composer.base()
     cues = [c.id for c in p.cue_sheet().cues]
-    summary = {"cues": cues, "skipped": skipped, "analyse_s": analyse_s,
+    summary = {"cues": cues, "skipped": skipped, "analyse_s": analyse_s, "node": _node(),
                "compose_s": time.perf_counter() - t0 - analyse_s, "seed": studio.project_seed(p)}
     p.close()
     return summary, (composer._key, base)
@@ -87,7 +87,7 @@ def take_in(folder: str, cue_id: str, seed: int, base: tuple[str, object] | None
     backend is returned instead of made again. base: (key, score) from analyse_cut, so the
     score is not composed again per take. options: the backend's render options.
     tracker/key: a Tracker actor told when the take starts (for the progress line).
-    Returns {"take", "made", "seconds"}."""
+    Returns {"take", "made", "seconds", "node"}."""
     from scorer import studio
     from scorer.project import Project
 
@@ -98,7 +98,7 @@ def take_in(folder: str, cue_id: str, seed: int, base: tuple[str, object] | None
     try:
         done = [t for t in p.takes(cue_id) if t.status == "done" and t.seed == seed and t.backend == backend]
         if done:
-            return {"take": done[0].id, "made": False, "seconds": time.perf_counter() - t0}
+            return {"take": done[0].id, "made": False, "seconds": time.perf_counter() - t0, "node": _node()}
         composer = studio.Composer(p)
         if base is not None:
             composer._key, composer._base = base
@@ -106,7 +106,7 @@ def take_in(folder: str, cue_id: str, seed: int, base: tuple[str, object] | None
         take = studio.make_take(p, cue_id, params, composer=composer, parent=studio._selected_id(p, cue_id),
                                 backend=backend, options=options, progress=lambda stage, *_: _fault(stage))
         _fault("finished")
-        return {"take": take.id, "made": True, "seconds": time.perf_counter() - t0}
+        return {"take": take.id, "made": True, "seconds": time.perf_counter() - t0, "node": _node()}
     finally:
         p.close()
 
@@ -115,7 +115,7 @@ def deliver_in(folder: str, first_takes: dict[str, int], *, preview: bool = True
                force: bool = False, options: dict[str, dict] | None = None) -> dict:
     """Select each cue's first take (cues already chosen keep their choice) and export the
     project, unless nothing changed since an earlier export (force=False). options:
-    backend name → render options for neural cues. Returns {"zip", "exported", "seconds"}."""
+    backend name → render options for neural cues. Returns {"zip", "exported", "seconds", "node"}."""
     from scorer import studio
     from scorer.project import Project
 
@@ -127,11 +127,18 @@ def deliver_in(folder: str, first_takes: dict[str, int], *, preview: bool = True
                 p.select(cue_id, take_id)
         earlier = sorted((p.folder / "exports").glob("*.zip"))
         if earlier and not force:
-            return {"zip": str(earlier[-1]), "exported": False, "seconds": time.perf_counter() - t0}
+            return {"zip": str(earlier[-1]), "exported": False, "seconds": time.perf_counter() - t0,
+                    "node": _node()}
         z = studio.export(p, preview=preview, options=options)
-        return {"zip": str(z), "exported": True, "seconds": time.perf_counter() - t0}
+        return {"zip": str(z), "exported": True, "seconds": time.perf_counter() - t0, "node": _node()}
     finally:
         p.close()
+
+
+def _node() -> str:
+    """The Ray node this runs on ("" outside Ray): results say where each task ran."""
+    ray = sys.modules.get("ray")
+    return ray.get_runtime_context().get_node_id() if ray is not None and ray.is_initialized() else ""
 
 
 def _fault(point: str) -> None:
@@ -175,8 +182,11 @@ class NeuralActor:
         """What this actor holds: the model, where it runs, and how many loads it took."""
         from scorer.render.neural import models
 
-        return {"pid": os.getpid(), "model": self.loaded.name, "device": self.loaded.device,
-                "loads": models.load_count(), "takes": self.takes}
+        import ray
+
+        return {"pid": os.getpid(), "node": _node(), "model": self.loaded.name, "device": self.loaded.device,
+                "loads": models.load_count(), "takes": self.takes,
+                "resources": ray.get_runtime_context().get_assigned_resources()}
 
     def take(self, folder: str, cue_id: str, seed: int, base=None, *, tracker=None, key=None) -> dict:
         out = take_in(folder, cue_id, seed, base, backend=self.backend, options=self.options,
@@ -257,6 +267,7 @@ class CutRun:
     zip: str = ""
     error: str = ""
     finished_s: float | None = None
+    nodes: dict = field(default_factory=dict)          # "analyse"/"take"/"deliver" → Ray node ids
 
     @property
     def cues_done(self) -> int:
@@ -394,6 +405,7 @@ def run(cuts: list[str], out: str | os.PathLike, *, takes: int = 1, seed: int = 
             value, error = None, f"{type(exc).__name__}: {lines[-1] if lines else ''}"
         else:
             error = ""
+            r.nodes.setdefault(kind, set()).add(value["node"])
         if kind == "analyse":
             r.analysed = True
             if value is None:

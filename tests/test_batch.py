@@ -54,12 +54,6 @@ def first_run(cuts, tmp_path_factory, ray_local):
     return out, runs, ray_local
 
 
-def _disarm(faults) -> None:
-    """Tests of other things run with the faults spent (as after first_run)."""
-    for f in faults.values():
-        f.touch()
-
-
 def _done(p: Project) -> list:
     return [t for t in p.takes() if t.status == "done"]
 
@@ -155,46 +149,12 @@ def test_bad_batch_requests_are_refused_before_anything_runs(cuts, tmp_path, cap
     assert not (tmp_path / "o" / cuts[0].stem).exists()
 
 
-# --- a neural backend in an actor -------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def tiny_musicgen(tmp_path_factory):
-    """A tiny random MusicGen saved as an audiocraft checkpoint folder, found offline by
-    name through --model-path like real weights. Its output is noise: plumbing only."""
-    from scorer.render.neural.models import import_audiocraft
-
-    import_audiocraft()            # torchaudio's CUDA-only extension stubbed first, as the backend does
-    from scorer.render.neural import random_models as R
-
-    weights = tmp_path_factory.mktemp("weights")
-    m = R.build("musicgen", R.lm_config(lm=R.TINY_LM, max_duration_s=20),
-                R.compression_config(seanet=R.TINY_SEANET, rvq=R.TINY_RVQ, sample_rate=32000))
-    R.save_checkpoint(m, weights / "musicgen-small")
-    return weights
-
-
-def test_a_neural_actor_loads_its_model_once_for_many_cues(cuts, tiny_musicgen, tmp_path, ray_local):
-    _disarm(ray_local)
-    options = {"model": "facebook/musicgen-small", "model_path": str(tiny_musicgen), "device": "cpu",
-               "separate": False, "window_s": 4.0, "context_s": 1.0, "crossfade_s": 0.25}
-    held: list = []
-    runs = batch.run([str(cuts[1])], tmp_path, takes=2, seed=SEED, backend="musicgen", options=options,
-                     preview=False, quiet=True, actor_info=held)
-    (r,) = runs
-    assert r.error == "" and r.exported
-    p = Project.open(r.folder)
-    done = _done(p)
-    assert len(p.cue_sheet().cues) >= 2 and len(done) == 2 * len(p.cue_sheet().cues)
-    assert {t.backend for t in done} == {"musicgen"}
-    for t in done:
-        info = json.loads(studio.take_file(p, t, "take.json").read_text())
-        assert info["backend"] == "musicgen" and info["params"]["seed"] == t.seed
-    (actor,) = held
-    assert actor["loads"] == 1 and actor["takes"] == len(done) and actor["device"] == "cpu"
-    assert actor["pid"] != os.getpid()
-
+# --- a neural backend ----------------------------------------------------------------------------
+# (an actor serving many cues with one load, on a GPU node of a cluster: test_batch_cluster.py)
 
 def test_missing_weights_stop_a_neural_batch_with_the_backends_message(cuts, tmp_path, ray_local):
+    """The actor fails to load before any analysis starts, with the backend's own words."""
     with pytest.raises(BackendUnavailable, match="musicgen-small"):
         batch.run([str(cuts[0])], tmp_path / "out", backend="musicgen", quiet=True,
                   options={"model": "facebook/musicgen-small", "model_path": str(tmp_path / "empty")})
+    assert not (tmp_path / "out" / cuts[0].stem).exists()
