@@ -10,12 +10,18 @@ seconds) and the cut's base composition, which stays in Ray's object store and i
 to that cut's take tasks by reference (on a cluster it goes node to node, never through
 the driver and never re-composed per take).
 
-Seeds are derived from --seed, the cut's name, the cue and the take's number
-(take_seed), so a rerun asks for the same takes. Take tasks are idempotent: a done take
-of the same cue and seed is returned instead of made again, so a task Ray retries after
-its worker died (max_retries) never duplicates one; opening the project marks the dead
-worker's 'running' take failed (Project.recover). Rerunning the command resumes: cuts
-already analysed and takes already done are skipped.
+Take 0 of every cue has the project's seed, so the export is what `scorer score --seed`
+writes; later takes draw their seeds from the seed, the cut's name, the cue and the
+take's number (take_seed), so a rerun asks for the same takes. Take tasks are idempotent:
+a done take of the same cue, seed and backend is returned instead of made again, so a
+task Ray retries after its worker died (max_retries) never duplicates one; opening the
+project marks the dead worker's 'running' take failed (Project.recover). Rerunning the
+command resumes: cuts already analysed, takes already done and exports with nothing new
+are skipped.
+
+A neural backend renders in NeuralActors (one per GPU, each asking for it), which load
+the model once and serve takes cue after cue. The driver keeps a bounded window of tasks
+in Ray (exports first, then analyses, then takes) and the rest in its own queue.
 """
 from __future__ import annotations
 
@@ -288,14 +294,14 @@ def run(cuts: list[str], out: str | os.PathLike, *, takes: int = 1, seed: int = 
     import ray
 
     from scorer.render import get_backend
+
     stream = stream or sys.stderr
     if isinstance(takes, bool) or not isinstance(takes, int) or not 1 <= takes <= MAX_TAKES:
         raise InputError(f"takes must be 1…{MAX_TAKES}, got {takes}")
     if not cuts:
         raise InputError("no cuts given")
+    get_backend(backend)                      # an unknown name: BackendUnavailable, listing them
     neural = backend != "soundfont"
-    if neural and backend not in ("musicgen", "audiogen"):
-        get_backend(backend)                  # an unknown name: BackendUnavailable, listing them
     if options and not neural:
         raise InputError(f"render options are for the neural backends, not {backend}")
     stems = [Path(c).stem for c in cuts]
