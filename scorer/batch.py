@@ -291,7 +291,11 @@ def run(cuts: list[str], out: str | os.PathLike, *, takes: int = 1, seed: int = 
     local instance sized to this machine (or the one this process already started).
     Progress and the summary go to `stream` (default stderr); actor_info, if given, gets
     each neural actor's ready() at the end. Returns one CutRun per cut."""
-    import ray
+    try:
+        import ray
+    except ImportError as exc:
+        raise BackendUnavailable(f"scorer batch runs on Ray, which is not installed ({exc}); "
+                                 "install the scale extra: pip install -e '.[scale]' (or pip install ray)") from None
 
     from scorer.render import get_backend
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import zipfile
 
 import pytest
@@ -158,3 +159,9 @@ def test_missing_weights_stop_a_neural_batch_with_the_backends_message(cuts, tmp
         batch.run([str(cuts[0])], tmp_path / "out", backend="musicgen", quiet=True,
                   options={"model": "facebook/musicgen-small", "model_path": str(tmp_path / "empty")})
     assert not (tmp_path / "out" / cuts[0].stem).exists()
+
+
+def test_without_ray_the_command_says_how_to_get_it(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)          # `import ray` fails as if not installed
+    assert cli.main(["batch", str(tmp_path / "a.mp4"), "-o", str(tmp_path / "o")]) == 2
+    assert "pip install -e '.[scale]'" in capsys.readouterr().err
