@@ -200,12 +200,6 @@ class NeuralActor:
         self.takes += out["made"]
         return out
 
-    def deliver(self, folder: str, first_takes: dict[str, int], *, preview: bool = True,
-                force: bool = False) -> dict:
-        # The export renders its neural cues again (a neural take is not reproducible from
-        # its seed), so it runs where the model is.
-        return deliver_in(folder, first_takes, preview=preview, force=force,
-                          options={self.backend: self.options})
 
 
 def neural_actors(backend: str, options: dict | None = None, *, count: int | None = None,
@@ -345,7 +339,7 @@ def run(cuts: list[str], out: str | os.PathLike, *, takes: int = 1, seed: int = 
     order = itertools.count()
     # Each task is given one CPU by Ray, so it renders in one process (no pool of its own
     # competing with the tasks beside it).
-    render_options = {"soundfont": {"workers": 1}}
+    render_options = {"soundfont": {"workers": 1}, **({backend: dict(options or {})} if neural else {})}
 
     def queue(kind: str, r: CutRun, extra=None) -> None:
         heapq.heappush(waiting, (rank[kind], next(order), kind, r, extra))
@@ -364,13 +358,10 @@ def run(cuts: list[str], out: str | os.PathLike, *, takes: int = 1, seed: int = 
             else:
                 ref = take_task.remote(r.folder, cue_id, s, base_ref, tracker=tracker, key=key)
         else:
-            force = r.takes_made > 0
-            if pool:        # the export renders its neural cues again, so where the model is
-                ref = pool[runs.index(r) % len(pool)].deliver.remote(r.folder, r.first_takes, preview=preview,
-                                                                   force=force)
-            else:
-                ref = deliver_task.remote(r.folder, r.first_takes, preview=preview, force=force,
-                                          options=render_options)
+            # A CPU task even for neural takes: the export mixes the stems they kept. (Only
+            # a cue edited in the studio since its take is generated again, with options.)
+            ref = deliver_task.remote(r.folder, r.first_takes, preview=preview, force=r.takes_made > 0,
+                                      options=render_options)
         pending[ref] = (kind, r, extra)
 
     def pump() -> None:

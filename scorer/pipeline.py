@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -134,18 +135,26 @@ def render_mix_deliver(composed, sheet: CueSheet, cut: str | os.PathLike, out_di
                        burn_in: bool = False, ducking: Ducking = Ducking(), crossfade_s: float = CROSSFADE_S,
                        store: ClipStore | None = None, timings_s: dict | None = None,
                        backend_by_cue: dict[str, str] | None = None, layers: tuple[str, ...] = (),
-                       backend_options: dict[str, dict] | None = None,
+                       backend_options: dict[str, dict] | None = None, recorded: dict | None = None,
                        progress: ProgressFn | None = None) -> dict:
     """A composed Score (scorer.types.Score) of `sheet` rendered, mixed under the cut's own
     sound and delivered into out_dir (the part of score() after composing; the studio's
     export calls it with the takes people chose). Options as for score(); timings_s
-    collects the stages' seconds. Returns deliver()'s report."""
+    collects the stages' seconds. recorded: cue id → {"start_sample", "groups": group →
+    (audio file, gain)}: those cues' stems as already rendered (a neural take's), not
+    rendered again. Returns deliver()'s report."""
     from scorer.deliver import deliver
     from scorer.mix import mix
     from scorer.render.plan import render_plan
 
     timings = {} if timings_s is None else timings_s
-    used = {(backend_by_cue or {}).get(cs.cue.id, backend) for cs in composed.cues} | set(layers)
+    recorded = dict(recorded or {})
+    unknown = sorted(set(recorded) - {cs.cue.id for cs in composed.cues})
+    if unknown:
+        raise InputError(f"recorded stems given for cues that are not in the score: {', '.join(unknown)}")
+    to_render = replace(composed, cues=tuple(cs for cs in composed.cues if cs.cue.id not in recorded))
+    backend_by_cue = {k: v for k, v in (backend_by_cue or {}).items() if k not in recorded} or None
+    used = {(backend_by_cue or {}).get(cs.cue.id, backend) for cs in to_render.cues} | set(layers)
     options = {name: dict((backend_options or {}).get(name, {})) for name in used}
     if soundfont:             # the SoundFont plays the symbolic parts (and MusicGen's melody input)
         for name in used & {"soundfont", "musicgen"}:
@@ -157,14 +166,14 @@ def render_mix_deliver(composed, sheet: CueSheet, cut: str | os.PathLike, out_di
     remove_stale(out_dir)             # what a killed earlier run left there
     with (contextlib.nullcontext(store) if store is not None else ClipStore(out_dir)) as store:
         t = time.perf_counter()
-        stems = render_plan(composed, backend_by_cue=backend_by_cue, default=backend, layers=layers,
+        stems = render_plan(to_render, backend_by_cue=backend_by_cue, default=backend, layers=layers,
                             options=options, progress=progress, presets=presets, store=store)
+        if recorded:
+            stems = with_recorded(stems, recorded, store=store)
         if ambience and "ambience" not in stems.groups:
-            from dataclasses import replace as _replace
-
             from scorer.render.ambience import render_ambience
             beds = render_ambience(composed, sheet, presets=presets, store=store, progress=progress)
-            stems = _replace(stems, groups={**stems.groups, "ambience": beds})
+            stems = replace(stems, groups={**stems.groups, "ambience": beds})
         timings["render"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -184,6 +193,34 @@ def render_mix_deliver(composed, sheet: CueSheet, cut: str | os.PathLike, out_di
                          burn_in=burn_in, progress=progress)
         timings["deliver"] = time.perf_counter() - t
     return report
+
+
+def with_recorded(stems, recorded: dict, *, store: ClipStore):
+    """`stems` with the recorded cues' stems added (see render_mix_deliver), each file read
+    block by block into the store (memory follows a block, not the cue), its gain applied."""
+    import numpy as np
+    import soundfile as sf
+
+    from scorer.timebase import SAMPLE_RATE
+    from scorer.types import Clip
+
+    groups = {g: list(c) for g, c in stems.groups.items()}
+    for cue_id, rec in sorted(recorded.items()):
+        for group, (path, gain) in sorted(rec["groups"].items()):
+            try:
+                info = sf.info(str(path))
+                if info.samplerate != SAMPLE_RATE or info.channels != 2:
+                    raise InputError(f"a take's stem must be stereo at {SAMPLE_RATE} Hz, "
+                                     f"got {info.channels} channels at {info.samplerate} Hz", path=str(path))
+                with store.writer(f"{cue_id}-{group}-take") as w:
+                    for block in sf.blocks(str(path), blocksize=1 << 16, dtype="float32", always_2d=True):
+                        w.write(block.T * np.float32(gain))
+                audio = w.close()
+            except sf.LibsndfileError as exc:
+                raise InputError(f"cannot read a take's stem ({exc})", path=str(path))
+            groups.setdefault(group, []).append(Clip(int(rec["start_sample"]), audio, label=cue_id))
+    return replace(stems, groups={g: tuple(sorted(c, key=lambda clip: clip.start_sample))
+                                  for g, c in groups.items()})
 
 
 def _check_same_cut(sheet: CueSheet, cut: Path) -> None:

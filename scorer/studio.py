@@ -6,7 +6,11 @@ Its files are written once into the project (project.py): `take.wav` (the cue fr
 first sample to the end of its tail, loudness-matched so takes can be compared fairly),
 `take.mid`, and `take.json` (the parameters, the tempo map, the hits and how they land).
 Because the symbolic backend is deterministic, the export composes each cue again from
-its selected take's parameters and delivers the whole film exactly as auditioned.
+its selected take's parameters and delivers the whole film exactly as auditioned. A neural
+take is not reproducible from its seed, so it also keeps its stems (`stem-<group>.flac`,
+at unity gain unless louder than full scale; take.json says the gain), and the export
+mixes those — no model needed — unless the cue was moved since (then it is generated
+again, and the export's chosen_takes.json says so).
 
 Edits to the cue sheet (split, merge, move, hits, preset, intensity) are pure functions of
 a CueSheet; `save_edit` stores the result. Locked cues refuse edits and new takes;
@@ -155,18 +159,55 @@ def _render_take(composer: Composer, cue_id: str, params: dict, *, backend: str,
     # leaves is found and removed when the project is next opened.
     with ClipStore(composer.project.folder / "cache") as store:
         stems = get_backend(backend).render(one, progress=progress, store=store, **options)
-        audio = _take_audio(stems, cs)
+        start, n = _extent(stems)
+        audio = _take_audio(stems, cs, start=start, n=n)
+        # A neural take cannot be made again from its seed (the soundfont's can): its stems
+        # are kept, so the export delivers the performance people auditioned.
+        kept = {} if backend == "soundfont" else _stem_files(stems, start=start, n=n)
     info = {"cue": cue_id, "params": params, "backend": backend, "key": cs.key,
             "start_s": cs.cue.start_s, "end_s": cs.cue.end_s, "tail_s": cs.tail_s,
             "tempo_map": cs.tempo_map.to_dict(),
             "hits": [{"t_s": f.hit.t_s, "kind": f.hit.kind, "scored": f.hit.scored, "beat": f.beat,
                       "error_ms": round(f.error_s * 1000, 3)} for f in cs.hit_fits],
             "groups": sorted(stems.groups), "level_lufs": TAKE_LUFS}
+    if kept:
+        info["stems"] = {"start_sample": start, "n_samples": n,
+                         "files": {g: {"file": name, "gain": gain} for g, (name, gain, _) in kept.items()}}
     return {"take.wav": _wav_bytes(audio), "take.mid": midi_bytes(one),
-            "take.json": json.dumps(info, indent=2, sort_keys=True).encode("utf-8")}
+            "take.json": json.dumps(info, indent=2, sort_keys=True).encode("utf-8"),
+            **{name: data for name, _, data in kept.values()}}
 
 
-def _take_audio(stems, cs) -> np.ndarray:
+def _extent(stems) -> tuple[int, int]:
+    """First sample and length covering every clip of the (one-cue) stems."""
+    clips = [c for g in stems.groups.values() for c in g]
+    start = min(c.start_sample for c in clips)
+    return start, max(c.end_sample for c in clips) - start
+
+
+def _stem_files(stems, *, start: int, n: int) -> dict[str, tuple[str, float, bytes]]:
+    """Each group over [start, start + n) as a 24-bit stereo FLAC: group → (file name, gain
+    to apply when read, bytes). A group louder than full scale is stored scaled under it."""
+    import io
+
+    import soundfile as sf
+
+    from scorer.mix.place import window
+    from scorer.timebase import SAMPLE_RATE
+
+    out = {}
+    for group, clips in sorted(stems.groups.items()):
+        y = window(clips, start=start, n=n)
+        peak = float(np.max(np.abs(y))) if y.size else 0.0
+        gain = peak if peak > 1.0 else 1.0
+        buf = io.BytesIO()
+        sf.write(buf, (y / np.float32(gain)).T, SAMPLE_RATE, format="FLAC", subtype="PCM_24")
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in group)
+        out[group] = (f"stem-{safe}.flac", gain, buf.getvalue())
+    return out
+
+
+def _take_audio(stems, cs, *, start: int, n: int) -> np.ndarray:
     """The cue's groups summed from its first sample to the end of its tail, the tail
     faded, at TAKE_LUFS (true peak held under −1 dBTP)."""
     from scorer.mix.loudness import SILENCE_DB, db_to_gain, measure
@@ -174,8 +215,6 @@ def _take_audio(stems, cs) -> np.ndarray:
     from scorer.timebase import SAMPLE_RATE, s_to_sample
 
     clips = [c for g in stems.groups.values() for c in g]
-    start = min(c.start_sample for c in clips)
-    n = max(c.end_sample for c in clips) - start
     y = window(clips, start=start, n=n)
     fade = equal_power_fade(start, n, fade_from=s_to_sample(cs.cue.end_s), fade_to=start + n)
     if fade is not None:
@@ -451,13 +490,48 @@ def chosen_score(p: Project, composer: Composer | None = None) -> Score:
     return out
 
 
+def _neural_sources(p: Project, sheet: CueSheet) -> tuple[dict, dict[str, str], dict[str, dict]]:
+    """For cues whose chosen take is neural: the stems it kept (cue id → {"start_sample",
+    "groups": group → (path, gain)}), the cues to generate again by their backend instead
+    (cue id → backend: the cue was moved or retimed since the take, so its recording no
+    longer fits), and what the export did for every cue, said in chosen_takes.json."""
+    recorded, again, sources = {}, {}, {}
+    for cue in sheet.cues:
+        take = p.selected(cue.id)
+        if take is None:
+            sources[cue.id] = {"take": None, "audio": "as first composed: no take chosen"}
+            continue
+        if take.backend == "soundfont":
+            sources[cue.id] = {"take": take.id, "backend": take.backend, "seed": take.seed,
+                               "audio": "rendered again from the take's parameters, as auditioned "
+                                        "(the soundfont backend gives the same samples every time)"}
+            continue
+        info = json.loads(take_file(p, take, "take.json").read_text(encoding="utf-8"))
+        kept = info.get("stems")
+        fits = kept is not None and (info["start_s"], info["end_s"]) == (cue.start_s, cue.end_s)
+        if fits:
+            recorded[cue.id] = {"start_sample": kept["start_sample"],
+                                "groups": {g: (take_file(p, take, f["file"]), f["gain"])
+                                           for g, f in kept["files"].items()}}
+            how = "the take's own stems, as auditioned"
+        else:
+            again[cue.id] = take.backend
+            how = ("generated again with the take's seed: the cue was moved or retimed since the take"
+                   if kept is not None else "generated again with the take's seed: the take kept no stems")
+        sources[cue.id] = {"take": take.id, "backend": take.backend, "seed": take.seed, "audio": how}
+    return recorded, again, sources
+
+
 def export(p: Project, out_zip: str | os.PathLike | None = None, *, spec: str = "ebu", preview: bool = True,
            composer: Composer | None = None, options: dict[str, dict] | None = None,
            progress: ProgressFn | None = None) -> Path:
     """The whole delivery (stems, mix, MIDI, cue sheet, timeline, preview, report) of the
     chosen takes, in `exports/<timestamp>/` inside the project and zipped beside it.
     options: backend name → render options (the soundfont's workers; the neural cues' model,
-    model_path … as their takes had them).
+    model_path … as their takes had them). A cue whose chosen take is neural is delivered
+    from the stems that take kept (the performance auditioned, no model needed), unless the
+    cue changed since; chosen_takes.json in the export says, cue by cue, where its music
+    came from.
     Returns the zip's path."""
     from scorer.io.files import atomic_path
     from scorer.pipeline import render_mix_deliver
@@ -467,13 +541,13 @@ def export(p: Project, out_zip: str | os.PathLike | None = None, *, spec: str = 
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{secrets.token_hex(2)}"
     folder = p.folder / "exports" / stamp
     name = Path(p.cut_path).stem
-    # Cues whose chosen take is neural are generated again by that backend (a neural take
-    # is not reproducible from its seed: the export is a new performance of the same plan).
-    by_cue = {c.id: t.backend for c in sheet.cues if (t := p.selected(c.id)) is not None and t.backend != "soundfont"}
-    used = {by_cue.get(c.id, "soundfont") for c in sheet.cues}
+    recorded, by_cue, sources = _neural_sources(p, sheet)
+    used = {by_cue.get(c.id, "soundfont") for c in sheet.cues if c.id not in recorded}
     render_mix_deliver(score, sheet, p.cut_path, folder, spec=spec, preview=preview, project=name,
-                       backend_by_cue=by_cue or None, progress=progress,
+                       backend_by_cue=by_cue or None, recorded=recorded or None, progress=progress,
                        backend_options={k: v for k, v in (options or {}).items() if k in used} or None)
+    from scorer.io.files import write_json
+    write_json(folder / "chosen_takes.json", sources)
     target = Path(out_zip) if out_zip is not None else p.folder / "exports" / f"{stamp}.zip"
     with atomic_path(target, suffix=".zip") as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:

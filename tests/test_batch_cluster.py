@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
 
 import pytest
 import ray
@@ -16,6 +21,7 @@ from ray.cluster_utils import Cluster
 from media import make_cut
 from scorer import batch, studio
 from scorer.project import Project
+from scorer.timebase import SAMPLE_RATE, s_to_sample
 
 SEED = 3
 
@@ -69,5 +75,44 @@ def test_one_actor_on_the_gpu_node_serves_every_cue_with_one_load(cluster, tiny_
     (actor,) = held                                      # one GPU in the cluster: one actor
     assert actor["loads"] == 1 and actor["takes"] == len(done) and actor["device"] == "cpu"
     assert actor["node"] == gpu_node and actor["resources"].get("GPU") == 1.0
-    assert r.nodes["take"] == {gpu_node} and r.nodes["deliver"] == {gpu_node}   # where the model is
-    assert gpu_node not in r.nodes["analyse"]                                   # CPU work on the CPU node
+    assert r.nodes["take"] == {gpu_node}                                   # where the model is
+    assert gpu_node not in r.nodes["analyse"] | r.nodes["deliver"]         # CPU work on the CPU node
+
+    # The export delivered each cue from the stems its take kept — no model needed: with
+    # the weights gone, exporting again still works, from the same recordings.
+    folder = p.folder / "exports" / Path(r.zip).stem
+    said = json.loads((folder / "chosen_takes.json").read_text())
+    assert sorted(said) == sorted(c.id for c in cues)
+    assert all(v["audio"] == "the take's own stems, as auditioned" and v["seed"] == SEED for v in said.values())
+    shutil.rmtree(tiny_musicgen)
+    again = studio.export(p, preview=False)
+    first, second = _music(folder), _music(p.folder / "exports" / again.stem)
+    assert first.shape == second.shape and np.abs(first).max() > 0.01
+    assert np.array_equal(first, second)
+    # …and the export's music is the take's: each cue's stem file, gain applied, is in it.
+    for c in cues:
+        take = p.selected(c.id)
+        kept = json.loads(studio.take_file(p, take, "take.json").read_text())["stems"]
+        for group, f in kept["files"].items():
+            rec, _ = sf.read(studio.take_file(p, take, f["file"]), dtype="float32", always_2d=True)
+            rec = rec.T * f["gain"]
+            # Inside the cue, clear of the neighbours' tails that share the group.
+            lo, hi = s_to_sample(c.start_s + 1.0) - kept["start_sample"], s_to_sample(c.end_s - 0.5) - kept["start_sample"]
+            out = _stem(folder, group)[:, kept["start_sample"] + lo:kept["start_sample"] + hi]
+            assert hi - lo > SAMPLE_RATE and _correlation(out, rec[:, lo:hi]) > 0.99
+
+
+def _stem(folder, group):
+    (path,) = (folder / "stems").glob(f"*_ALL_{group[:1].upper() + group[1:]}_v01.wav")
+    y, _ = sf.read(path, dtype="float32", always_2d=True)
+    return y.T
+
+
+def _music(folder):
+    return _stem(folder, "music")           # MusicGen's one group when it does not separate
+
+
+def _correlation(a, b):
+    n = min(a.shape[1], b.shape[1])
+    a, b = a[:, :n].ravel(), b[:, :n].ravel()
+    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))

@@ -485,3 +485,39 @@ def test_the_cli_says_how_to_get_weights_when_they_are_missing(tmp_path, monkeyp
                        timeout=300, env=env)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "weights" in r.stderr.lower() and "CC-BY-NC" in r.stderr
+
+
+def test_a_studio_export_delivers_the_neural_take_auditioned_unless_its_cue_changed(text_model, tmp_path):
+    """A MusicGen take keeps its stems: the export mixes them (no model needed, the same
+    performance); once the cue is moved, the export generates it again and says so."""
+    import soundfile as sf
+
+    from media import make_cut
+    from scorer import studio
+
+    cut = tmp_path / "cut.mp4"
+    make_cut(cut, shot_frames=(96, 72, 120), clicks_s=(4.0,))
+    p = studio.new_project(tmp_path / "proj", cut, seed=2)
+    cue = p.cue_sheet().cues[0]
+    options = dict(model=text_model, separate=False, conform=False, device="cpu", **WIN)
+    take = studio.make_take(p, cue.id, studio.take_params(seed=11), backend="musicgen", options=options)
+    kept = json.loads(studio.take_file(p, take, "take.json").read_text())["stems"]
+    assert set(kept["files"]) == {"music"} and sf.info(studio.take_file(p, take, "stem-music.flac")).channels == 2
+    p.select(cue.id, take.id)
+
+    z = studio.export(p, preview=False)                  # no model given: none needed
+    said = json.loads((z.parent / z.stem / "chosen_takes.json").read_text())
+    assert said[cue.id]["audio"] == "the take's own stems, as auditioned" and said[cue.id]["take"] == take.id
+    (music,) = (z.parent / z.stem / "stems").glob("*_ALL_Music_v01.wav")
+    y, _ = sf.read(music, dtype="float32", always_2d=True)
+    rec, _ = sf.read(studio.take_file(p, take, "stem-music.flac"), dtype="float32", always_2d=True)
+    lo, hi = s_to_sample(cue.start_s + 0.5), s_to_sample(cue.end_s - 0.5)
+    a, b = y[lo:hi].ravel(), (rec.T * kept["files"]["music"]["gain"])[:, lo - kept["start_sample"]:hi - kept["start_sample"]].T.ravel()
+    assert float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b))) > 0.99
+
+    studio.save_edit(p, studio.move_cue(p.cue_sheet(), cue.id, end_s=cue.end_s - 1.0), touched=[cue.id])
+    with pytest.raises(BackendUnavailable):              # the default model's weights are not here
+        studio.export(p, preview=False)
+    z2 = studio.export(p, preview=False, options={"musicgen": options})
+    said = json.loads((z2.parent / z2.stem / "chosen_takes.json").read_text())
+    assert said[cue.id]["audio"].startswith("generated again with the take's seed: the cue was moved")
