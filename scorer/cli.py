@@ -134,7 +134,8 @@ def _parser() -> argparse.ArgumentParser:
     b = sub.add_parser("batch", help="many cuts on Ray: a project per cut, its takes, and an export")
     b.add_argument("cuts", nargs="+", help="the cuts: video files")
     b.add_argument("-o", "--output", required=True, help="folder for the projects (one per cut, by its name)")
-    b.add_argument("--takes", type=int, default=1, help="takes per cue (default 1; the first is selected)")
+    b.add_argument("--takes", type=int, default=1,
+                   help="takes per cue, up to 100 (default 1); the first has the project's seed and is selected")
     b.add_argument("--seed", type=int, default=0, help="seed of new projects; take seeds derive from it")
     b.add_argument("--backend", default="soundfont", choices=("soundfont", "musicgen"),
                    help="what renders the takes (default soundfont); musicgen runs in Ray actors "
