@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import random
 import resource
+import select
 import signal
 import sqlite3
 import subprocess
@@ -28,9 +29,18 @@ TAKE_LOOP = textwrap.dedent("""
 
     if __name__ == "__main__":
         p = Project.open(sys.argv[1])
+        print("ready", flush=True)
         while True:
             studio.regenerate(p, [sys.argv[2]], takes=1)
+            print("take", flush=True)
 """)
+
+
+def _line(proc, timeout_s: float = 120.0) -> str:
+    """The take loop's next line ('ready' after its imports, 'take' after each take)."""
+    ready, _, _ = select.select([proc.stdout], [], [], timeout_s)
+    assert ready, f"the take loop said nothing for {timeout_s:.0f} s"
+    return proc.stdout.readline().decode().strip()
 
 
 @pytest.fixture(scope="module")
@@ -75,14 +85,32 @@ def test_killing_a_take_at_random_points_loses_nothing(project):
     script = project.folder.parent / "take_loop.py"
     script.write_text(TAKE_LOOP)
     rng = random.Random(8)
+
+    def start():
+        proc = subprocess.Popen([sys.executable, str(script), str(project.folder), cue],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert _line(proc) == "ready"
+        return proc
+
+    # How long one take lasts on this machine, so the kills land inside takes and between
+    # them however fast or loaded the machine is.
+    before = _snapshot(project)
+    proc = start()
+    t0 = time.perf_counter()
+    assert _line(proc) == "take"
+    take_s = time.perf_counter() - t0
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    _assert_sound(Project.open(project.folder), before)
     kills = 0
     while kills < 20:
         before = _snapshot(project)
-        proc = subprocess.Popen([sys.executable, str(script), str(project.folder), cue],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(1.2, 3.5))        # after the imports: inside a take or between two
+        proc = start()
+        time.sleep(rng.uniform(0.0, 2.5 * take_s))   # inside a take or between two
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        proc.stdout.close()
         kills += 1
         reopened = Project.open(project.folder)  # recovery runs here
         _assert_sound(reopened, before)
