@@ -543,9 +543,14 @@ def export(p: Project, out_zip: str | os.PathLike | None = None, *, spec: str = 
     name = Path(p.cut_path).stem
     recorded, by_cue, sources = _neural_sources(p, sheet)
     used = {by_cue.get(c.id, "soundfont") for c in sheet.cues if c.id not in recorded}
-    render_mix_deliver(score, sheet, p.cut_path, folder, spec=spec, preview=preview, project=name,
-                       backend_by_cue=by_cue or None, recorded=recorded or None, progress=progress,
-                       backend_options={k: v for k, v in (options or {}).items() if k in used} or None)
+    try:
+        render_mix_deliver(score, sheet, p.cut_path, folder, spec=spec, preview=preview, project=name,
+                           backend_by_cue=by_cue or None, recorded=recorded or None, progress=progress,
+                           backend_options={k: v for k, v in (options or {}).items() if k in used} or None)
+    except BaseException:
+        import shutil
+        shutil.rmtree(folder, ignore_errors=True)        # this export's own folder: no half delivery stays
+        raise
     from scorer.io.files import write_json
     write_json(folder / "chosen_takes.json", sources)
     target = Path(out_zip) if out_zip is not None else p.folder / "exports" / f"{stamp}.zip"

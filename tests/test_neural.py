@@ -516,8 +516,10 @@ def test_a_studio_export_delivers_the_neural_take_auditioned_unless_its_cue_chan
     assert float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b))) > 0.99
 
     studio.save_edit(p, studio.move_cue(p.cue_sheet(), cue.id, end_s=cue.end_s - 1.0), touched=[cue.id])
+    exports = sorted((p.folder / "exports").iterdir())
     with pytest.raises(BackendUnavailable):              # the default model's weights are not here
         studio.export(p, preview=False)
+    assert sorted((p.folder / "exports").iterdir()) == exports          # nothing half-made left
     z2 = studio.export(p, preview=False, options={"musicgen": options})
     said = json.loads((z2.parent / z2.stem / "chosen_takes.json").read_text())
     assert said[cue.id]["audio"].startswith("generated again with the take's seed: the cue was moved")
