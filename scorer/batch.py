@@ -164,7 +164,7 @@ def _fault(point: str) -> None:
 
 class NeuralActor:
     """One worker holding a neural backend's model (loaded once, in __init__) and making
-    takes with it, cue after cue: start it with neural_actor(), call .take.remote(...) as
+    takes with it, cue after cue: start it with neural_actors(), call .take.remote(...) as
     take_in. options: the backend's render options — model (default the backend's),
     model_path (else $SCORER_MODEL_PATH or the Hugging Face cache; never downloaded),
     device (default the best there is) and the rest passed to every render."""
@@ -186,9 +186,9 @@ class NeuralActor:
 
     def ready(self) -> dict:
         """What this actor holds: the model, where it runs, and how many loads it took."""
-        from scorer.render.neural import models
-
         import ray
+
+        from scorer.render.neural import models
 
         return {"pid": os.getpid(), "node": _node(), "model": self.loaded.name, "device": self.loaded.device,
                 "loads": models.load_count(), "takes": self.takes,
@@ -199,7 +199,6 @@ class NeuralActor:
                       tracker=tracker, key=key)
         self.takes += out["made"]
         return out
-
 
 
 def neural_actors(backend: str, options: dict | None = None, *, count: int | None = None,

@@ -212,10 +212,8 @@ def with_recorded(stems, recorded: dict, *, store: ClipStore):
                 if info.samplerate != SAMPLE_RATE or info.channels != 2:
                     raise InputError(f"a take's stem must be stereo at {SAMPLE_RATE} Hz, "
                                      f"got {info.channels} channels at {info.samplerate} Hz", path=str(path))
-                with store.writer(f"{cue_id}-{group}-take") as w:
-                    for block in sf.blocks(str(path), blocksize=1 << 16, dtype="float32", always_2d=True):
-                        w.write(block.T * np.float32(gain))
-                audio = w.close()
+                blocks = sf.blocks(str(path), blocksize=1 << 16, dtype="float32", always_2d=True)
+                audio = store.write(f"{cue_id}-{group}-take", (b.T * np.float32(gain) for b in blocks))
             except sf.LibsndfileError as exc:
                 raise InputError(f"cannot read a take's stem ({exc})", path=str(path))
             groups.setdefault(group, []).append(Clip(int(rec["start_sample"]), audio, label=cue_id))

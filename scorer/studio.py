@@ -192,6 +192,7 @@ def _stem_files(stems, *, start: int, n: int) -> dict[str, tuple[str, float, byt
 
     import soundfile as sf
 
+    from scorer.deliver import project_name
     from scorer.mix.place import window
     from scorer.timebase import SAMPLE_RATE
 
@@ -202,8 +203,7 @@ def _stem_files(stems, *, start: int, n: int) -> dict[str, tuple[str, float, byt
         gain = peak if peak > 1.0 else 1.0
         buf = io.BytesIO()
         sf.write(buf, (y / np.float32(gain)).T, SAMPLE_RATE, format="FLAC", subtype="PCM_24")
-        safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in group)
-        out[group] = (f"stem-{safe}.flac", gain, buf.getvalue())
+        out[group] = (f"stem-{project_name(group)}.flac", gain, buf.getvalue())
     return out
 
 
@@ -542,11 +542,10 @@ def export(p: Project, out_zip: str | os.PathLike | None = None, *, spec: str = 
     folder = p.folder / "exports" / stamp
     name = Path(p.cut_path).stem
     recorded, by_cue, sources = _neural_sources(p, sheet)
-    used = {by_cue.get(c.id, "soundfont") for c in sheet.cues if c.id not in recorded}
     try:
         render_mix_deliver(score, sheet, p.cut_path, folder, spec=spec, preview=preview, project=name,
                            backend_by_cue=by_cue or None, recorded=recorded or None, progress=progress,
-                           backend_options={k: v for k, v in (options or {}).items() if k in used} or None)
+                           backend_options=options)
     except BaseException:
         import shutil
         shutil.rmtree(folder, ignore_errors=True)        # this export's own folder: no half delivery stays

@@ -265,3 +265,11 @@ BAD_INPUTS = (
     (make_text_as_mp4, "not a video file"),
     (make_audio_only, "has no video stream; scorer needs a picture to score"),
 )
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Normalised correlation of two (channels, n) signals over their common length
+    (1.0: the same waveform at any level)."""
+    n = min(a.shape[1], b.shape[1])
+    a, b = a[:, :n].ravel(), b[:, :n].ravel()
+    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))

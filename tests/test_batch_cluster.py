@@ -18,7 +18,7 @@ import pytest
 import ray
 from ray.cluster_utils import Cluster
 
-from media import make_cut
+from media import correlation, make_cut
 from scorer import batch, studio
 from scorer.project import Project
 from scorer.timebase import SAMPLE_RATE, s_to_sample
@@ -99,7 +99,7 @@ def test_one_actor_on_the_gpu_node_serves_every_cue_with_one_load(cluster, tiny_
             # Inside the cue, clear of the neighbours' tails that share the group.
             lo, hi = s_to_sample(c.start_s + 1.0) - kept["start_sample"], s_to_sample(c.end_s - 0.5) - kept["start_sample"]
             out = _stem(folder, group)[:, kept["start_sample"] + lo:kept["start_sample"] + hi]
-            assert hi - lo > SAMPLE_RATE and _correlation(out, rec[:, lo:hi]) > 0.99
+            assert hi - lo > SAMPLE_RATE and correlation(out, rec[:, lo:hi]) > 0.99
 
 
 def _stem(folder, group):
@@ -110,9 +110,3 @@ def _stem(folder, group):
 
 def _music(folder):
     return _stem(folder, "music")           # MusicGen's one group when it does not separate
-
-
-def _correlation(a, b):
-    n = min(a.shape[1], b.shape[1])
-    a, b = a[:, :n].ravel(), b[:, :n].ravel()
-    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))

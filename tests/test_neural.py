@@ -492,7 +492,7 @@ def test_a_studio_export_delivers_the_neural_take_auditioned_unless_its_cue_chan
     performance); once the cue is moved, the export generates it again and says so."""
     import soundfile as sf
 
-    from media import make_cut
+    from media import correlation, make_cut
     from scorer import studio
 
     cut = tmp_path / "cut.mp4"
@@ -512,8 +512,8 @@ def test_a_studio_export_delivers_the_neural_take_auditioned_unless_its_cue_chan
     y, _ = sf.read(music, dtype="float32", always_2d=True)
     rec, _ = sf.read(studio.take_file(p, take, "stem-music.flac"), dtype="float32", always_2d=True)
     lo, hi = s_to_sample(cue.start_s + 0.5), s_to_sample(cue.end_s - 0.5)
-    a, b = y[lo:hi].ravel(), (rec.T * kept["files"]["music"]["gain"])[:, lo - kept["start_sample"]:hi - kept["start_sample"]].T.ravel()
-    assert float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b))) > 0.99
+    recorded = (rec.T * kept["files"]["music"]["gain"])[:, lo - kept["start_sample"]:hi - kept["start_sample"]]
+    assert correlation(y[lo:hi].T, recorded) > 0.99
 
     studio.save_edit(p, studio.move_cue(p.cue_sheet(), cue.id, end_s=cue.end_s - 1.0), touched=[cue.id])
     exports = sorted((p.folder / "exports").iterdir())
