@@ -419,13 +419,28 @@ class Note:
 
 
 @dataclass(frozen=True)
+class Control:
+    """A MIDI controller change on the cut's timeline: at t_s, controller `number` takes
+    `value` 0…127 (1 mod wheel — dynamics in most orchestral libraries, 11 expression,
+    64 sustain pedal: ≥ 64 down)."""
+    t_s: float
+    number: int
+    value: int
+
+
+MOD_WHEEL, EXPRESSION, SUSTAIN_PEDAL = 1, 11, 64
+
+
+@dataclass(frozen=True)
 class Part:
-    """One instrument of one cue. group is the stem it renders to (e.g. "strings")."""
+    """One instrument of one cue. group is the stem it renders to (e.g. "strings").
+    controls: its controller changes (dynamics curves, pedal) in time order."""
     name: str              # e.g. "pad", "bass", "pulse", "melody", "hits"
     group: str             # stem group: strings, brass, woodwinds, keys, percussion, bass, synths
     program: int           # General MIDI program 0…127 (ignored for drums)
     is_drums: bool
     notes: tuple[Note, ...]
+    controls: tuple[Control, ...] = ()
 
 
 @dataclass(frozen=True)
