@@ -18,24 +18,15 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from scorer.compose.harmony import MODES, NOTE_PCS, parse_numeral
 from scorer.errors import InputError, PresetError
+# DRUM_NOTES and GROUPS are re-exported: this module defined them before scorer.music did.
+from scorer.music import DRUM_NOTES, GROUPS, MODES, NOTE_PCS, parse_numeral  # noqa: F401
 
-GROUPS = ("strings", "brass", "woodwinds", "keys", "percussion", "bass", "synths")
 LAYER_ROLES = ("pad", "bass", "pulse", "melody", "hits")   # every preset has these
 OPTIONAL_ROLES = ("ostinato",)
 BANDS = ("low", "mid", "high")
 # Intensity (0…1) below LOW_MID is "low", below MID_HIGH "mid", else "high".
 LOW_MID, MID_HIGH = 0.35, 0.7
-
-# General MIDI percussion key map (channel 10) for the names used in drum patterns.
-DRUM_NOTES: dict[str, int] = {
-    "kick": 36, "kick2": 35, "rim": 37, "snare": 38, "clap": 39, "tom_floor": 41,
-    "hat": 42, "tom_low": 43, "hat_pedal": 44, "tom_mid": 45, "hat_open": 46,
-    "tom_high": 48, "crash": 49, "ride": 51, "ride_bell": 53, "tambourine": 54,
-    "splash": 55, "cowbell": 56, "crash2": 57, "cabasa": 69, "shaker": 70, "claves": 75,
-    "woodblock": 76, "woodblock_low": 77, "triangle_mute": 80, "triangle": 81,
-}
 PITCHED_STEPS = set("13578.-")
 DRUM_STEPS = set("Xxo.")
 

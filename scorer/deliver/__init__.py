@@ -165,8 +165,8 @@ def _write_notation(score: Score, out: Path) -> None:
     """theme.musicxml and leadsheet.musicxml, when the score has a theme."""
     if score.theme is None or not score.cues:
         return
-    from scorer.compose.harmony import parse_key
     from scorer.deliver.notation import leadsheet_musicxml, theme_musicxml
+    from scorer.music import parse_key
     tonic, mode = parse_key(score.cues[0].key)
     write_bytes(out / "theme.musicxml", theme_musicxml(score.theme, tonic=tonic, mode=mode))
     write_bytes(out / "leadsheet.musicxml", leadsheet_musicxml(score))

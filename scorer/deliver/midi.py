@@ -92,8 +92,7 @@ def key_signature(key: str) -> str:
     (the raised seventh is an accidental); a church mode writes its parent major scale's
     signature (D dorian → C), spelled with flats or sharps as the key is.
     """
-    from scorer.compose.harmony import _MODE_OFFSET, parse_key, pc_name, uses_flats
-    from scorer.compose.harmony import NOTE_PCS
+    from scorer.music import MODE_OFFSET, NOTE_PCS, parse_key, pc_name, uses_flats
 
     tonic, mode = parse_key(key)
     flats = uses_flats(tonic, mode)
@@ -101,8 +100,8 @@ def key_signature(key: str) -> str:
         relative = pc_name((NOTE_PCS[tonic] + 3) % 12, flats=flats)   # the relative major
         minor = pc_name(NOTE_PCS[tonic], flats=flats)
         return minor + "m" if relative in _SIGNATURE_MAJORS else pc_name(NOTE_PCS[tonic], flats=not flats) + "m"
-    parent = pc_name((NOTE_PCS[tonic] - _MODE_OFFSET[mode]) % 12, flats=flats)
-    return parent if parent in _SIGNATURE_MAJORS else pc_name((NOTE_PCS[tonic] - _MODE_OFFSET[mode]) % 12,
+    parent = pc_name((NOTE_PCS[tonic] - MODE_OFFSET[mode]) % 12, flats=flats)
+    return parent if parent in _SIGNATURE_MAJORS else pc_name((NOTE_PCS[tonic] - MODE_OFFSET[mode]) % 12,
                                                               flats=not flats)
 
 

@@ -21,7 +21,7 @@ GRID = Fraction(1, 4)    # beats: the tune is written to sixteenths
 
 
 def _pitch_of_degree(degree: int, *, tonic: str, mode: str, octave_base: int = 60) -> int:
-    from scorer.compose.harmony import MODES, NOTE_PCS
+    from scorer.music import MODES, NOTE_PCS
 
     steps = MODES[mode]
     octave, idx = divmod(degree, 7)

@@ -146,7 +146,7 @@ def _scene(cue_sheet: CueSheet, start_s: float, end_s: float) -> tuple[float, fl
 
 
 def _tonic_hz(key: str) -> float:
-    from scorer.compose.harmony import NOTE_PCS, parse_key
+    from scorer.music import NOTE_PCS, parse_key
     tonic, _ = parse_key(key)
     return 440.0 * 2 ** ((36 + NOTE_PCS[tonic] - 69) / 12)      # the tonic in octave 2 (C2 … B2)
 
