@@ -14,13 +14,14 @@ theme — and keeps everything else, including every other cue.
 """
 from __future__ import annotations
 
+import math
 import zlib
 from collections import Counter
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from scorer.compose.arrange import Variation, arrange
+from scorer.compose.arrange import FINAL_RING_S, Variation, arrange
 from scorer.compose.harmony import choose_tonic, parse_key, plan_chords
 from scorer.compose.presets import Preset, choose_preset, in_meter, load_preset_file, load_presets
 from scorer.compose.tempo import DEFAULT_MAX_CHANGE, TempoFit, fit_tempo
@@ -62,14 +63,32 @@ class CueKey:
     entered: bool = False                 # the previous cue runs into this one
 
 
+def _button_beat(fit: TempoFit, final_s: float | None) -> float:
+    """The beat of the cue's last chord: its end — or, when the picture ends too soon
+    after it for that chord to be heard (the reel's last cue), the last bar line (else
+    beat) at least FINAL_RING_S before the picture's end."""
+    tm, end = fit.tempo_map, fit.end_beat
+    if final_s is None or final_s - fit.cue.end_s >= FINAL_RING_S:
+        return end
+    latest = tm.s_to_beat(final_s - FINAL_RING_S)
+    start = tm.s_to_beat(fit.cue.start_s)
+    bpb = tm.beats_per_bar
+    bar_line = math.floor(latest / bpb + 1e-9) * bpb
+    if bar_line >= max(start, 0.0) + bpb - 1e-9:
+        return float(bar_line)
+    beat = math.floor(latest + 1e-9)
+    return float(beat) if beat > start + 1 else end
+
+
 def compose_cue(cue: Cue, *, preset: Preset, fps, dialogue: tuple[Span, ...], seed: int,
                 motif: Motif, key: CueKey | None = None, tempo_bpm: float | None = None,
-                max_change: float = DEFAULT_MAX_CHANGE) -> tuple[CueScore, TempoFit]:
+                max_change: float = DEFAULT_MAX_CHANGE, final_s: float | None = None) -> tuple[CueScore, TempoFit]:
     """One cue's music, and the tempo fit behind it (alternatives, unhonoured hits).
 
     motif: the theme (it is developed here for the cue's meter and mood). key: the cue's
     key and joins (default: drawn from the preset with the cue's generator). tempo_bpm:
-    fit around this tempo (±max_change) instead of the preset's range.
+    fit around this tempo (±max_change) instead of the preset's range. final_s: the
+    picture's end when this is the reel's last cue (its last chord must ring before it).
     The returned cue carries the preset actually used (an override or a mood choice).
     """
     cue = replace(cue, preset=preset.name)
@@ -90,13 +109,15 @@ def compose_cue(cue: Cue, *, preset: Preset, fps, dialogue: tuple[Span, ...], se
 
     if key is None:
         key = CueKey(choose_tonic(preset, cue_rng(seed, cue.id, _KEY)), preset.mode)
-    harmony = plan_chords(preset=preset, tonic=key.tonic, tempo_map=fit.tempo_map, end_beat=fit.end_beat,
-                          hit_beats=tuple(b for _, b in honoured), chord_bars_at=chord_bars_at,
+    button = _button_beat(fit, final_s)
+    harmony = plan_chords(preset=preset, tonic=key.tonic, tempo_map=fit.tempo_map, end_beat=button,
+                          hit_beats=tuple(b for _, b in honoured if b < button - 1e-9), chord_bars_at=chord_bars_at,
                           rng=cue_rng(seed, cue.id, _HARMONY), into=key.into, open_on_tonic=key.entered)
     arrangement = arrange(fit.cue, preset=preset, harmony=harmony, tempo_map=fit.tempo_map,
-                          end_beat=fit.end_beat, hits=honoured, dialogue=dialogue,
+                          end_beat=button, hits=honoured, dialogue=dialogue,
                           motif=develop(motif, beats_per_bar=bpb, arousal=cue.arousal),
-                          variation=Variation.draw(cue_rng(seed, cue.id, _ARRANGE)))
+                          variation=Variation.draw(cue_rng(seed, cue.id, _ARRANGE), preset),
+                          final_s=final_s if button != fit.end_beat else None)
     chords = tuple((c.start_s, c.symbol) for c in harmony.chords)
     return CueScore(cue=fit.cue, tempo_map=fit.tempo_map, key=harmony.key, chords=chords,
                     parts=arrangement.parts, hit_fits=fit.hit_fits, tail_s=arrangement.tail_s,
@@ -137,6 +158,11 @@ def _keys(cues: list[tuple[Cue, Preset]], seed: int) -> list[CueKey]:
     return keys
 
 
+def _final_s(cue: Cue, duration_s: float, *, last: bool) -> float | None:
+    """The picture's end, for the reel's last cue (its last chord must be heard)."""
+    return duration_s if last and cue.end_s >= duration_s - 5.0 else None
+
+
 def compose(cue_sheet: CueSheet, *, seed: int = 0, presets: dict[str, Preset] | None = None,
             preset_override: str | None = None, theme: Motif | None = None) -> Score:
     """The temp score of every cue in `cue_sheet`.
@@ -155,9 +181,10 @@ def compose(cue_sheet: CueSheet, *, seed: int = 0, presets: dict[str, Preset] | 
             for c in sorted(cue_sheet.cues, key=lambda c: (c.start_s, c.id))]
     theme = theme if theme is not None else score_theme(cues, seed)
     scores = []
-    for (cue, preset), key in zip(cues, _keys(cues, seed)):
+    for k, ((cue, preset), key) in enumerate(zip(cues, _keys(cues, seed))):
         cue_score, _ = compose_cue(cue, preset=preset, fps=cue_sheet.source.fps, dialogue=cue_sheet.dialogue,
-                                   seed=seed, motif=theme, key=key)
+                                   seed=seed, motif=theme, key=key,
+                                   final_s=_final_s(cue, cue_sheet.source.duration_s, last=k == len(cues) - 1))
         scores.append(cue_score)
     return Score(source=cue_sheet.source, cues=tuple(scores), seed=seed, theme=theme)
 
@@ -226,5 +253,6 @@ def refine(score: Score, cue_id: str, *, dialogue: tuple[Span, ...] = (), preset
     motif = theme or score.theme or make_motif(score.seed, p.beats_per_bar)
     new, _ = compose_cue(base_cue, preset=p, fps=score.source.fps, dialogue=dialogue,
                          seed=score.seed if seed is None else _check_seed(seed), motif=motif, key=key,
-                         tempo_bpm=tempo_bpm)
+                         tempo_bpm=tempo_bpm,
+                         final_s=_final_s(base_cue, score.source.duration_s, last=index == len(score.cues) - 1))
     return replace(score, cues=score.cues[:index] + (new,) + score.cues[index + 1:])

@@ -1,12 +1,16 @@
-"""Arrangement: the parts of one cue from its chords, tempo map, intensity and dialogue.
+"""Arrangement: the parts of one cue from its form, chords, tempo map, intensity and dialogue.
 
-Layers: pad (voice-led sustained chords), bass (roots in the band's figure), ostinato
-(chord tones in a repeated figure), melody (the theme, phrased in bars), pulse (General
-MIDI kit) and hits (timpani or stingers on honoured hits). Intensity picks the band's
-figures and which layers play, and moves velocity and register. Under dialogue the
+Layers: melody (the theme, stated then developed: sequence, fragmentation, inversion,
+augmentation), an optional counter-line, pad (voice-led chords below the tune), bass,
+ostinato, pulse (General MIDI kit) and hits (on honoured hits). Each layer plays an
+idiom (idioms.py: walking bass, spiccato, comping, pedal point, brushed swing…) that the
+seed picks from the preset's list, in a variant per section of the cue's form (form.py);
+builds move to the busiest idiom and add layers, the climax is tutti. Under dialogue the
 melody rests, the pulse keeps only low drums on the beat, sustained parts stay below the
 speech band (≈300 Hz–3 kHz) and everything plays softer. Every honoured hit gets an
-accent starting exactly at its time; the cue ends with a short button chord.
+accent starting exactly at its time; the cue ends with a button chord on its last beat.
+Then the parts are performed (perform.py): seeded timing and velocity, CC1/CC11 curves
+on sustained parts, pedal on piano.
 """
 from __future__ import annotations
 
@@ -15,11 +19,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
+from scorer.compose import idioms as I
+from scorer.compose import perform
+from scorer.compose.form import BUILD, CLIMAX, DEVELOPMENT, ENDING, INTRO, RELEASE, STATEMENT, Form, \
+    climax_and_peak, plan_form
 from scorer.compose.harmony import Chord, Harmony, chord_scale, voice_chord
 from scorer.compose.presets import DRUM_NOTES, Band, Layer, Preset
-from scorer.compose.theme import Motif, phrase_bars
-from scorer.types import Cue, Hit, Note, Part, Span, TempoMap
+from scorer.compose.theme import Motif, phrase_bars, treated
+from scorer.types import Control, Cue, Hit, Note, Part, Span, TempoMap
 
 # D4 ≈ 294 Hz: sustained notes above this sit in the speech band under dialogue.
 SPEECH_TOP_PITCH = 62
@@ -31,12 +38,15 @@ LOW_DRUMS = frozenset({"kick", "kick2", "tom_floor", "tom_low", "tom_mid"})
 ROLL_PROGRAMS = frozenset({47, 116, 117})   # timpani, taiko, melodic tom can roll
 ROLL_STROKE_S = 0.07
 DRUM_ACCENT = {"X": 1.15, "x": 0.9, "o": 0.55}
+# The reel's last chord must be heard: it starts at least this long before the picture ends.
+FINAL_RING_S = 0.75
 
 
 @dataclass(frozen=True)
 class Arrangement:
     parts: tuple[Part, ...]
     tail_s: float
+    form: Form | None = None
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -63,11 +73,12 @@ def _pitch_of(pc: int, low: int, high: int, near: float) -> int:
 
 
 def _tone(token: str, chord: Chord, root: int) -> int:
-    """A pitched-pattern token as a pitch above `root` (the chord's root pitch)."""
+    """A chord-tone token as a pitch above `root` (the chord's root pitch)."""
     pcs = chord.spec.pcs
     up = lambda k: (pcs[k] - pcs[0]) % 12  # noqa: E731
     return root + {"1": 0, "3": up(1), "5": up(2) if len(pcs) > 2 else 7,
-                   "7": up(3) if len(pcs) > 3 else 12, "8": 12}[token]
+                   "7": up(3) if len(pcs) > 3 else 12, "8": 12, "t": up(1) + 12,
+                   "f": (up(2) if len(pcs) > 2 else 7) + 12}[token]
 
 
 def _pattern_events(pattern: str) -> list[tuple[int, int, str]]:
@@ -82,20 +93,47 @@ def _pattern_events(pattern: str) -> list[tuple[int, int, str]]:
     return [tuple(e) for e in out]
 
 
+def _idiom_options(preset: Preset, role: str) -> tuple[str, ...]:
+    default = ("theme",) if role == "melody" else ("countermelody",) if role == "counter" else (I.FIGURE,)
+    return dict(preset.idioms).get(role, default)
+
+
 @dataclass(frozen=True)
 class Variation:
-    """What a seed changes in the arrangement besides the chords, so that a new take is
-    new music on the same timing: where the pads are voiced, which half of the theme
-    leads, the tune's register, and which beat the ostinato's figure starts on."""
+    """What a seed changes besides the chords, so that a new take is new music on the same
+    timing: the idiom of every layer, its variant in each section, how the theme is
+    developed, where the pads and the tune sit, and the seed of the performance."""
     pad_shift: int = 0            # semitones added to the pad voicing's centre
     answer_first: bool = False    # the theme's answer before its statement
     melody_lift: float = 0.0      # the tune's register, as a fraction of its instrument's span
-    ostinato_turn: int = 0        # the ostinato figure rotated by this many beats
+    ostinato_turn: int = 0        # the ostinato's own figure rotated by this many beats
+    textures: tuple[tuple[str, I.Texture], ...] = ()   # layer → idiom (calm, busy)
+    variants: tuple[int, ...] = (0,)                    # a variant number per section, cycled
+    treatments: tuple[str, ...] = ("sequence_up", "inversion", "fragments_down")   # development order
+    perform_seed: int = 0         # humanised timing and velocity
 
     @classmethod
-    def draw(cls, rng: np.random.Generator) -> "Variation":
-        return cls(pad_shift=int(rng.integers(-3, 4)), answer_first=bool(rng.integers(2)),
-                   melody_lift=float(rng.choice([-0.1, 0.0, 0.1])), ostinato_turn=int(rng.integers(0, 4)))
+    def draw(cls, rng: np.random.Generator, preset: Preset | None = None) -> "Variation":
+        base = dict(pad_shift=int(rng.integers(-3, 4)), answer_first=bool(rng.integers(2)),
+                    melody_lift=float(rng.choice([-0.1, 0.0, 0.1])), ostinato_turn=int(rng.integers(0, 4)))
+        if preset is None:
+            return cls(**base)
+        textures = []
+        for role, table in I.IDIOMS.items():
+            if preset.layer(role) is None:
+                continue
+            options = _idiom_options(preset, role)
+            calm = [o for o in options if table[o] <= 1] or list(options)
+            textures.append((role, I.Texture(idiom=str(calm[int(rng.integers(len(calm)))]),
+                                             busy=I.busiest(options, table))))
+        dev = ["sequence_up", "sequence_down", "inversion", "fragments_up", "fragments_down", "diminution"]
+        order = [dev[i] for i in rng.permutation(len(dev))]
+        return cls(**base, textures=tuple(textures), variants=tuple(int(v) for v in rng.integers(0, 9, size=12)),
+                   treatments=tuple(order), perform_seed=int(rng.integers(1 << 31)))
+
+    def texture(self, role: str) -> I.Texture:
+        return dict(self.textures).get(role, I.Texture("theme" if role == "melody" else I.FIGURE,
+                                                       "theme" if role == "melody" else I.FIGURE))
 
 
 class _Cue:
@@ -106,11 +144,13 @@ class _Cue:
                  variation: Variation = Variation()):
         self.cue, self.preset, self.harmony, self.tm = cue, preset, harmony, tempo_map
         self.variation = variation
-        self.end_beat = end_beat
+        self.end_beat = end_beat                           # the button's beat
+        self.button_s = tempo_map.beat_to_s(end_beat) if end_beat < tempo_map.s_to_beat(cue.end_s) - 1e-9 \
+            else cue.end_s
         self.bpb, self.spb = preset.beats_per_bar, preset.steps_per_beat
         # Lines just past the end count too: the button (and the tail) ring into them.
         self.dialogue = tuple(s for s in dialogue if s.end_s > cue.start_s and s.start_s <= cue.end_s + 5.0)
-        self.hits = hits                                   # honoured: (hit, integer beat)
+        self.hits = tuple((h, b) for h, b in hits if b <= end_beat + 1e-9)   # honoured: (hit, integer beat)
         # Beat 0 is the first downbeat; a cue with a pickup starts at a negative beat, in
         # bar −1. Bars run first_bar … n_bars − 1.
         self.start_beat = tempo_map.s_to_beat(cue.start_s)
@@ -118,6 +158,14 @@ class _Cue:
         self.n_bars = max(1, math.ceil(end_beat / self.bpb - 1e-9))
         self.body = [c for c in harmony.chords if not c.is_button]
         self.button = harmony.chords[-1]
+        climax, peak = climax_and_peak(hits=self.hits, intensity_at_bar=lambda b: self.bar_intensity(b),
+                                       first_bar=self.first_bar, n_bars=self.n_bars,
+                                       bar_of_beat=lambda b: math.floor(b / self.bpb + 1e-9))
+        cad_bars = sum(1 for ch in self.body if ch.start_beat >= (self.n_bars - 2) * self.bpb - 1e-9)
+        self.form = plan_form(first_bar=self.first_bar, n_bars=self.n_bars, climax_bar=climax, peak_bar=peak,
+                              cadence_bars=max(1, cad_bars))
+        self.melody_notes: list[Note] = []
+        self.bass_notes: list[Note] = []
 
     def s(self, beat: float) -> float:
         return self.tm.beat_to_s(beat)
@@ -132,13 +180,35 @@ class _Cue:
     def intensity(self, beat: float) -> float:
         return self.cue.intensity_at(min(self.s(beat), self.cue.end_s))
 
+    def bar_intensity(self, bar: int) -> float:
+        mid = min(bar * self.bpb + self.bpb / 2, (bar * self.bpb + self.end_beat) / 2)
+        return self.intensity(max(mid, self.start_beat))
+
     def band(self, beat: float) -> Band:
         return self.preset.band(self.intensity(max(beat, self.start_beat)))
 
     def bar_band(self, bar: int) -> Band:
-        """A bar's band, from the intensity in its middle."""
-        mid = min(bar * self.bpb + self.bpb / 2, (bar * self.bpb + self.end_beat) / 2)
-        return self.band(mid)
+        """A bar's band, from the intensity in its middle; a build or climax plays at
+        least the middle band's layers, an intro at most the low band's."""
+        band = self.preset.band(self.bar_intensity(bar))
+        kind = self.form.kind_at(bar)
+        if kind in (BUILD, CLIMAX) and band is self.preset.low:
+            return self.preset.mid
+        if kind == INTRO and band is not self.preset.low and self.n_bars - self.first_bar >= 8:
+            return self.preset.low if "pad" in self.preset.low.play else band
+        return band
+
+    def idiom(self, role: str, bar: int) -> str:
+        """The idiom a layer plays in a bar: the cue's own, the busiest in builds and at the
+        climax, the preset's figure when the cue's idiom is calm and the band is high."""
+        t = self.variation.texture(role)
+        return t.busy if self.form.kind_at(bar) in (BUILD, CLIMAX) else t.idiom
+
+    def variant(self, bar: int, salt: int = 0) -> int:
+        """The variant played in a bar: one per section (and layer), from the seed."""
+        k = self.form.sections.index(self.form.section_at(bar))
+        v = self.variation.variants
+        return v[(k + salt) % len(v)]
 
     def talking(self, t0_s: float, t1_s: float | None = None) -> bool:
         """Whether dialogue sounds at t0_s (or anywhere in [t0_s, t1_s))."""
@@ -151,101 +221,420 @@ class _Cue:
                 return c
         return self.body[0]
 
+    def next_chord(self, beat: float) -> Chord:
+        for c in self.body + [self.button]:
+            if c.start_beat > beat + 1e-9:
+                return c
+        return self.button
+
     def chord_starts(self) -> list[float]:
         return [c.start_beat for c in self.body]
+
+    def melody_low(self, t0_s: float, t1_s: float) -> int | None:
+        """The lowest melody note sounding in [t0_s, t1_s): what accompaniment stays under."""
+        ps = [n.pitch for n in self.melody_notes if n.start_s < t1_s and n.end_s > t0_s]
+        return min(ps) if ps else None
+
+    def bass_at(self, t_s: float) -> int | None:
+        ps = [n.pitch for n in self.bass_notes if n.start_s <= t_s + 1e-6 < n.end_s]
+        return min(ps) if ps else None
+
+    def sync_s(self) -> tuple[float, ...]:
+        """Where the music meets picture: honoured hits, the cue start, the button."""
+        return tuple(h.t_s for h, _ in self.hits) + (self.cue.start_s, self.button_s)
 
 
 def _note(start_s: float, end_s: float, pitch: int, vel: int) -> Note | None:
     return Note(start_s, end_s, int(pitch), int(vel)) if end_s - start_s > 1e-4 else None
 
 
-def _part(layer: Layer, notes: list[Note | None]) -> Part:
+def _part(layer: Layer, notes: list[Note | None], controls: tuple[Control, ...] = ()) -> Part:
     kept = sorted({(n.start_s, n.pitch): n for n in notes if n is not None}.values(),
                   key=lambda n: (n.start_s, n.pitch))
-    return Part(layer.name, layer.group, layer.program, layer.drums, tuple(kept))
+    return Part(layer.name, layer.group, layer.program, layer.drums, tuple(kept),
+                tuple(sorted(controls, key=lambda x: (x.t_s, x.number))))
 
 
-def _button_len_s(c: _Cue) -> float:
-    """Short at high intensity (a stab), longer and softer when the cue ends quietly."""
+def _button_len_s(c: _Cue, final_s: float | None) -> float:
+    """Short at high intensity (a stab), longer and softer when the cue ends quietly; the
+    reel's last chord rings to the picture's end."""
+    if final_s is not None:
+        return max(FINAL_RING_S, final_s - c.button_s)
     i = c.intensity(c.end_beat)
     beat = 60.0 / c.tm.tempo_at_s(c.cue.end_s)
     return max(0.3, 0.75 * beat) if i >= 0.35 else max(1.2, 2.0 * beat)
 
 
-# --- layers ------------------------------------------------------------------------------------------
+# --- melody and counter-line -----------------------------------------------------------------------
+
+def _set_phrase(c: _Cue, layer: Layer, phrase, b_start: float, *, target: float) -> list[Note | None]:
+    """A phrase of scale degrees set in the cue's key and chords from beat b_start, its
+    register moved by octaves toward `target` (MIDI)."""
+    h = c.harmony
+    tonic_pc = h.scale[0]
+    base = _pitch_of(tonic_pc, layer.low, layer.high, layer.low + 0.3 * (layer.high - layer.low))
+    pitches, times, degrees = [], [], []
+    for mn in phrase:
+        b0 = b_start + mn.onset_beats
+        if b0 >= c.end_beat - 1e-9:
+            break
+        if not c.in_cue(b0):
+            continue
+        chord = c.chord_at(b0)
+        sc = chord_scale(h.scale, chord.spec.pcs)
+        d = mn.degree
+        pitch = base + 12 * (d // 7) + (sc[d % 7] - tonic_pc) % 12
+        # A note on the bar line, or a long one on the half bar, may not rub a semitone
+        # against the chord (a ninth or an eleventh is colour, a minor ninth a clash). It
+        # moves to the nearest chord tone that keeps the tune's rise or fall from the note
+        # before, so the theme's contour survives every harmonisation.
+        strong = abs(mn.onset_beats % c.bpb) < 1e-9 or (
+            mn.length_beats >= 1.5 and c.bpb % 2 == 0 and abs(mn.onset_beats % (c.bpb / 2)) < 1e-9)
+        clash = any((pitch - q) % 12 in (1, 11) for q in chord.spec.pcs)
+        if strong and clash:
+            way = lambda p: int(np.sign(p - pitches[-1])) if pitches else 0  # noqa: E731
+            pitch = min((p for p in range(pitch - 4, pitch + 5) if p % 12 in chord.spec.pcs),
+                        key=lambda p, w=way(pitch): (way(p) != w, abs(p - pitch), p))
+        if pitches and abs(pitch - pitches[-1]) == 6:
+            # No bare tritone leaps in a tune: land a scale step nearer.
+            toward = 1 if pitch < pitches[-1] else -1
+            pitch = next((p for p in (pitch + toward, pitch + 2 * toward, pitch + 3 * toward)
+                          if p % 12 in sc or p % 12 in chord.spec.pcs), pitch)
+        if pitches and (want := int(np.sign(mn.degree - degrees[-1]))) != int(np.sign(pitch - pitches[-1])):
+            # The fixes above must not turn a rising step into a repeat or a fall: the
+            # contour is what makes the theme recognisable.
+            pool = set(chord.spec.pcs) if strong else set(sc) | set(chord.spec.pcs)
+            if want == 0:
+                pitch = pitches[-1] if pitches[-1] % 12 in pool else pitch
+            else:
+                pitch = next((p for p in range(pitches[-1] + want, pitches[-1] + 6 * want, want)
+                              if p % 12 in pool and abs(p - pitches[-1]) != 6), pitch)
+        pitches.append(pitch)
+        degrees.append(mn.degree)
+        times.append((b0, min(b0 + mn.length_beats, c.end_beat)))
+    notes: list[Note | None] = []
+    if not pitches:
+        return notes
+    mean = sum(pitches) / len(pitches)
+    fits = lambda k: min(pitches) + k >= layer.low and max(pitches) + k <= layer.high  # noqa: E731
+    shift = min((-24, -12, 0, 12, 24), key=lambda k: (not fits(k), abs(mean + k - target), k))
+    for p, (b0, b1) in zip(pitches, times):
+        vel = velocity(layer.velocity, c.intensity(b0), accent=1.08 if abs(b0 % c.bpb) < 1e-9 else 1.0)
+        notes.append(_note(c.s(b0), c.s(b1), _fold(p + shift, layer.low, layer.high), vel))
+    return notes
+
+
+def _melody_target(c: _Cue, layer: Layer, bar: int) -> float:
+    """Where the tune sits: the lower middle of its instrument, higher when it builds, and
+    above the middle of the pad, so the accompaniment can be voiced under it."""
+    span = layer.high - layer.low
+    target = layer.low + (0.4 + c.variation.melody_lift) * span + (0.2 * span if c.bar_intensity(bar) >= 0.7 else 0)
+    if c.form.kind_at(bar) == CLIMAX:
+        target += 0.1 * span
+    pad = c.preset.layer("pad")
+    return max(target, pad.low + 0.55 * (pad.high - pad.low) + 5)
+
+
+def _treatment(c: _Cue, kind: str, half: int, dev_k: int) -> str:
+    """How the tune treats the theme in a phrase: the cue's first phrase states it (a
+    listener must hear the theme before its development means anything); then by section."""
+    if half == 0:
+        return "statement"
+    if kind == STATEMENT:
+        return "statement" if (half % 2 == 0) != (c.variation.answer_first and half > 1) else "answer"
+    if kind == DEVELOPMENT:
+        return c.variation.treatments[dev_k % len(c.variation.treatments)]
+    if kind == BUILD:
+        return "fragments_up"
+    if kind == CLIMAX:
+        return "statement"
+    if kind == RELEASE:
+        return "augmentation" if c.bar_intensity(0) < 0.35 and dev_k % 2 else "answer"
+    return "answer"
+
+
+def _melody(c: _Cue, layer: Layer, motif: Motif) -> list[Note]:
+    """The theme through the cue's form: stated (statement and answer), developed
+    (sequence, inversion, fragmentation, diminution), fragmented up through a build,
+    restated at the climax, answered in the release; a breath between phrases; phrases
+    start only on bars clear of dialogue and where the band plays the melody."""
+    notes: list[Note | None] = []
+    bar = c.first_bar + 1 if c.n_bars - c.first_bar >= 6 else max(c.first_bar, 0)
+    half = dev_k = 0
+    while (bar + 1) * c.bpb <= c.end_beat + 1e-9:   # a phrase starts with a whole bar ahead
+        b_start = bar * c.bpb
+        band = c.bar_band(bar)
+        kind = c.form.kind_at(bar)
+        if (kind == INTRO or "melody" not in band.play
+                or c.talking(c.s(b_start) - MELODY_REST_BEFORE_S, c.s(b_start))):
+            bar += 1
+            continue
+        treatment = _treatment(c, kind, half, dev_k)
+        phrase = treated(motif, treatment)
+        n_bars = phrase_bars(phrase, c.bpb)
+        if kind == ENDING and (bar + n_bars) * c.bpb > c.end_beat + 1e-9:
+            break                   # no phrase cut off by the button
+        if kind in (DEVELOPMENT, RELEASE):
+            dev_k += 1
+        set_notes = [n for n in _set_phrase(c, layer, phrase, b_start, target=_melody_target(c, layer, bar)) if n]
+        next_bar = bar + n_bars
+        if set_notes and next_bar * c.bpb < c.end_beat - 1e-9:
+            # A breath before the next phrase: the phrase's last note lets go half a beat early.
+            last = set_notes[-1]
+            breath_s = 0.5 * 60.0 / c.tm.tempo_at_s(last.start_s)
+            if last.end_s - breath_s - last.start_s >= 0.25:
+                set_notes[-1] = Note(last.start_s, last.end_s - breath_s, last.pitch, last.velocity)
+        notes += set_notes
+        half += 1
+        bar = next_bar
+        if half % 2 == 0 and kind in (STATEMENT, DEVELOPMENT, RELEASE):
+            bar += 1            # a bar's rest after a theme and its answer: the counter-line answers
+    return _rest_for_dialogue(c, notes)
+
+
+def _counter(c: _Cue, layer: Layer, motif: Motif) -> list[Note | None]:
+    """A counter-line: guide tones (thirds and sevenths) in half-bar notes moving by step
+    against the tune, under it; in the bars the tune rests it answers with the theme's
+    head in its own register."""
+    notes: list[Note | None] = []
+    prev: int | None = None
+    half_b = c.bpb / 2 if c.bpb % 2 == 0 else float(c.bpb)
+    centre = layer.low + 0.45 * (layer.high - layer.low)
+    for bar in c.bars():
+        kind = c.form.kind_at(bar)
+        if kind in (INTRO, ENDING) or "melody" not in c.bar_band(bar).play:
+            prev = None
+            continue
+        b_bar = bar * c.bpb
+        t_bar0, t_bar1 = c.s(b_bar), c.s(min(b_bar + c.bpb, c.end_beat))
+        if c.melody_low(t_bar0, t_bar1) is None and kind in (STATEMENT, DEVELOPMENT, RELEASE) \
+                and bar % 2 == 1 and (bar + 1) * c.bpb <= c.end_beat:
+            cell = treated(motif, "answer")
+            cell = tuple(n for n in cell if n.onset_beats < c.bpb)
+            notes += _set_phrase(c, layer, cell, b_bar, target=centre)
+            prev = None
+            continue
+        if kind not in (DEVELOPMENT, BUILD, CLIMAX, RELEASE):
+            continue
+        b = b_bar
+        while b < min(b_bar + c.bpb, c.end_beat) - 1e-9:
+            if not c.in_cue(b):
+                b += half_b
+                continue
+            b1 = min(b + half_b, c.end_beat)
+            t0, t1 = c.s(b), c.s(b1)
+            chord = c.chord_at(b)
+            guide = [chord.spec.pcs[1]] + list(chord.spec.pcs[3:]) + [chord.spec.pcs[2] if len(chord.spec.pcs) > 2
+                                                                      else chord.spec.pcs[0]]
+            top = c.melody_low(t0, t1)
+            hi = min(layer.high, (top - 3) if top is not None else layer.high)
+            cands = [p for p in range(layer.low, hi + 1) if p % 12 in guide]
+            if not cands or c.talking(t0, t1):
+                b = b1
+                prev = None
+                continue
+            ref = prev if prev is not None else centre
+            pitch = min(cands, key=lambda p: (abs(p - ref) + (0 if p % 12 != guide[-1] else 1.5)
+                                              + (0.5 if prev is not None and p == prev else 0), p))
+            notes.append(_note(t0, t1, pitch, velocity(layer.velocity, c.intensity(b))))
+            prev = pitch
+            b = b1
+    return _rest_for_dialogue(c, notes)
+
+
+def _with_button(notes: list[Note], c: _Cue, layer: Layer, button_s: float) -> list[Note]:
+    """The tune's last note on the button, on the final chord's tone nearest where it left
+    off (when the melody is playing at the end and no line is spoken there)."""
+    end_s = c.button_s
+    if not notes or "melody" not in c.band(c.end_beat).play:
+        return notes
+    last_pitch = notes[-1].pitch
+    pc = min(c.button.spec.pcs, key=lambda q: (min((last_pitch - q) % 12, (q - last_pitch) % 12), q))
+    button = Note(end_s, end_s + button_s, _pitch_of(pc, layer.low, layer.high, last_pitch),
+                  velocity(layer.velocity, c.intensity(c.end_beat)))
+    return notes + _rest_for_dialogue(c, [button])
+
+
+def _rest_for_dialogue(c: _Cue, notes: list[Note | None]) -> list[Note | None]:
+    """The melody gets out of the way of every line: no note starts near one, and a note
+    ringing into one stops before it."""
+    out = []
+    for n in notes:
+        if n is None:
+            continue
+        if any(s.start_s - MELODY_REST_BEFORE_S <= n.start_s < s.end_s + MELODY_REST_AFTER_S
+               for s in c.dialogue):
+            continue
+        end = n.end_s
+        for s in c.dialogue:
+            if n.start_s < s.start_s - MELODY_REST_BEFORE_S and end > s.start_s - MELODY_REST_BEFORE_S:
+                end = s.start_s - MELODY_REST_BEFORE_S
+        # A note cut to a blip sounds like a mistake: keep it only if enough is left.
+        if end - n.start_s >= min(0.25, n.end_s - n.start_s):
+            out.append(Note(n.start_s, end, n.pitch, n.velocity))
+    return out
+
+
+# --- pad -------------------------------------------------------------------------------------------
+
+def _pad_attacks(c: _Cue, chord: Chord, band: Band, idiom: str) -> list[tuple[float, float]]:
+    """(attack beat, release beat) of the pad over one chord, by idiom: held, re-struck
+    every band.pad_beats ("figure"), in eighths ("pulsed"), on the off-beats ("stabs")."""
+    b0, b1 = chord.start_beat, chord.end_beat
+    if idiom == "pulsed":
+        out, b = [], b0
+        while b < b1 - 1e-9:
+            out.append((b, min(b + 0.45, b1)))
+            b += 0.5
+        return out
+    if idiom == "stabs":
+        out = [(b0, min(b0 + 0.5, b1))]
+        b = math.floor(b0) + 1.0
+        while b < b1 - 1e-9:
+            if round(b) % c.bpb % 2 == 1 or c.bpb == 3 and round(b) % 3:
+                out.append((b, min(b + 0.5, b1)))
+            b += 1.0
+        return out
+    step = band.pad_beats if idiom == I.FIGURE and band.pad_beats > 0 else b1 - b0
+    attacks = [b0]
+    while attacks[-1] + step < b1 - 1e-9:
+        attacks.append(attacks[-1] + step)
+    return list(zip(attacks, attacks[1:] + [b1]))
+
 
 def _pad(c: _Cue, layer: Layer, button_s: float) -> list[Note | None]:
-    """Voice-led chords, re-struck every band.pad_beats; three voices below the speech
-    band under dialogue; accented on hits; the button chord at the end."""
+    """Voice-led chords under the tune in the pad's idiom; three voices below the speech
+    band under dialogue; no parallel fifths or octaves, against the bass either;
+    suspensions resolving into the chord where the idiom asks; the button at the end."""
     notes: list[Note | None] = []
-    prev = None
+    prev: tuple[int, ...] | None = None
+    prev_bass: int | None = None
     for chord in c.body + [c.button]:
-        b0, b1 = chord.start_beat, chord.end_beat
+        bar = math.floor(chord.start_beat / c.bpb + 1e-9)
+        idiom = c.idiom("pad", bar)
         if chord.is_button:
-            spans = [(b0, None)]
+            spans = [(chord.start_beat, None)]
         else:
-            band = c.band(b0)
+            band = c.band(chord.start_beat)
             if "pad" not in band.play and not chord.at_hit:
                 prev = None
                 continue
-            step = band.pad_beats if band.pad_beats > 0 else b1 - b0
-            attacks = [b0]
-            while attacks[-1] + step < b1 - 1e-9:
-                a = attacks[-1] + step
-                if c.talking(c.s(a)):   # under dialogue the pad holds rather than re-strikes
+            spans = _pad_attacks(c, chord, band, idiom)
+            held = []
+            for a0, a1 in spans:        # under dialogue the pad holds rather than re-strikes
+                if held and c.talking(c.s(a0)):
+                    held[-1] = (held[-1][0], chord.end_beat)
                     break
-                attacks.append(a)
-            spans = list(zip(attacks, attacks[1:] + [b1]))
-        for a0, a1 in spans:
-            t0 = c.s(a0)
+                held.append((a0, a1))
+            spans = held
+        for k, (a0, a1) in enumerate(spans):
+            t0 = c.s(a0) if not chord.is_button else c.button_s
             t1 = t0 + button_s if a1 is None else c.s(a1)
             talk = c.talking(t0, t1)
             i = c.intensity(min(a0, c.end_beat))
             centre = layer.low + (layer.high - layer.low) * (0.3 + 0.35 * i) + c.variation.pad_shift
-            voicing = voice_chord(chord.spec.pcs, low=layer.low, high=layer.high,
-                                  n_voices=3 if talk else 4, prev=prev, centre=centre,
-                                  max_top=SPEECH_TOP_PITCH if talk else None)
-            prev = voicing
-            accent = 1.15 if (chord.at_hit and a0 == b0) or chord.is_button else 1.0
+            tune = c.melody_low(t0, t1)
+            cap = SPEECH_TOP_PITCH if talk else None
+            if tune is not None:
+                cap = min(cap if cap is not None else 127, tune - 1)
+            bass = c.bass_at(t0)
+            if k == 0 or prev is None:
+                voicing = voice_chord(chord.spec.pcs, low=layer.low, high=layer.high,
+                                      n_voices=3 if talk else 4, prev=prev, centre=centre, max_top=cap,
+                                      bass=(prev_bass, bass))
+            else:
+                voicing = prev
+            accent = 1.15 if (chord.at_hit and a0 == chord.start_beat) or chord.is_button else 1.0
             vel = velocity(layer.velocity, i, under_dialogue=talk, accent=accent)
-            notes += [_note(t0, t1, p, vel) for p in voicing]
+            pitches = list(voicing)
+            if idiom == "cluster" and not talk and len(pitches) >= 3 and not chord.is_button:
+                sc = chord_scale(c.harmony.scale, chord.spec.pcs)
+                mid = pitches[len(pitches) // 2]
+                step = next((p for p in range(mid + 1, mid + 3) if p % 12 in sc), None)
+                if step is not None and step not in pitches and step <= layer.high:
+                    pitches.append(step)          # a second rubbing against the chord
+            if (idiom == "suspension" and k == 0 and prev is not None and not chord.is_button
+                    and not chord.at_hit and a1 is not None and a1 - a0 >= 2 and not talk):
+                # The top voice holds a step above its resolution (prepared where the
+                # previous chord had that note: a 4–3 or 9–8), resolving half way through.
+                top = pitches[-1]
+                sc = chord_scale(c.harmony.scale, chord.spec.pcs)
+                sus = next((p for p in (top + 1, top + 2) if p % 12 in sc and p <= layer.high
+                            and (cap is None or p <= cap)), None)
+                if sus is not None:
+                    mid_b = a0 + (a1 - a0) / 2
+                    notes += [_note(t0, t1, p, vel) for p in pitches[:-1]]
+                    notes.append(_note(t0, c.s(mid_b), sus, vel))
+                    notes.append(_note(c.s(mid_b), t1, top, max(1, vel - 8)))
+                    prev = voicing
+                    prev_bass = bass
+                    continue
+            notes += [_note(t0, t1, p, vel) for p in pitches]
+            prev = voicing
+            prev_bass = bass
     return notes
 
 
-def _pitched_pattern_notes(c: _Cue, layer: Layer, *, which: str, force_chord_starts: bool) -> list[Note | None]:
-    """Bass or ostinato: the band's one-bar figure on each bar, on the chord sounding."""
-    notes: list[Note | None] = []
-    chord_starts = c.chord_starts()
-    step_b = 1.0 / c.spb
-    onsets: list[tuple[float, float, str, bool]] = []     # (beat, end beat, token, forced)
-    for bar in c.bars():
-        band = c.bar_band(bar)
+# --- bass and ostinato -----------------------------------------------------------------------------
+
+def _bar_events(c: _Cue, layer: Layer, which: str, bar: int) -> list[tuple[float, float, str, float]]:
+    """One bar's (beat, end beat, token, accent) of the bass or the ostinato, in the idiom
+    the cue plays there."""
+    band = c.bar_band(bar)
+    if which not in band.play:
+        return []
+    idiom = c.idiom(which, bar)
+    b_bar = bar * c.bpb
+    if idiom == I.FIGURE:
         pattern = band.bass if which == "bass" else band.ostinato
-        if which not in band.play or not pattern:
-            continue
+        if not pattern:
+            return []
         if which == "ostinato" and c.variation.ostinato_turn:     # the same figure from another beat
             k = (c.variation.ostinato_turn * c.spb) % len(pattern)
             pattern = pattern[k:] + pattern[:k]
+        step_b = 1.0 / c.spb
+        out = []
         for k, n_steps, token in _pattern_events(pattern):
-            b0 = bar * c.bpb + k * step_b
+            # A held note's length is its steps; a single step is played slightly short.
+            length = n_steps * step_b if n_steps > 1 or which == "bass" else 0.85 * step_b
+            metric = 1.1 if k == 0 else 1.0 if k % c.spb == 0 else 0.9
+            out.append((b_bar + k * step_b, b_bar + k * step_b + length, token, metric))
+        return out
+    v = c.variant(bar, salt=1 if which == "bass" else 2)
+    events = I.bass_bar(idiom, c.bpb, v) if which == "bass" else I.ostinato_bar(idiom, c.bpb, v)
+    return [(b_bar + o, b_bar + o + length, tok, acc) for o, length, tok, acc in events]
+
+
+def _pitched_notes(c: _Cue, layer: Layer, *, which: str) -> list[Note | None]:
+    """Bass or ostinato: each bar in its idiom on the chord sounding; the bass states every
+    new root (hits included) unless it holds a pedal."""
+    notes: list[Note | None] = []
+    chord_starts = c.chord_starts()
+    onsets: list[tuple[float, float, str, float, bool]] = []     # (beat, end beat, token, accent, forced)
+    for bar in c.bars():
+        for b0, b1, token, acc in _bar_events(c, layer, which, bar):
             if b0 >= c.end_beat - 1e-9:
                 break
             if not c.in_cue(b0):
                 continue               # the part of a pickup bar before the cue starts
-            # A held note's length is its steps; a single step is played slightly short.
-            length = n_steps * step_b if n_steps > 1 or which == "bass" else 0.85 * step_b
-            onsets.append((b0, b0 + length, token, False))
-    if force_chord_starts:   # the bass states every new root, hits included
+            onsets.append((b0, b1, token, acc, False))
+    if which == "bass":   # the bass states every new root, hits included (a pedal only hits)
         have = {round(o[0], 9) for o in onsets}
         for cb in chord_starts:
             chord = c.chord_at(cb)
-            if round(cb, 9) not in have and (which in c.band(cb).play or chord.at_hit):
-                onsets.append((cb, cb + 1.0, "1", True))
+            bar = math.floor(cb / c.bpb + 1e-9)
+            pedal = c.idiom("bass", bar) == "pedal"
+            if round(cb, 9) not in have and ((which in c.band(cb).play and not pedal) or chord.at_hit):
+                onsets.append((cb, cb + 1.0, "1", 1.0, True))
+            elif round(cb, 9) in have and chord.at_hit:
+                onsets = [(b, e, "1" if abs(b - cb) < 1e-9 else t, a, f) for b, e, t, a, f in onsets]
     onsets.sort()
     prev_root: int | None = None
+    prev_pitch: int | None = None
     roots: dict[tuple[float, int], int] = {}   # (chord start, bar) → root pitch, fixed per bar
     bound = sorted(set(chord_starts) | {c.end_beat})
-    for idx, (b0, b1, token, forced) in enumerate(onsets):
+    tonic_pc = c.harmony.scale[0]
+    for idx, (b0, b1, token, acc, forced) in enumerate(onsets):
         nxt = onsets[idx + 1][0] if idx + 1 < len(onsets) else c.end_beat
         change = next((x for x in bound if x > b0 + 1e-9), c.end_beat)
         b1 = min(b1, nxt, change, c.end_beat) if not forced else min(nxt, change, c.end_beat)
@@ -254,73 +643,124 @@ def _pitched_pattern_notes(c: _Cue, layer: Layer, *, which: str, force_chord_sta
         on_beat = abs(b0 - round(b0)) < 1e-9
         chord = c.chord_at(b0)
         key = (chord.start_beat, int(b0 // c.bpb))
+        if which == "bass":
+            home = layer.low + 5
+            hi = layer.high - 7 if layer.high - 7 - layer.low >= 11 else layer.high
+        else:
+            home = layer.low + 5 + (12 if c.intensity(b0) >= 0.7 else 0)
+            hi = layer.high - 12 if layer.high - 12 - layer.low >= 11 else layer.low + 11
         if key not in roots:
             # The root moves to the nearest root of the next chord (voice leading), pulled
             # toward the part's home register so a chain of rising fourths does not walk it
-            # out of range. The bass's home is the bottom of its range; the ostinato's rises
-            # an octave at high intensity. Room for the figure's fifth/octave above.
-            if which == "bass":
-                home = layer.low + 5
-                hi = layer.high - 7 if layer.high - 7 - layer.low >= 11 else layer.high
-            else:
-                home = layer.low + 5 + (12 if c.intensity(b0) >= 0.7 else 0)
-                hi = layer.high - 12 if layer.high - 12 - layer.low >= 11 else layer.low + 11
+            # out of range. Room for the figure's fifth/octave above.
             near = layer.low if (prev_root is None and which == "bass") else \
                 home if prev_root is None else (prev_root + home) / 2
             roots[key] = _pitch_of(chord.spec.root_pc, layer.low, hi, near)
             prev_root = roots[key]
         root = roots[key]
-        if which == "bass":
-            pitch = root if (talk and token == "8") else _tone(token, chord, root)
+        pitches: list[int]
+        if token in ("T", "D"):
+            pc = tonic_pc if token == "T" else (tonic_pc + 7) % 12
+            pitches = [_pitch_of(pc, layer.low, hi, home)]
+        elif token == "C":
+            top = c.melody_low(t0, t1)
+            cap = SPEECH_TOP_PITCH if talk else None
+            if top is not None:
+                cap = min(cap or 127, top - 1)
+            pitches = list(voice_chord(chord.spec.pcs[:4], low=layer.low, high=layer.high, n_voices=3, prev=None,
+                                       centre=layer.low + 0.4 * (layer.high - layer.low), max_top=cap))
+        elif token in ("w", "a"):
+            nxt_chord = c.next_chord(b0)
+            ref = prev_pitch if prev_pitch is not None else root
+            target = _pitch_of(nxt_chord.spec.root_pc, layer.low, hi, ref)
+            if token == "a":
+                pitches = [target - 1 if ref < target else target + 1]
+            else:
+                sc = set(chord_scale(c.harmony.scale, chord.spec.pcs))
+                way = 1 if target > ref else -1 if target < ref else (1 if ref < home + 5 else -1)
+                pitches = [next((p for p in range(ref + way, ref + 4 * way, way) if p % 12 in sc and p != target),
+                                ref + 2 * way)]
+        elif which == "bass":
+            pitches = [root if (talk and token == "8") else _tone(token, chord, root)]
         else:
-            if talk and not on_beat:
-                continue
-            pitch = _tone(token, chord, root)
-            if talk and pitch > SPEECH_TOP_PITCH:
-                pitch -= 12
-                if pitch < layer.low:
+            pitches = [_tone(token, chord, root)]
+        out = []
+        for pitch in pitches:
+            if which != "bass":
+                if talk and not on_beat:
                     continue
-        pitch = _fold(pitch, layer.low, layer.high)
+                if talk and pitch > SPEECH_TOP_PITCH:
+                    pitch -= 12
+                    if pitch < layer.low:
+                        continue
+                top = c.melody_low(t0, t1)
+                if top is not None and pitch >= top and pitch - 12 >= layer.low:
+                    pitch -= 12              # the accompaniment stays under the tune
+            out.append(_fold(pitch, layer.low, layer.high))
         i = c.intensity(b0)
-        metric = 1.1 if abs(b0 % c.bpb) < 1e-9 else 1.0 if on_beat else 0.9
-        accent = 1.2 if chord.at_hit and abs(b0 - chord.start_beat) < 1e-9 else metric
-        notes.append(_note(t0, t1, pitch, velocity(layer.velocity, i, under_dialogue=talk, accent=accent)))
+        accent = 1.2 if chord.at_hit and abs(b0 - chord.start_beat) < 1e-9 else acc
+        for pitch in out:
+            notes.append(_note(t0, t1, pitch, velocity(layer.velocity, i, under_dialogue=talk, accent=accent)))
+        if out:
+            prev_pitch = out[0]
     return notes
 
 
+# --- drums and hits --------------------------------------------------------------------------------
+
+def _bar_drums(c: _Cue, bar: int) -> list[tuple[str, float, float]]:
+    """One bar of the kit: (drum, beat, accent) in the cue's drum idiom, with a fill on the
+    last beat of a phrase that leads into more (mid and high bands)."""
+    band = c.bar_band(bar)
+    if "pulse" not in band.play:
+        return []
+    idiom = c.idiom("pulse", bar)
+    b_bar = bar * c.bpb
+    out: list[tuple[str, float, float]] = []
+    if idiom == I.FIGURE:
+        step_b = 1.0 / c.spb
+        for drum, pattern in band.pulse:
+            out += [(drum, b_bar + k * step_b, DRUM_ACCENT[ch]) for k, ch in enumerate(pattern) if ch != "."]
+    else:
+        s = c.form.section_at(bar)
+        out += [(d, b_bar + o, a) for d, o, a in
+                I.drum_bar(idiom, c.bpb, c.variant(bar, salt=3), bar_in_phrase=bar - s.first_bar)]
+    if (c.form.phrase_end(bar) and band is not c.preset.low and c.form.kind_at(bar) not in (ENDING,)
+            and (bar + 1) * c.bpb < c.end_beat - 1e-9 and c.variant(bar, salt=4) % 3 != 0):
+        # A fill into the next phrase: the last beat given to snare or toms.
+        last = b_bar + c.bpb - 1
+        out = [e for e in out if e[1] < last - 1e-9]
+        drums = ("snare", "snare", "tom_mid", "tom_low") if c.variant(bar, salt=5) % 2 else \
+            ("tom_high", "tom_mid", "tom_low", "tom_floor")
+        out += [(drums[k], last + k / 4, 0.6 + 0.12 * k) for k in range(4)]
+    return out
+
+
 def _pulse(c: _Cue, layer: Layer, breath) -> list[Note | None]:
-    """The band's drum patterns (low drums on the beat only under dialogue), a tom fill into
+    """The kit in its idiom (low drums on the beat only under dialogue), a tom fill into
     strong hits at high intensity, a cymbal swell into other strong hits, and crash + kick
     on every honoured hit and the button.
     breath(notes) clears the patterns just before each hit."""
     notes: list[Note | None] = []
-    step_b = 1.0 / c.spb
     fills = []   # beats [hit − 1, hit) given to a tom fill into a strong hit at high intensity
     for hit, beat in c.hits:
         if (hit.strength >= 0.6 and c.in_cue(beat - 1) and c.band(beat - 1) is c.preset.high
                 and "pulse" in c.preset.high.play and not c.talking(c.s(beat - 1), hit.t_s)):
             fills.append(beat)
     for bar in c.bars():
-        band = c.bar_band(bar)
-        if "pulse" not in band.play:
-            continue
-        for drum, pattern in band.pulse:
-            for k, ch in enumerate(pattern):
-                if ch == ".":
-                    continue
-                b0 = bar * c.bpb + k * step_b
-                if b0 >= c.end_beat - 1e-9:
-                    break
-                if not c.in_cue(b0):
-                    continue
-                if any(f - 1 <= b0 < f for f in fills):
-                    continue
-                t0 = c.s(b0)
-                talk = c.talking(t0)
-                if talk and (drum not in LOW_DRUMS or k % c.spb):
-                    continue
-                vel = velocity(layer.velocity, c.intensity(b0), under_dialogue=talk, accent=DRUM_ACCENT[ch])
-                notes.append(_note(t0, t0 + DRUM_NOTE_S, DRUM_NOTES[drum], vel))
+        for drum, b0, acc in _bar_drums(c, bar):
+            if b0 >= c.end_beat - 1e-9 or not c.in_cue(b0):
+                continue
+            if any(f - 1 <= b0 < f for f in fills):
+                continue
+            t0 = c.s(b0)
+            talk = c.talking(t0)
+            if talk and (drum not in LOW_DRUMS or abs(b0 - round(b0)) > 1e-9):
+                continue
+            if drum not in DRUM_NOTES or not layer.low <= DRUM_NOTES[drum] <= layer.high:
+                continue
+            vel = velocity(layer.velocity, c.intensity(b0), under_dialogue=talk, accent=acc)
+            notes.append(_note(t0, t0 + DRUM_NOTE_S, DRUM_NOTES[drum], vel))
     notes = breath(notes)
     toms = [DRUM_NOTES[d] for d in ("tom_high", "tom_mid", "tom_low", "tom_floor")]
     for f in fills:
@@ -352,7 +792,7 @@ def _pulse(c: _Cue, layer: Layer, breath) -> list[Note | None]:
         notes.append(_note(hit.t_s, hit.t_s + DRUM_NOTE_S, DRUM_NOTES["kick"], vel))
         if hit.strength >= 0.7 and not talk:
             notes.append(_note(hit.t_s, hit.t_s + 0.5, DRUM_NOTES["crash2"], vel))
-    end_s = c.cue.end_s
+    end_s = c.button_s
     if c.intensity(c.end_beat) >= 0.35:
         vel = velocity(layer.velocity, c.intensity(c.end_beat), under_dialogue=c.talking(end_s))
         notes.append(_note(end_s, end_s + 0.5, DRUM_NOTES["crash"], vel))
@@ -372,7 +812,7 @@ def _hits(c: _Cue, layer: Layer, button_s: float) -> list[Note | None]:
         i = c.intensity(beat)
         nxt = min([b for _, b in c.hits if b > beat] + [beat + 1.0, c.end_beat])
         vel = velocity(layer.velocity, 0.6 + 0.4 * i, under_dialogue=talk, accent=0.8 + 0.25 * hit.strength)
-        notes.append(_note(hit.t_s, c.s(nxt), pitch, vel))
+        notes.append(_note(hit.t_s, max(c.s(nxt), hit.t_s + 0.1), pitch, vel))
         # A roll into a strong hit, when the instrument can roll and nothing is said.
         if (layer.program in ROLL_PROGRAMS and hit.strength >= 0.6 and beat - prev_beat >= 2
                 and c.in_cue(beat - 1) and c.band(beat - 1) is not c.preset.low
@@ -386,126 +826,18 @@ def _hits(c: _Cue, layer: Layer, button_s: float) -> list[Note | None]:
                 s1 = t_a + (hit.t_s - t_a) * (k + 1) / n
                 notes.append(_note(s0, s1, pitch, max(1, round(vel * (0.25 + 0.35 * k / n)))))
         prev_beat = beat
-    end_s = c.cue.end_s
+    end_s = c.button_s
     chord = c.button
     vel = velocity(layer.velocity, c.intensity(c.end_beat), under_dialogue=c.talking(end_s))
     notes.append(_note(end_s, end_s + button_s, _pitch_of(chord.spec.root_pc, layer.low, layer.high, layer.low), vel))
     return notes
 
 
-def _melody(c: _Cue, layer: Layer, motif: Motif) -> list[Note]:
-    """The theme, statement and answer in turn, from the second bar on;
-    phrases start only on bars clear of dialogue and where the band plays the melody."""
-    notes: list[Note | None] = []
-    h = c.harmony
-    tonic_pc = h.scale[0]
-    base = _pitch_of(tonic_pc, layer.low, layer.high, layer.low + 0.3 * (layer.high - layer.low))
-    span = layer.high - layer.low
-    bar = 1 if c.n_bars >= 6 else 0
-    half = 0                     # half-phrases played: statement, answer, statement, …
-    while (bar + 1) * c.bpb <= c.end_beat + 1e-9:   # a phrase starts with a whole bar ahead
-        b_start = bar * c.bpb
-        band = c.bar_band(bar)
-        if "melody" not in band.play or c.talking(c.s(b_start) - MELODY_REST_BEFORE_S, c.s(b_start)):
-            bar += 1
-            continue
-        phrase = motif.statement if (half % 2 == 0) != c.variation.answer_first else motif.answer
-        # The phrase sits around the lower-middle of the instrument, higher when it builds.
-        target = (layer.low + (0.4 + c.variation.melody_lift) * span
-                  + (0.2 * span if c.intensity(b_start) >= 0.7 else 0))
-        pitches, times, degrees = [], [], []
-        for mn in phrase:
-            b0 = b_start + mn.onset_beats
-            if b0 >= c.end_beat - 1e-9:
-                break
-            chord = c.chord_at(b0)
-            sc = chord_scale(h.scale, chord.spec.pcs)
-            d = mn.degree
-            pitch = base + 12 * (d // 7) + (sc[d % 7] - tonic_pc) % 12
-            # A note on the bar line, or a long one on the half bar, may not rub a
-            # semitone against the chord (a ninth or an eleventh is colour, a minor
-            # ninth is a clash). It moves to the nearest chord tone that keeps the
-            # tune's rise or fall from the note before, so the theme's contour survives
-            # every harmonisation.
-            strong = abs(mn.onset_beats % c.bpb) < 1e-9 or (
-                mn.length_beats >= 1.5 and c.bpb % 2 == 0 and abs(mn.onset_beats % (c.bpb / 2)) < 1e-9)
-            clash = any((pitch - q) % 12 in (1, 11) for q in chord.spec.pcs)
-            if strong and clash:
-                way = lambda p: int(np.sign(p - pitches[-1])) if pitches else 0  # noqa: E731
-                pitch = min((p for p in range(pitch - 4, pitch + 5) if p % 12 in chord.spec.pcs),
-                            key=lambda p, w=way(pitch): (way(p) != w, abs(p - pitch), p))
-            if pitches and abs(pitch - pitches[-1]) == 6:
-                # No bare tritone leaps in a tune: land a scale step nearer.
-                toward = 1 if pitch < pitches[-1] else -1
-                pitch = next((p for p in (pitch + toward, pitch + 2 * toward, pitch + 3 * toward)
-                              if p % 12 in sc or p % 12 in chord.spec.pcs), pitch)
-            if pitches and (want := int(np.sign(mn.degree - degrees[-1]))) != int(np.sign(pitch - pitches[-1])):
-                # The fixes above must not turn a rising step into a repeat or a fall:
-                # the contour is what makes the theme recognisable.
-                pool = set(chord.spec.pcs) if strong else set(sc) | set(chord.spec.pcs)
-                if want == 0:
-                    pitch = pitches[-1] if pitches[-1] % 12 in pool else pitch
-                else:
-                    pitch = next((p for p in range(pitches[-1] + want, pitches[-1] + 6 * want, want)
-                                  if p % 12 in pool and abs(p - pitches[-1]) != 6), pitch)
-            pitches.append(pitch)
-            degrees.append(mn.degree)
-            times.append((b0, min(b0 + mn.length_beats, c.end_beat)))
-        if pitches:
-            mean = sum(pitches) / len(pitches)
-            fits = lambda k: min(pitches) + k >= layer.low and max(pitches) + k <= layer.high  # noqa: E731
-            shift = min((-24, -12, 0, 12, 24), key=lambda k: (not fits(k), abs(mean + k - target), k))
-            for p, (b0, b1) in zip(pitches, times):
-                t0, t1 = c.s(b0), c.s(b1)
-                vel = velocity(layer.velocity, c.intensity(b0),
-                               accent=1.08 if abs(b0 % c.bpb) < 1e-9 else 1.0)
-                p = _fold(p + shift, layer.low, layer.high)
-                notes.append(_note(t0, t1, p, vel))
-        half += 1
-        bar += phrase_bars(phrase, c.bpb)
-        if half % 4 == 0:
-            bar += 2            # breathe after eight bars of tune
-    return _rest_for_dialogue(c, notes)
-
-
-def _with_button(notes: list[Note], c: _Cue, layer: Layer, button_s: float) -> list[Note]:
-    """The tune's last note on the button, on the final chord's tone nearest where it left
-    off (when the melody is playing at the end and no line is spoken there)."""
-    end_s = c.cue.end_s
-    if not notes or "melody" not in c.band(c.end_beat).play:
-        return notes
-    last_pitch = notes[-1].pitch
-    pc = min(c.button.spec.pcs, key=lambda q: (min((last_pitch - q) % 12, (q - last_pitch) % 12), q))
-    button = Note(end_s, end_s + button_s, _pitch_of(pc, layer.low, layer.high, last_pitch),
-                  velocity(layer.velocity, c.intensity(c.end_beat)))
-    return notes + _rest_for_dialogue(c, [button])
-
-
-def _rest_for_dialogue(c: _Cue, notes: list[Note | None]) -> list[Note | None]:
-    """The melody gets out of the way of every line: no note starts near one, and a note
-    ringing into one stops before it."""
-    out = []
-    for n in notes:
-        if n is None:
-            continue
-        if any(s.start_s - MELODY_REST_BEFORE_S <= n.start_s < s.end_s + MELODY_REST_AFTER_S
-               for s in c.dialogue):
-            continue
-        end = n.end_s
-        for s in c.dialogue:
-            if n.start_s < s.start_s - MELODY_REST_BEFORE_S and end > s.start_s - MELODY_REST_BEFORE_S:
-                end = s.start_s - MELODY_REST_BEFORE_S
-        # A note cut to a blip sounds like a mistake: keep it only if enough is left.
-        if end - n.start_s >= min(0.25, n.end_s - n.start_s):
-            out.append(Note(n.start_s, end, n.pitch, n.velocity))
-    return out
-
-
 def _clear_before_hits(c: _Cue, notes: list[Note | None], *, gap_beats: float, max_gap_s: float) -> list[Note]:
     """A breath before every honoured hit and the button: nothing starts in the short
     window before it, and what is sounding stops there, so the accent lands on a clean
     onset instead of being masked."""
-    stops = [t for t in [h.t_s for h, _ in c.hits] + [c.cue.end_s]]
+    stops = [h.t_s for h, _ in c.hits] + [c.button_s]
     windows = []
     for t in stops:
         gap = min(max_gap_s, gap_beats * 60.0 / c.tm.tempo_at_s(max(t - 1e-6, c.cue.start_s)))
@@ -525,35 +857,112 @@ def _clear_before_hits(c: _Cue, notes: list[Note | None], *, gap_beats: float, m
     return out
 
 
+# --- performance -----------------------------------------------------------------------------------
+
+def _bar_at(c: _Cue, t_s: float) -> int:
+    return math.floor(c.tm.s_to_beat(t_s) / c.bpb + 1e-9)
+
+
+def _phrase_shape(c: _Cue, t_s: float) -> float:
+    """0…1: the arch of the phrase at t_s, rising through a build, falling in a release."""
+    beat = c.tm.s_to_beat(t_s)
+    bar = math.floor(beat / c.bpb + 1e-9)
+    s = c.form.section_at(bar)
+    within = (beat - bar * c.bpb) / c.bpb
+    length = 4 if s.n_bars >= 4 else max(1, s.n_bars)
+    pos = (((bar - s.first_bar) % length) + within) / length
+    shape = perform.phrase_arch(pos)
+    progress = ((bar - s.first_bar) + within) / max(1, s.n_bars)
+    if s.kind == BUILD:
+        shape = 0.3 + 0.7 * progress
+    elif s.kind == RELEASE:
+        shape = min(shape, 1.0 - 0.6 * progress)
+    return shape
+
+
+def _metric(c: _Cue, t_s: float) -> float:
+    beat = c.tm.s_to_beat(t_s)
+    if abs(beat - round(beat)) > 0.02:
+        return 0.94
+    return 1.06 if round(beat) % c.bpb == 0 else 1.0 if c.bpb % 2 == 0 and round(beat) % 2 == 0 else 0.98
+
+
+def _dynamics_level(c: _Cue, t_s: float) -> float:
+    """A sustained part's dynamic 0…1 at t_s: the intensity curve, shaped by the phrase,
+    swelling into strong hits, a little down under a line."""
+    level = 0.2 + 0.6 * c.cue.intensity_at(min(max(t_s, c.cue.start_s), c.cue.end_s)) + 0.2 * (_phrase_shape(c, t_s) - 0.5)
+    for h, _ in c.hits:
+        lead = 2 * 60.0 / c.tm.tempo_at_s(max(h.t_s - 1e-6, c.cue.start_s))
+        if h.strength >= 0.6 and h.t_s - lead <= t_s < h.t_s:
+            level += 0.25 * (1 - (h.t_s - t_s) / lead)
+    if c.talking(t_s):
+        level -= 0.12
+    if t_s > c.button_s:
+        level -= 0.3 * min(1.0, (t_s - c.button_s) / 2.0)   # the last chord dies away
+    return level
+
+
+def _perform(c: _Cue, part: Part, k: int) -> Part:
+    """The part played: seeded timing and velocity, CC1/CC11 on sustained parts, the
+    pedal on piano."""
+    rng = np.random.default_rng([c.variation.perform_seed, k])
+    sync = c.sync_s()
+    keep_out = tuple((s.start_s, s.end_s) for s in c.dialogue) + tuple((t - 0.2, t) for t in sync)
+    notes = perform.humanise(list(part.notes), group=part.group, rng=rng, sync_s=sync, keep_out=keep_out)
+    notes = perform.shape_velocities(notes, rng=rng, metric=lambda t: _metric(c, t),
+                                     phrase=lambda t: _phrase_shape(c, t), sync_s=sync,
+                                     spread=2.0 if part.is_drums else 4.0)
+    controls: tuple[Control, ...] = ()
+    if notes and not part.is_drums:
+        start, end = min(n.start_s for n in notes), max(n.end_s for n in notes)
+        if part.program in perform.PIANO_PROGRAMS:
+            controls = perform.pedal([ch.start_s for ch in c.body[1:]] + [c.button_s], start_s=start, end_s=end)
+        elif part.name in ("pad", "melody", "counter") or part.program in perform.SUSTAINED_PROGRAMS:
+            controls = perform.dynamics_curve(
+                start_s=c.cue.start_s, end_s=end, level=lambda t: _dynamics_level(c, t),
+                step_s=lambda t: perform.CURVE_STEP_BEATS * 60.0 / c.tm.tempo_at_s(t))
+    return Part(part.name, part.group, part.program, part.is_drums,
+                tuple(sorted(notes, key=lambda n: (n.start_s, n.pitch))), controls)
+
+
 def arrange(cue: Cue, *, preset: Preset, harmony: Harmony, tempo_map: TempoMap, end_beat: float,
             hits: tuple[tuple[Hit, float], ...], dialogue: tuple[Span, ...], motif: Motif,
-            variation: Variation = Variation()) -> Arrangement:
+            variation: Variation = Variation(), final_s: float | None = None) -> Arrangement:
     """The parts of one cue.
 
-    hits: the honoured hits with their (integer) beats. end_beat: the beat at the cue end.
+    hits: the honoured hits with their (integer) beats. end_beat: the beat of the button
+    (the cue end, or for the reel's last cue a bar line early enough to be heard).
     variation: what the seed changes besides the chords (see Variation).
-    Note times are absolute seconds; the button starts at cue.end_s and rings into tail_s.
+    final_s: the picture's end, when this cue is the reel's last: its last chord rings to it.
+    Note times are absolute seconds; the button rings into tail_s after the cue end.
     """
     c = _Cue(cue, preset=preset, harmony=harmony, tempo_map=tempo_map, end_beat=end_beat,
              dialogue=dialogue, hits=hits, variation=variation)
-    button_s = _button_len_s(c)
-    tail_s = round(min(4.0, max(2.0, button_s + 1.5)), 6)
+    button_s = _button_len_s(c, final_s)
+    tail_s = round(min(4.0, max(2.0, c.button_s + button_s - cue.end_s + 1.5)), 6)
     breath = lambda notes: _clear_before_hits(c, notes, gap_beats=0.5, max_gap_s=0.2)  # noqa: E731
+    melody = preset.layer("melody")
+    melody_notes = _with_button(breath(_melody(c, melody, motif)), c, melody, button_s)
+    c.melody_notes = [n for n in melody_notes if n is not None]
+    bass = preset.layer("bass")
+    bass_notes = breath(_pitched_notes(c, bass, which="bass"))
+    bass_notes.append(_note(c.button_s, c.button_s + button_s,
+                            _pitch_of(c.button.spec.root_pc, bass.low, bass.high, bass.low),
+                            velocity(bass.velocity, c.intensity(end_beat), under_dialogue=c.talking(c.button_s))))
+    c.bass_notes = [n for n in bass_notes if n is not None]
     pad = preset.layer("pad")
     # Sustained chords only lift briefly: a longer gap would be heard as a hole.
-    parts = [_part(pad, _clear_before_hits(c, _pad(c, pad, button_s), gap_beats=0.25, max_gap_s=0.06))]
-    bass = preset.layer("bass")
-    bass_notes = breath(_pitched_pattern_notes(c, bass, which="bass", force_chord_starts=True))
-    end_s = cue.end_s
-    bass_notes.append(_note(end_s, end_s + button_s,
-                            _pitch_of(c.button.spec.root_pc, bass.low, bass.high, bass.low),
-                            velocity(bass.velocity, c.intensity(end_beat), under_dialogue=c.talking(end_s))))
-    parts.append(_part(bass, bass_notes))
+    parts = [_part(pad, _clear_before_hits(c, _pad(c, pad, button_s), gap_beats=0.25, max_gap_s=0.06)),
+             _part(bass, bass_notes)]
     if preset.layer("ostinato") is not None:
         ost = preset.layer("ostinato")
-        parts.append(_part(ost, breath(_pitched_pattern_notes(c, ost, which="ostinato", force_chord_starts=False))))
-    melody = preset.layer("melody")
-    parts.append(_part(melody, _with_button(breath(_melody(c, melody, motif)), c, melody, button_s)))
+        parts.append(_part(ost, breath(_pitched_notes(c, ost, which="ostinato"))))
+    parts.append(_part(melody, melody_notes))
+    if preset.layer("counter") is not None:
+        counter = preset.layer("counter")
+        parts.append(_part(counter, breath(_counter(c, counter, motif))))
     parts.append(_part(preset.layer("pulse"), _pulse(c, preset.layer("pulse"), breath)))
     parts.append(_part(preset.layer("hits"), _hits(c, preset.layer("hits"), button_s)))
-    return Arrangement(tuple(parts), tail_s)
+    parts = [_perform(c, p, k) for k, p in enumerate(parts)]
+    return Arrangement(tuple(p for p in parts if p.notes or p.name in ("pad", "bass", "melody", "pulse", "hits")),
+                       tail_s, c.form)

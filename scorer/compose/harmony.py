@@ -173,14 +173,29 @@ def plan_chords(*, preset: "Preset", tonic: str, tempo_map: TempoMap, end_beat: 
 
 # --- voicing -----------------------------------------------------------------------------------
 
+def parallel_perfects(a0: int, a1: int, b0: int, b1: int) -> bool:
+    """Whether two voices moving a0→a1 and b0→b1 make parallel (or consecutive) perfect
+    fifths or octaves: a perfect interval both times, both voices moving the same way."""
+    i0, i1 = (b0 - a0) % 12, (b1 - a1) % 12
+    moved_a, moved_b = a1 - a0, b1 - b0
+    return (i0 in (0, 7) and i0 == i1 and moved_a != 0 and moved_b != 0
+            and (moved_a > 0) == (moved_b > 0))
+
+
+PARALLEL_COST = 6.0
+
+
 def voice_chord(pcs: tuple[int, ...], *, low: int, high: int, n_voices: int,
-                prev: tuple[int, ...] | None, centre: float, max_top: int | None = None) -> tuple[int, ...]:
+                prev: tuple[int, ...] | None, centre: float, max_top: int | None = None,
+                bass: tuple[int | None, int | None] = (None, None)) -> tuple[int, ...]:
     """A voicing of `pcs` in [low, high] with n_voices notes, ascending.
 
     Minimal motion from `prev` (voice leading), near `centre` (register), every chord tone
     but the fifth present, no doubled third, no muddy close intervals low down, adjacent
-    voices within an octave. max_top: keep the top voice at or below it where any voicing
-    can (e.g. below the speech band under dialogue).
+    voices within an octave, no parallel fifths or octaves between its voices nor between
+    its voices and the bass line (bass: the bass's previous and new pitch). max_top: keep
+    the top voice at or below it where any voicing can (e.g. below the speech band under
+    dialogue, or under the tune).
     """
     root, third = pcs[0], pcs[1]
     fifth = pcs[2] if len(pcs) > 2 else None
@@ -207,6 +222,11 @@ def voice_chord(pcs: tuple[int, ...], *, low: int, high: int, n_voices: int,
         if prev:
             if len(prev) == n:
                 cost += sum(abs(a - b) for a, b in zip(combo, prev))
+                cost += PARALLEL_COST * sum(parallel_perfects(prev[i], combo[i], prev[j], combo[j])
+                                            for i in range(n) for j in range(i + 1, n))
+                if None not in bass:
+                    cost += PARALLEL_COST * sum(parallel_perfects(bass[0], bass[1], prev[i], combo[i])
+                                                for i in range(n))
             else:
                 cost += sum(min(abs(a - b) for b in prev) for a in combo)
         key = (cost, combo)

@@ -18,12 +18,13 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from scorer.compose.idioms import IDIOMS
 from scorer.errors import InputError, PresetError
 # DRUM_NOTES and GROUPS are re-exported: this module defined them before scorer.music did.
 from scorer.music import DRUM_NOTES, GROUPS, MODES, NOTE_PCS, parse_numeral  # noqa: F401
 
 LAYER_ROLES = ("pad", "bass", "pulse", "melody", "hits")   # every preset has these
-OPTIONAL_ROLES = ("ostinato",)
+OPTIONAL_ROLES = ("ostinato", "counter")
 BANDS = ("low", "mid", "high")
 # Intensity (0…1) below LOW_MID is "low", below MID_HIGH "mid", else "high".
 LOW_MID, MID_HIGH = 0.35, 0.7
@@ -127,6 +128,9 @@ class Preset:
     # Other meters the tempo fit may choose for a cue (its figures are then fitted to the
     # bar: cut short, or continued from their start); beats_per_bar is the preset's own.
     alt_meters: tuple[int, ...] = ()
+    # How each layer may be played (compose/idioms.py): layer → idiom names the seed picks
+    # from; a layer not listed plays the band's own figure.
+    idioms: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def stem_fx(self, group: str) -> StemFx:
         """The effects chain of a stem group (the default room for a group not listed)."""
@@ -334,7 +338,7 @@ def parse_preset(data: dict, *, path: str, text: str = "") -> Preset:
     file's content, lets errors name the line."""
     r = _Reader(path, text)
     r.only(data, ("name", "description", "prompt", "mood", "harmony", "tempo", "layers", "rhythm",
-                  "fx", "ambience"))
+                  "fx", "ambience", "idioms"))
     name = r.string(data, "name")
     stem = Path(path).stem
     if name != stem:
@@ -411,7 +415,20 @@ def parse_preset(data: dict, *, path: str, text: str = "") -> Preset:
                 r.fail(f"ambience.beds has {b!r}; beds are {', '.join(AMBIENCE_BEDS)}")
         ambience = Ambience(beds=beds, level_db=r.number(a, "level_db", "ambience.", lo=-60, hi=-12),
                             prompt=r.string(a, "prompt", "ambience."))
+    idioms: dict[str, tuple[str, ...]] = {}
+    if "idioms" in data:
+        idioms_d = r.table(data, "idioms")
+        r.only(idioms_d, tuple(IDIOMS), "idioms.")
+        for role, names in idioms_d.items():
+            if role not in layers:
+                r.fail(f"idioms.{role} is set but there is no [layers.{role}]")
+            listed = r.strings(idioms_d, role, "idioms.")
+            for n in listed:
+                if n not in IDIOMS[role]:
+                    r.fail(f"idioms.{role} has {n!r}; {role} idioms are {', '.join(sorted(IDIOMS[role]))}")
+            idioms[role] = listed
     return Preset(
+        idioms=tuple(sorted(idioms.items())),
         fx=tuple(sorted(fx.items())), ambience=ambience,
         name=name, description=r.string(data, "description"), prompt=r.string(data, "prompt"),
         valence=r.number(mood, "valence", "mood.", lo=-1, hi=1),

@@ -32,6 +32,9 @@ DEFAULT_MAX_CHANGE = 0.08
 _SIGMA_S = 0.04
 _EARLY_SIGMA_S = 0.028
 _END_WEIGHT = 0.5          # the cue end counts like half a weak hit
+# The cue end off a bar line costs less than a strong hit off its downbeat, more than a
+# weak one: pickups and hit positions are chosen to put the last chord on a downbeat.
+_END_BAR_WEIGHT = 0.8
 # Giving up a hit costs this many times its weight: landing hits comes first, downbeats
 # and steady tempo second.
 _SKIP_FACTOR = 4.0
@@ -112,7 +115,7 @@ def _plan(base: float, *, t_rel: list[float], strength: list[float], dur_s: floa
     tpb = TICKS_PER_BEAT
     per_bar = bpb * tpb
     w = [0.5 + s for s in strength]
-    total_w = _SKIP_FACTOR * sum(w) + _END_WEIGHT
+    total_w = _SKIP_FACTOR * sum(w) + _END_WEIGHT + _END_BAR_WEIGHT
     scale = 1.0 / (base * max_change)
     # Position costs: a downbeat is free, a beat costs by _off_downbeat, an eighth more.
     off = [_off_downbeat(r // tpb, bpb) if r % tpb == 0 else 1.0 for r in range(per_bar)]
@@ -167,14 +170,16 @@ def _plan(base: float, *, t_rel: list[float], strength: list[float], dur_s: floa
         skipped = prefix[n] - prefix[i + 1]
         for key in by_hit.get(i, ()):
             cost_i, tick_i, _ = states[key]
-            end_cost, end_n = _END_WEIGHT, None
+            end_cost, end_n = _END_WEIGHT + _END_BAR_WEIGHT, None
             for nt in _tick_range(gap, lo, hi):
                 if (key[1] + nt) % tpb:
                     continue                       # the button falls on a beat
                 tempo = nt * 60.0 / (tpb * gap)
-                q = 1.0 - seg_q(tempo) - 0.5 * off[(key[1] + nt) % per_bar]
-                if _END_WEIGHT * (1.0 - q) < end_cost - 1e-12 or end_n is None:
-                    end_cost, end_n = _END_WEIGHT * (1.0 - q), nt
+                # Ending off the bar line means a bar of another length at the end (an
+                # added or removed beat): written, but it should be the exception.
+                c_end = _END_WEIGHT * seg_q(tempo) + _END_BAR_WEIGHT * off[(key[1] + nt) % per_bar]
+                if c_end < end_cost - 1e-12 or end_n is None:
+                    end_cost, end_n = c_end, nt
             c = cost_i + skipped + end_cost
             if best is None or c < best[0] - 1e-12:
                 best = (c, key, end_n)

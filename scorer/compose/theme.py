@@ -308,3 +308,77 @@ def phrase_bars(phrase: tuple[MotifNote, ...], beats_per_bar: int) -> int:
     """Whole bars a phrase spans."""
     end = max((n.onset_beats + n.length_beats for n in phrase), default=0.0)
     return max(1, math.ceil(end / beats_per_bar - 1e-9))
+
+
+# --- treatments: the theme developed inside a cue ---------------------------------------------------
+
+def sequenced(phrase: tuple[MotifNote, ...], steps: int) -> tuple[MotifNote, ...]:
+    """The phrase a number of scale steps higher (or lower): a sequence."""
+    return tuple(MotifNote(n.onset_beats, n.length_beats, n.degree + steps) for n in phrase)
+
+
+def inverted(phrase: tuple[MotifNote, ...]) -> tuple[MotifNote, ...]:
+    """The phrase upside down around its first note: every rise becomes a fall."""
+    if not phrase:
+        return phrase
+    d0 = phrase[0].degree
+    return tuple(MotifNote(n.onset_beats, n.length_beats, 2 * d0 - n.degree) for n in phrase)
+
+
+def augmented(phrase: tuple[MotifNote, ...], factor: float = 2.0) -> tuple[MotifNote, ...]:
+    """Every onset and length times `factor` (2: augmentation, 0.5: diminution)."""
+    return tuple(MotifNote(n.onset_beats * factor, n.length_beats * factor, n.degree) for n in phrase)
+
+
+def head(phrase: tuple[MotifNote, ...], beats_per_bar: int) -> tuple[MotifNote, ...]:
+    """The phrase's first bar (at least two notes): the cell a composer fragments."""
+    cell = tuple(n for n in phrase if n.onset_beats < beats_per_bar - 1e-9)
+    if len(cell) < 2:
+        cell = phrase[:2]
+    end = cell[-1].onset_beats + cell[-1].length_beats
+    if end > beats_per_bar:
+        last = cell[-1]
+        cell = cell[:-1] + (MotifNote(last.onset_beats, max(0.5, beats_per_bar - last.onset_beats), last.degree),)
+    return cell
+
+
+def fragmented(phrase: tuple[MotifNote, ...], beats_per_bar: int, *, steps: int, times: int = 2) -> tuple[MotifNote, ...]:
+    """The phrase's head stated `times` times, each a sequence `steps` scale steps on from
+    the last, one bar apart: fragmentation, the usual engine of a build."""
+    cell = head(phrase, beats_per_bar)
+    out: list[MotifNote] = []
+    for k in range(times):
+        out += [MotifNote(n.onset_beats + k * beats_per_bar, n.length_beats, n.degree + k * steps) for n in cell]
+    return tuple(out)
+
+
+TREATMENTS = ("statement", "answer", "sequence_up", "sequence_down", "inversion", "fragments_up",
+              "fragments_down", "augmentation", "diminution")
+
+
+def treated(theme: Motif, treatment: str) -> tuple[MotifNote, ...]:
+    """A phrase of the theme in one of TREATMENTS."""
+    bpb = theme.beats_per_bar
+    s, a = theme.statement, theme.answer
+    if treatment == "statement":
+        return s
+    if treatment == "answer":
+        return a
+    if treatment == "sequence_up":
+        return sequenced(s, 1)
+    if treatment == "sequence_down":
+        return sequenced(a, -1)
+    if treatment == "inversion":
+        return inverted(s)
+    if treatment == "fragments_up":
+        return fragmented(s, bpb, steps=1, times=3 if phrase_bars(s, bpb) <= 2 else 2)
+    if treatment == "fragments_down":
+        return fragmented(a, bpb, steps=-1, times=2)
+    if treatment == "augmentation":
+        return augmented(s, 2.0)
+    if treatment == "diminution":
+        dim = augmented(s, 0.5)
+        end = max(n.onset_beats + n.length_beats for n in dim)
+        span = max(bpb, math.ceil(end / bpb - 1e-9) * bpb)
+        return dim + tuple(MotifNote(n.onset_beats + span, n.length_beats, n.degree + 1) for n in dim)
+    raise ValueError(f"no treatment {treatment!r}; treatments: {', '.join(TREATMENTS)}")
