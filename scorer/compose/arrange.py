@@ -123,8 +123,7 @@ class Variation:
             if preset.layer(role) is None:
                 continue
             options = _idiom_options(preset, role)
-            calm = [o for o in options if table[o] <= 1] or list(options)
-            textures.append((role, I.Texture(idiom=str(calm[int(rng.integers(len(calm)))]),
+            textures.append((role, I.Texture(idiom=str(options[int(rng.integers(len(options)))]),
                                              busy=I.busiest(options, table))))
         dev = ["sequence_up", "sequence_down", "inversion", "fragments_up", "fragments_down", "diminution"]
         order = [dev[i] for i in rng.permutation(len(dev))]
@@ -220,12 +219,6 @@ class _Cue:
             if c.start_beat <= beat + 1e-9:
                 return c
         return self.body[0]
-
-    def next_chord(self, beat: float) -> Chord:
-        for c in self.body + [self.button]:
-            if c.start_beat > beat + 1e-9:
-                return c
-        return self.button
 
     def chord_starts(self) -> list[float]:
         return [c.start_beat for c in self.body]
@@ -634,6 +627,7 @@ def _pitched_notes(c: _Cue, layer: Layer, *, which: str) -> list[Note | None]:
     roots: dict[tuple[float, int], int] = {}   # (chord start, bar) → root pitch, fixed per bar
     bound = sorted(set(chord_starts) | {c.end_beat})
     tonic_pc = c.harmony.scale[0]
+    approached: int | None = None        # the pitch the last approach note leads to
     for idx, (b0, b1, token, acc, forced) in enumerate(onsets):
         nxt = onsets[idx + 1][0] if idx + 1 < len(onsets) else c.end_beat
         change = next((x for x in bound if x > b0 + 1e-9), c.end_beat)
@@ -656,6 +650,8 @@ def _pitched_notes(c: _Cue, layer: Layer, *, which: str) -> list[Note | None]:
             near = layer.low if (prev_root is None and which == "bass") else \
                 home if prev_root is None else (prev_root + home) / 2
             roots[key] = _pitch_of(chord.spec.root_pc, layer.low, hi, near)
+            if approached is not None and approached % 12 == chord.spec.root_pc and layer.low <= approached <= hi:
+                roots[key] = approached       # the approach note resolves by its semitone
             prev_root = roots[key]
         root = roots[key]
         pitches: list[int]
@@ -670,11 +666,13 @@ def _pitched_notes(c: _Cue, layer: Layer, *, which: str) -> list[Note | None]:
             pitches = list(voice_chord(chord.spec.pcs[:4], low=layer.low, high=layer.high, n_voices=3, prev=None,
                                        centre=layer.low + 0.4 * (layer.high - layer.low), max_top=cap))
         elif token in ("w", "a"):
-            nxt_chord = c.next_chord(b0)
+            next_bar = (math.floor(b0 / c.bpb + 1e-9) + 1) * c.bpb      # walks lead to the next downbeat
+            nxt_chord = c.chord_at(next_bar) if next_bar < c.end_beat - 1e-9 else c.button
             ref = prev_pitch if prev_pitch is not None else root
             target = _pitch_of(nxt_chord.spec.root_pc, layer.low, hi, ref)
             if token == "a":
                 pitches = [target - 1 if ref < target else target + 1]
+                approached = target
             else:
                 sc = set(chord_scale(c.harmony.scale, chord.spec.pcs))
                 way = 1 if target > ref else -1 if target < ref else (1 if ref < home + 5 else -1)
@@ -684,6 +682,8 @@ def _pitched_notes(c: _Cue, layer: Layer, *, which: str) -> list[Note | None]:
             pitches = [root if (talk and token == "8") else _tone(token, chord, root)]
         else:
             pitches = [_tone(token, chord, root)]
+        if token != "a" and key in roots and roots[key] != approached:
+            approached = None
         out = []
         for pitch in pitches:
             if which != "bass":
