@@ -281,10 +281,11 @@ def _sounding(parts, t_s: float) -> list[int]:
     return [n.pitch for p in parts for n in p.notes if n.start_s <= t_s < n.end_s]
 
 
-def outer_voice_parallels(cs, *, after_s: float = 0.01) -> Parallels:
+def outer_voice_parallels(cs, *, after_s: float = 0.03) -> Parallels:
     """Parallel fifths/octaves between the outer voices at each chord change of cs.chords:
     the bass (lowest sounding pitch of the "bass" part) against the soprano (highest sounding
-    pitch of every pitched part but "hits"), sampled after_s after each change; changes
+    pitch of every pitched part but "hits"), sampled after_s after each change (past the
+    few ms a humanised attack may be late); changes
     counted where both sound at both ends."""
     bass_parts = [p for p in cs.parts if p.name == BASS and not p.is_drums]
     upper = [p for p in _pitched(cs) if p.name != HITS]

@@ -23,7 +23,7 @@ from scorer.compose import idioms as I
 from scorer.compose import perform
 from scorer.compose.form import BUILD, CLIMAX, DEVELOPMENT, ENDING, INTRO, RELEASE, STATEMENT, Form, \
     climax_and_peak, plan_form
-from scorer.compose.harmony import Chord, Harmony, chord_scale, voice_chord
+from scorer.compose.harmony import Chord, Harmony, chord_scale, parallel_perfects, voice_chord
 from scorer.compose.presets import DRUM_NOTES, Band, Layer, Preset
 from scorer.compose.theme import Motif, phrase_bars, treated
 from scorer.types import Control, Cue, Hit, Note, Part, Span, TempoMap
@@ -227,6 +227,11 @@ class _Cue:
         """The lowest melody note sounding in [t0_s, t1_s): what accompaniment stays under."""
         ps = [n.pitch for n in self.melody_notes if n.start_s < t1_s and n.end_s > t0_s]
         return min(ps) if ps else None
+
+    def melody_at(self, t_s: float) -> int | None:
+        """The melody pitch sounding at t_s (None in its rests)."""
+        ps = [n.pitch for n in self.melody_notes if n.start_s <= t_s + 1e-6 < n.end_s]
+        return max(ps) if ps else None
 
     def bass_at(self, t_s: float) -> int | None:
         ps = [n.pitch for n in self.bass_notes if n.start_s <= t_s + 1e-6 < n.end_s]
@@ -526,7 +531,9 @@ def _pad(c: _Cue, layer: Layer, button_s: float) -> list[Note | None]:
             talk = c.talking(t0, t1)
             i = c.intensity(min(a0, c.end_beat))
             centre = layer.low + (layer.high - layer.low) * (0.3 + 0.35 * i) + c.variation.pad_shift
-            tune = c.melody_low(t0, t1)
+            # The voicing holds for the whole chord (re-attacks repeat it): it stays under
+            # the tune wherever the tune sounds over the chord.
+            tune = c.melody_low(t0, t1 if chord.is_button else max(t1, c.s(chord.end_beat)))
             cap = SPEECH_TOP_PITCH if talk else None
             if tune is not None:
                 cap = min(cap if cap is not None else 127, tune - 1)
@@ -540,6 +547,8 @@ def _pad(c: _Cue, layer: Layer, button_s: float) -> list[Note | None]:
             accent = 1.15 if (chord.at_hit and a0 == chord.start_beat) or chord.is_button else 1.0
             vel = velocity(layer.velocity, i, under_dialogue=talk, accent=accent)
             pitches = list(voicing)
+            if tune is not None and len([p for p in pitches if p < tune]) >= 2:
+                pitches = [p for p in pitches if p < tune]     # where no voicing fits under the tune, thinner
             if idiom == "cluster" and not talk and len(pitches) >= 3 and not chord.is_button:
                 sc = chord_scale(c.harmony.scale, chord.spec.pcs)
                 mid = pitches[len(pitches) // 2]
@@ -628,6 +637,7 @@ def _pitched_notes(c: _Cue, layer: Layer, *, which: str) -> list[Note | None]:
     bound = sorted(set(chord_starts) | {c.end_beat})
     tonic_pc = c.harmony.scale[0]
     approached: int | None = None        # the pitch the last approach note leads to
+    last_change: tuple[int | None, int | None] = (None, None)   # (bass, tune) at the last chord change
     for idx, (b0, b1, token, acc, forced) in enumerate(onsets):
         nxt = onsets[idx + 1][0] if idx + 1 < len(onsets) else c.end_beat
         change = next((x for x in bound if x > b0 + 1e-9), c.end_beat)
@@ -682,6 +692,26 @@ def _pitched_notes(c: _Cue, layer: Layer, *, which: str) -> list[Note | None]:
             pitches = [root if (talk and token == "8") else _tone(token, chord, root)]
         else:
             pitches = [_tone(token, chord, root)]
+        if which == "bass" and token not in ("T", "D", "C"):
+            mel = c.melody_at(t0)
+            # Against the tune, note to note and from the last chord change to this one.
+            pairs = [(prev_pitch, c.melody_at(t0 - 0.02))] + ([last_change] if abs(b0 - chord.start_beat) < 1e-9 else [])
+            pairs = [(b, m) for b, m in pairs if b is not None and m is not None]
+
+            def parallel(p: int) -> bool:
+                return mel is not None and any(parallel_perfects(b, p, m, mel) for b, m in pairs)
+
+            if parallel(pitches[0]):
+                # Parallel fifths or octaves with the tune: the bass takes another chord
+                # tone (an inversion), the way a harmony teacher would mend it.
+                pool = set(chord.spec.pcs) if token not in ("w", "a") else set(chord_scale(c.harmony.scale,
+                                                                                           chord.spec.pcs))
+                alts = [p for p in range(pitches[0] - 5, pitches[0] + 6)
+                        if p % 12 in pool and layer.low <= p <= layer.high and not parallel(p)]
+                if alts:
+                    pitches = [min(alts, key=lambda p: (abs(p - pitches[0]), p))]
+            if abs(b0 - chord.start_beat) < 1e-9:
+                last_change = (pitches[0], mel)
         if token != "a" and key in roots and roots[key] != approached:
             approached = None
         out = []
@@ -694,8 +724,10 @@ def _pitched_notes(c: _Cue, layer: Layer, *, which: str) -> list[Note | None]:
                     if pitch < layer.low:
                         continue
                 top = c.melody_low(t0, t1)
-                if top is not None and pitch >= top and pitch - 12 >= layer.low:
+                while top is not None and pitch >= top:
                     pitch -= 12              # the accompaniment stays under the tune
+                if pitch < layer.low:
+                    continue                 # no room under the tune: the figure leaves the note out
             out.append(_fold(pitch, layer.low, layer.high))
         i = c.intensity(b0)
         accent = 1.2 if chord.at_hit and abs(b0 - chord.start_beat) < 1e-9 else acc

@@ -1,0 +1,180 @@
+"""The music as a composer would judge it, measured without ears (tests/musiccheck.py):
+seeds give other music on the same hits, presets other textures, endings and meters on
+bar lines in the written MIDI, the reel's last chord heard, no parallel fifths or octaves,
+dynamics curves, sync exact and the rest humanised, the tune on top — and the file reads
+the same in pretty_midi and music21."""
+from __future__ import annotations
+
+import io
+import itertools
+
+import numpy as np
+import pytest
+
+import musiccheck as mc
+from test_compose import FPS, cue, hit, sheet
+from test_theme import _film
+from scorer.compose import compose, load_presets
+from scorer.compose.harmony import parallel_perfects
+from scorer.deliver.midi import midi_bytes
+from scorer.types import EXPRESSION, MOD_WHEEL, SUSTAIN_PEDAL
+
+
+@pytest.fixture(scope="module")
+def presets():
+    return load_presets()
+
+
+@pytest.fixture(scope="module")
+def reel(presets):
+    """Every preset, one 30 s cue each, with hits; the last cue runs to the picture's end."""
+    s = _film(presets, sorted(presets))
+    from dataclasses import replace
+    last = s.cues[-1]
+    return replace(s, source=replace(s.source, duration_s=last.end_s + 0.1))
+
+
+@pytest.fixture(scope="module")
+def scores(presets, reel):
+    return {seed: compose(reel, seed=seed, presets=presets) for seed in (1, 2, 3)}
+
+
+def test_seeds_give_other_music_on_the_same_hits(scores):
+    for a, b in itertools.combinations(scores.values(), 2):
+        for ca, cb in zip(a.cues, b.cues):
+            assert ca.tempo_map == cb.tempo_map and ca.hit_fits == cb.hit_fits
+            honoured = [h.t_s for h in ca.cue.hits if h.scored]
+            for cs in (ca, cb):       # every honoured hit is accented exactly in both
+                starts = {round(n.start_s, 9) for p in cs.parts for n in p.notes}
+                assert all(round(t, 9) in starts for t in honoured)
+    # Different onset grids, not only other pitches: on average well under half shared.
+    j = [mc.jaccard(mc.onset_grid(x), mc.onset_grid(y))
+         for a, b in itertools.combinations(scores.values(), 2) for x, y in zip(a.cues, b.cues)]
+    assert np.mean(j) < 0.75 and max(j) < 0.95, j
+
+
+def test_every_pair_of_presets_differs_in_texture(presets):
+    c = sheet([cue(1.0, 31.0, [hit(9.0, 0.9), hit(20.0, 0.5)], preset="tension")], duration_s=40.0)
+    by = {n: compose(c, seed=1, presets=presets, preset_override=n).cues[0] for n in sorted(presets)}
+    for a, b in itertools.combinations(sorted(by), 2):
+        inst_a, rhythm_a = mc.texture_signature(by[a])
+        inst_b, rhythm_b = mc.texture_signature(by[b])
+        assert inst_a != inst_b, (a, b)                      # other instruments…
+        assert mc.jaccard(rhythm_a, rhythm_b) < 0.95, (a, b)  # …and other rhythms
+        assert presets[a].idioms != presets[b].idioms, (a, b)  # played in other idioms
+
+
+def test_cue_endings_and_meter_changes_lie_on_bar_lines(scores, presets):
+    for score in scores.values():
+        mid = mc.score_midi(score)
+        ends = mc.cue_endings(score, mid)
+        assert ends.on_bar_line == ends.n_cues and ends.between_beats == 0, ends
+        on, total = mc.meter_changes_on_bar_lines(mid)
+        assert on == total, (on, total)
+
+
+def test_the_reels_last_chord_is_heard(scores):
+    for score in scores.values():
+        room = mc.final_chord_room(score)
+        assert room.room_s >= 0.75 or room.overhang_s > 0, room
+        last = score.cues[-1]
+        assert last.tail_s >= 0.75
+
+
+def _bass_melody_parallels(cs) -> int:
+    """Parallel fifths/octaves between the bass and the tune, note to note at each bass
+    attack while the tune sounds (outer voices)."""
+    bass = next(p for p in cs.parts if p.name == "bass").notes
+    melody = next(p for p in cs.parts if p.name == "melody").notes
+
+    def at(t):
+        ps = [n.pitch for n in melody if n.start_s <= t < n.end_s]
+        return max(ps) if ps else None
+
+    count = 0
+    for a, b in zip(bass, bass[1:]):
+        m0, m1 = at(b.start_s - 0.03), at(b.start_s + 0.03)
+        if m0 is not None and m1 is not None and parallel_perfects(a.pitch, b.pitch, m0, m1):
+            count += 1
+    return count
+
+
+def test_no_parallel_fifths_or_octaves_in_the_pad_or_between_bass_and_tune(scores):
+    changes = parallels = outer = 0
+    for score in scores.values():
+        for cs in score.cues:
+            p = mc.chord_parallels(cs)
+            parallels += p.fifths + p.octaves
+            changes += p.changes
+            outer += _bass_melody_parallels(cs)
+    assert changes > 300
+    assert parallels <= 0.01 * changes, (parallels, changes)    # before: ~38 in 100
+    assert outer == 0
+
+
+def test_sustained_parts_carry_dynamics_curves_and_piano_the_pedal(scores, presets):
+    score = scores[1]
+    mid = mc.score_midi(score)
+    counts = mc.cc_counts(mid)
+    assert counts["cc1"] > 50 and counts["cc11"] > 50
+    for cs in score.cues:
+        pad = next(p for p in cs.parts if p.name == "pad")
+        numbers = {c.number for c in pad.controls}
+        if pad.program in range(8):
+            assert SUSTAIN_PEDAL in numbers
+        else:
+            assert {MOD_WHEEL, EXPRESSION} <= numbers
+            values = [c.value for c in pad.controls if c.number == EXPRESSION]
+            assert len(set(values)) >= 4, cs.cue.preset     # a curve, not a constant
+    pianos = [p for cs in score.cues for p in cs.parts if p.program in range(8) and not p.is_drums]
+    assert pianos and all(any(c.number == SUSTAIN_PEDAL for c in p.controls) for p in pianos)
+
+
+def test_hit_accents_stay_exact_and_the_rest_is_humanised(scores):
+    off = total = 0
+    for cs in scores[2].cues:
+        tm = cs.tempo_map
+        honoured = [h.t_s for h in cs.cue.hits if h.scored]
+        for p in cs.parts:
+            for n in p.notes:
+                if any(abs(n.start_s - t) < 1e-6 for t in honoured) or abs(n.start_s - cs.cue.start_s) < 1e-6:
+                    continue
+                total += 1
+                beat = tm.s_to_beat(n.start_s)
+                grid = min(abs(beat * 4 - round(beat * 4)) / 4, abs(beat * 3 - round(beat * 3)) / 3)
+                err_ms = grid * 60000.0 / tm.tempo_at_s(n.start_s)
+                assert err_ms < 20.0 or grid > 0.02       # humanised by a few ms, never by a beat's worth
+                off += err_ms > 0.5
+        for t in honoured:    # the accent on every hit starts exactly on it
+            assert any(abs(n.start_s - t) < 1e-9 for p in cs.parts if p.name in ("hits", "pulse") for n in p.notes)
+    assert off > 0.3 * total, (off, total)
+
+
+def test_the_melody_is_the_top_voice_while_it_plays(scores):
+    on = n = 0
+    for score in scores.values():
+        for cs in score.cues:
+            a, b = mc.melody_on_top(cs)
+            on, n = on + a, n + b
+    assert n > 500 and on >= 0.97 * n, (on, n)       # before: about half the time
+
+
+def test_the_midi_reads_the_same_in_pretty_midi_and_music21(scores):
+    import music21
+    import pretty_midi
+
+    score = scores[3]
+    data = midi_bytes(score)
+    pm = pretty_midi.PrettyMIDI(io.BytesIO(data))
+    written = [(n.start_s, n.pitch) for cs in score.cues for p in cs.parts for n in p.notes]
+    read: dict[int, list[float]] = {}
+    for inst in pm.instruments:
+        for n in inst.notes:
+            read.setdefault(n.pitch, []).append(n.start)
+    assert sum(map(len, read.values())) == len(written)
+    found = sum(any(abs(t - r) <= 0.002 for r in read.get(p, ())) for t, p in written)
+    assert found == len(written), (found, len(written))     # every note at its time, to a tick or two
+    ccs = [c for inst in pm.instruments for c in inst.control_changes]
+    assert {1, 11, 64} <= {c.number for c in ccs}
+    parsed = music21.converter.parse(data, format="midi")
+    assert len(parsed.flatten().notes) > 0.5 * len({(round(t, 3), p) for t, p in written})
