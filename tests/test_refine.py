@@ -150,11 +150,16 @@ def test_refining_the_theme_changes_only_the_tune(presets, film):
     a = score.cues[2]
     b = refine(score, "1M3", theme=other, dialogue=sheet_.dialogue, presets=presets).cues[2]
     assert _part(a, "melody").notes != _part(b, "melody").notes
-    for name in ("bass", "pulse", "hits"):
+    for name in ("pulse", "hits"):
         assert _part(a, name).notes == _part(b, name).notes, name
-    # The pad is voiced under the tune, so its pitches may follow the new theme; its
-    # rhythm does not.
-    assert [n.start_s for n in _part(a, "pad").notes] == [n.start_s for n in _part(b, "pad").notes]
+    # The pad is voiced under the tune and the bass mends parallels with it, so their
+    # pitches may follow the new theme; their rhythm does not.
+    # (Attack times to the sixteenth: the performance's few ms of lateness are drawn per
+    # note, so a thinner voicing draws them differently.)
+    tm = a.tempo_map
+    for name in ("pad", "bass"):
+        grid = lambda cs: {round(tm.s_to_beat(n.start_s) * 4) for n in _part(cs, name).notes}  # noqa: E731
+        assert grid(a) == grid(b), name
 
 
 def test_refining_an_edited_cue_moves_its_hits(presets, film):
