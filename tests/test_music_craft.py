@@ -178,3 +178,17 @@ def test_the_midi_reads_the_same_in_pretty_midi_and_music21(scores):
     assert {1, 11, 64} <= {c.number for c in ccs}
     parsed = music21.converter.parse(data, format="midi")
     assert len(parsed.flatten().notes) > 0.5 * len({(round(t, 3), p) for t, p in written})
+
+
+def test_keys_relate_from_cue_to_cue(presets):
+    from scorer.compose.harmony import fifths_apart, parse_key
+    # Six cues with gaps: three in one mood, then the mood changes.
+    names = ["tension"] * 3 + ["romance", "romance", "noir"]
+    cues = [cue(5.0 + 40 * k, 35.0 + 40 * k, [hit(15.0 + 40 * k, 0.8)], preset=n, cid=f"1M{k + 1}")
+            for k, n in enumerate(names)]
+    for seed in range(1, 9):
+        score = compose(sheet(cues, duration_s=260.0), seed=seed, presets=presets)
+        keys = [parse_key(cs.key) for cs in score.cues]
+        for k in range(1, len(keys)):
+            same = names[k] == names[k - 1]
+            assert fifths_apart(keys[k - 1], keys[k]) <= (1 if same else 3), (seed, k, keys)

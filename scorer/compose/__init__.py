@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from scorer.compose.arrange import FINAL_RING_S, Variation, arrange
-from scorer.compose.harmony import choose_tonic, parse_key, plan_chords
+from scorer.compose.harmony import choose_tonic, fifths_apart, parse_key, plan_chords
 from scorer.compose.presets import Preset, choose_preset, in_meter, load_preset_file, load_presets
 from scorer.compose.tempo import DEFAULT_MAX_CHANGE, TempoFit, fit_tempo
 from scorer.compose.theme import Motif, develop, load_theme, make_motif
@@ -143,15 +143,38 @@ def _connected(a: Cue, b: Cue) -> bool:
     return 0 <= b.start_s - a.end_s <= CONNECT_S
 
 
+# The key plan of a reel: a cue after a gap in the same mood stays within this many steps
+# of the circle of fifths of the cue before (the same, dominant, subdominant or relative
+# key); where the picture changes mood the music may move further (a mediant shift).
+SAME_MOOD_FIFTHS, NEW_MOOD_FIFTHS = 1, 3
+
+
+def _related_tonic(preset: Preset, rng: np.random.Generator, before: tuple[str, str], *, new_mood: bool) -> str:
+    """A tonic of the preset related to the key of the cue before: within SAME_MOOD_FIFTHS
+    (NEW_MOOD_FIFTHS where the mood changes) on the circle of fifths, drawn with the cue's
+    generator; the nearest candidates when none is that close."""
+    reach = NEW_MOOD_FIFTHS if new_mood else SAME_MOOD_FIFTHS
+    dist = {t: fifths_apart(before, (t, preset.mode)) for t in preset.tonics}
+    near = [t for t in preset.tonics if dist[t] <= reach] or [t for t in preset.tonics if dist[t] == min(dist.values())]
+    return str(near[int(rng.integers(len(near)))])
+
+
 def _keys(cues: list[tuple[Cue, Preset]], seed: int) -> list[CueKey]:
-    """Every cue's key in time order: a cue that follows another without a gap takes a
-    key near it; the earlier cue then modulates into it."""
+    """Every cue's key in time order, as a key plan: a cue that follows another without a
+    gap takes a key near it (the earlier cue then modulates into it); after a gap the key
+    relates to the cue before — closely in the same mood, more freely where the mood (the
+    preset) changes with the picture."""
     keys: list[CueKey] = []
     for i, (cue, preset) in enumerate(cues):
         entered = i > 0 and _connected(cues[i - 1][0], cue)
-        after = (keys[-1].tonic, keys[-1].mode) if entered else None
-        keys.append(CueKey(choose_tonic(preset, cue_rng(seed, cue.id, _KEY), after=after), preset.mode,
-                           entered=entered))
+        rng = cue_rng(seed, cue.id, _KEY)
+        if entered or i == 0:
+            after = (keys[-1].tonic, keys[-1].mode) if entered else None
+            tonic = choose_tonic(preset, rng, after=after)
+        else:
+            tonic = _related_tonic(preset, rng, (keys[-1].tonic, keys[-1].mode),
+                                   new_mood=preset.name != cues[i - 1][1].name)
+        keys.append(CueKey(tonic, preset.mode, entered=entered))
     for i in range(len(keys) - 1):
         if keys[i + 1].entered:
             keys[i] = replace(keys[i], into=(keys[i + 1].tonic, keys[i + 1].mode))
