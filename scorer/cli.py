@@ -73,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="loudness spec: ebu (-23 LUFS), atsc, netflix, web, streaming")
     s.add_argument("--theme", help="your theme: a MIDI file, or a recording of it hummed or played "
                    "(.wav/.flac/…; needs the theme-audio extra)")
+    s.add_argument("--motif", action="append", default=[], metavar="NAME=FILE",
+                   help="another motif (a character's theme, a threat) from a MIDI file or recording; "
+                        "repeatable; cues develop it where --cue-motif says")
+    s.add_argument("--cue-motif", action="append", default=[], metavar="CUE=NAME",
+                   help="which motif a cue develops: 'theme', a --motif NAME, or any other name "
+                        "(a motif generated from the seed and the name); repeatable")
     s.add_argument("--project", help="the name stems are filed under (default: the cut's file name)")
     s.add_argument("--per-cue-stems", action="store_true",
                    help="also write each cue's stems on their own, stamped with the cue's timecode")
@@ -216,6 +222,17 @@ def _spotting_inputs(p: argparse.ArgumentParser) -> None:
                                    "seconds), e.g. '00:01:10:00 tense, building to the reveal'")
 
 
+def _pairs(items: list[str], option: str, form: str) -> dict[str, str]:
+    """KEY=VALUE options as a dict, refusing anything else before any work starts."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise InputError(f"{option} wants {form}, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     progress = Progress(enabled=not getattr(args, "quiet", False))
@@ -240,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
                 if not sep or not cue_id or not name:
                     raise InputError(f"--cue-backend wants CUE=BACKEND, got {item!r}")
                 by_cue[cue_id.strip()] = name.strip()
+            motifs, cue_motifs = _pairs(args.motif, "--motif", "NAME=FILE"), _pairs(args.cue_motif, "--cue-motif",
+                                                                                      "CUE=NAME")
             layers = ("audiogen",) if args.ambience_backend == "audiogen" else ()
             neural = {k: v for k, v in (("model_path", args.model_path), ("device", args.device),
                                         ("prompt", args.prompt)) if v is not None}
@@ -256,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
                                            release_s=args.duck_release_ms / 1000,
                                            lookahead_s=args.duck_lookahead_ms / 1000),
                            crossfade_s=args.crossfade_ms / 1000,
+                           motifs=motifs or None, cue_motifs=cue_motifs or None,
                            progress=progress)
             progress.close()
             _summary(report, Path(args.output))

@@ -69,6 +69,7 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
           crossfade_s: float = CROSSFADE_S, store: ClipStore | None = None,
           backend_by_cue: dict[str, str] | None = None, layers: tuple[str, ...] = (),
           backend_options: dict[str, dict] | None = None,
+          motifs: dict[str, str | os.PathLike] | None = None, cue_motifs: dict[str, str] | None = None,
           progress: ProgressFn | None = None) -> dict:
     """Temp-score `cut` into out_dir; returns the report (also written as report.json).
 
@@ -85,7 +86,9 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
     when the run ends. backend_by_cue: cue id → backend for those cues (the rest by
     `backend`); layers: backends rendered over every cue besides (e.g. "audiogen" for the
     ambience); backend_options: backend name → its render options (model_path, device,
-    prompt … for the neural ones).
+    prompt … for the neural ones). motifs: name → a MIDI file or recording of another motif
+    (a character's theme, a threat); cue_motifs: cue id → the motif that cue develops
+    ("theme", a name in motifs, or any other name: generated from the seed and the name).
     """
     from scorer.compose import compose
     from scorer.render import get_backend
@@ -98,9 +101,11 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
     if not crossfade_s >= 0 or crossfade_s == float("inf"):
         raise InputError(f"crossfade_s must be ≥ 0, got {crossfade_s}")
     motif = None
-    if theme is not None:  # and before it if the theme can't be read
+    named: dict = {}
+    if theme is not None or motifs:  # and before it if a theme can't be read
         from scorer.compose.theme import load_theme
-        motif = load_theme(theme)
+        motif = load_theme(theme) if theme is not None else None
+        named = {name: load_theme(path) for name, path in (motifs or {}).items()}
     if cues is None:
         sheet = analyze_and_spot(cut, preset=preset, timeline=timeline, notes=notes,
                                  progress=progress, timings_s=timings)
@@ -109,7 +114,8 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
         _check_same_cut(sheet, cut)
     t = time.perf_counter()
     presets, preset = presets_with(preset)
-    composed = compose(sheet, seed=seed, presets=presets, preset_override=preset, theme=motif)
+    composed = compose(sheet, seed=seed, presets=presets, preset_override=preset, theme=motif,
+                       motifs=named, cue_motifs=cue_motifs)
     timings["compose"] = time.perf_counter() - t
     if progress:
         progress("compose", 1, 1)

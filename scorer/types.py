@@ -513,7 +513,10 @@ class Score:
     source: Source
     cues: tuple[CueScore, ...]
     seed: int
-    theme: Motif | None = None   # the theme every cue develops
+    theme: Motif | None = None   # the theme every cue develops (unless it is given another)
+    # Other named motifs (a character theme, a threat motif), and which cue develops which.
+    motifs: tuple[tuple[str, Motif], ...] = ()
+    cue_motifs: tuple[tuple[str, str], ...] = ()   # (cue id, motif name)
 
 
 # --- audio ------------------------------------------------------------------------------------

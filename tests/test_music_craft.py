@@ -192,3 +192,39 @@ def test_keys_relate_from_cue_to_cue(presets):
         for k in range(1, len(keys)):
             same = names[k] == names[k - 1]
             assert fifths_apart(keys[k - 1], keys[k]) <= (1 if same else 3), (seed, k, keys)
+
+
+def test_cues_develop_the_motif_they_are_given(presets):
+    from test_theme import _best_statement
+    from scorer.compose import refine
+    from scorer.compose.theme import develop, make_motif
+
+    film = _film(presets, ["romance", "horror", "romance"], connected_every=1)
+    score = compose(film, seed=5, presets=presets, cue_motifs={"2M1": "threat"})
+    threat = dict(score.motifs)["threat"]
+    assert threat == make_motif(5, score.theme.beats_per_bar, "threat") and threat.statement != score.theme.statement
+    assert dict(score.cue_motifs) == {"2M1": "threat"}
+
+    def heard(cs, motif):
+        phrase = develop(motif, beats_per_bar=cs.tempo_map.beats_per_bar, arousal=cs.cue.arousal).statement
+        return _best_statement(cs, phrase, cs.tempo_map.beats_per_bar)
+
+    for cs in score.cues:
+        want = threat if cs.cue.id == "2M1" else score.theme
+        contour, rhythm = heard(cs, want)
+        assert contour >= 0.7 and rhythm >= 0.99, (cs.cue.id, contour, rhythm)
+    # A refined cue keeps its motif; the same request gives the same score.
+    again = refine(score, "2M1", seed=9, presets=presets)
+    assert heard(again.cues[1], threat)[1] >= 0.99
+    assert compose(film, seed=5, presets=presets, cue_motifs={"2M1": "threat"}) == score
+    with pytest.raises(Exception, match="9M9"):
+        compose(film, seed=5, presets=presets, cue_motifs={"9M9": "threat"})
+
+
+def test_the_cli_refuses_a_malformed_motif_option(tmp_path, capsys):
+    from scorer.cli import main
+
+    code = main(["score", str(tmp_path / "missing.mp4"), "-o", str(tmp_path / "out"), "--cue-motif", "1M1"])
+    assert code != 0
+    assert "--cue-motif wants CUE=NAME" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

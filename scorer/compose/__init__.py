@@ -31,7 +31,7 @@ from scorer.types import Cue, CueScore, CueSheet, Score, Span, TempoAlternative
 
 __all__ = ["compose", "compose_cue", "refine", "CueKey", "cue_rng", "preset_for", "fit_tempo",
            "TempoFit", "TempoAlternative", "load_presets", "load_preset_file", "choose_preset",
-           "Preset", "Motif", "make_motif", "load_theme", "score_theme", "CONNECT_S"]
+           "Preset", "Motif", "make_motif", "load_theme", "score_theme", "CONNECT_S", "THEME"]
 
 # Cues closer than this are heard as one passage: the music carries on across the join.
 CONNECT_S = 0.5
@@ -186,14 +186,41 @@ def _final_s(cue: Cue, duration_s: float, *, last: bool) -> float | None:
     return duration_s if last and cue.end_s >= duration_s - 5.0 else None
 
 
+THEME = "theme"   # the name of the score's main theme among its motifs
+
+
+def _motif_plan(cue_sheet: CueSheet, motifs: dict[str, Motif] | None, cue_motifs: dict[str, str] | None,
+                *, seed: int, bpb: int) -> tuple[dict[str, Motif], dict[str, str]]:
+    """The score's named motifs and which cue develops which: a name a cue asks for that
+    no motif was given for is generated from the seed and the name."""
+    motifs = dict(motifs or {})
+    plan = dict(cue_motifs or {})
+    if THEME in motifs:
+        raise InputError(f"{THEME!r} names the score's main theme (theme=…); give other motifs other names")
+    ids = {c.id for c in cue_sheet.cues}
+    for cue_id, name in sorted(plan.items()):
+        if cue_id not in ids:
+            raise InputError(f"cue_motifs names cue {cue_id!r}, which is not in the cue sheet; cues: "
+                             f"{', '.join(sorted(ids))}")
+        if not isinstance(name, str) or not name.strip():
+            raise InputError(f"cue {cue_id}: the motif name must be a non-empty string, got {name!r}")
+        if name != THEME and name not in motifs:
+            motifs[name] = make_motif(seed, bpb, name)
+    return motifs, plan
+
+
 def compose(cue_sheet: CueSheet, *, seed: int = 0, presets: dict[str, Preset] | None = None,
-            preset_override: str | None = None, theme: Motif | None = None) -> Score:
+            preset_override: str | None = None, theme: Motif | None = None,
+            motifs: dict[str, Motif] | None = None, cue_motifs: dict[str, str] | None = None) -> Score:
     """The temp score of every cue in `cue_sheet`.
 
     seed: a non-negative integer; the same inputs and seed give an identical Score.
     presets: name → Preset (default: load_presets()). preset_override: compose every cue
     with this preset instead of the one the cue names. theme: the user's theme (see
-    load_theme); default: one generated from the seed.
+    load_theme); default: one generated from the seed. motifs: other named motifs (a
+    character's theme, a threat); cue_motifs: cue id → the motif it develops ("theme" or
+    a name in motifs; a name not in motifs is generated from the seed and the name).
+    Cues not named there develop the theme.
     """
     seed = _check_seed(seed)
     presets = load_presets() if presets is None else presets
@@ -203,13 +230,16 @@ def compose(cue_sheet: CueSheet, *, seed: int = 0, presets: dict[str, Preset] | 
     cues = [(c, preset_for(c, presets, preset_override=preset_override))
             for c in sorted(cue_sheet.cues, key=lambda c: (c.start_s, c.id))]
     theme = theme if theme is not None else score_theme(cues, seed)
+    named, plan = _motif_plan(cue_sheet, motifs, cue_motifs, seed=seed, bpb=theme.beats_per_bar)
     scores = []
     for k, ((cue, preset), key) in enumerate(zip(cues, _keys(cues, seed))):
+        motif = named.get(plan.get(cue.id, THEME), theme)
         cue_score, _ = compose_cue(cue, preset=preset, fps=cue_sheet.source.fps, dialogue=cue_sheet.dialogue,
-                                   seed=seed, motif=theme, key=key,
+                                   seed=seed, motif=motif, key=key,
                                    final_s=_final_s(cue, cue_sheet.source.duration_s, last=k == len(cues) - 1))
         scores.append(cue_score)
-    return Score(source=cue_sheet.source, cues=tuple(scores), seed=seed, theme=theme)
+    return Score(source=cue_sheet.source, cues=tuple(scores), seed=seed, theme=theme,
+                 motifs=tuple(sorted(named.items())), cue_motifs=tuple(sorted(plan.items())))
 
 
 def with_mean_intensity(cue: Cue, intensity: float) -> Cue:
@@ -273,7 +303,8 @@ def refine(score: Score, cue_id: str, *, dialogue: tuple[Span, ...] = (), preset
     key = CueKey(tonic, p.mode,
                  into=parse_key(nxt.key) if nxt is not None and _connected(base_cue, nxt.cue) else None,
                  entered=prev is not None and _connected(prev.cue, base_cue))
-    motif = theme or score.theme or make_motif(score.seed, p.beats_per_bar)
+    assigned = dict(score.motifs).get(dict(score.cue_motifs).get(cue_id, THEME))
+    motif = theme or assigned or score.theme or make_motif(score.seed, p.beats_per_bar)
     new, _ = compose_cue(base_cue, preset=p, fps=score.source.fps, dialogue=dialogue,
                          seed=score.seed if seed is None else _check_seed(seed), motif=motif, key=key,
                          tempo_bpm=tempo_bpm,

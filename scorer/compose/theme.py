@@ -60,10 +60,14 @@ def _walk(rng: np.random.Generator, start: int, n: int, *, lo: int = -3, hi: int
     return out
 
 
-def make_motif(seed: int, beats_per_bar: int) -> Motif:
+def make_motif(seed: int, beats_per_bar: int, name: str = "") -> Motif:
     """The theme for a score: the same seed and meter give the same theme in every cue
-    (each cue sets it in its own key, mode and chords)."""
-    rng = np.random.default_rng([int(seed), int(beats_per_bar), 0x7E3E])
+    (each cue sets it in its own key, mode and chords). name: another motif of the same
+    score (e.g. "threat"), generated from the seed and its name."""
+    import zlib
+
+    extra = [zlib.crc32(name.encode("utf-8"))] if name else []
+    rng = np.random.default_rng([int(seed), int(beats_per_bar), 0x7E3E] + extra)
     groups = _groups(beats_per_bar)
     rhythm: list[tuple[float, float]] = []     # (onset, length) in beats over two bars
     t = 0.0
@@ -94,7 +98,7 @@ def make_motif(seed: int, beats_per_bar: int) -> Motif:
         tail[-1] = min((0, 7), key=lambda d: abs(d - (tail[-2] if rest > 1 else ans[-1])))
         ans += tail
     answer = tuple(MotifNote(o, l, d) for (o, l), d in zip(rhythm, ans))
-    return Motif(beats_per_bar, statement, answer)
+    return Motif(beats_per_bar, statement, answer, source="generated" if not name else f"generated:{name}")
 
 
 
