@@ -82,8 +82,16 @@ def test_midi_markers_and_notes_land_within_1ms():
     note_ons = sorted(t for t, m in events if m.type == "note_on")
     expected = sorted(n.start_s for cs in score.cues for p in cs.parts for n in p.notes)
     assert np.max(np.abs(np.array(note_ons) - np.array(expected))) < 1e-3
-    sigs = [m.numerator for _, m in events if m.type == "time_signature"]
-    assert sigs == [4, 3]
+    # Meters on bar lines only: a 2/4 filler bar before 1M1, its 4/4, filler (4/4 and a
+    # 2/4 remainder) to 1M2's 3/4, filler after; each cue's meter at its first downbeat.
+    from test_midi_readback import meters_off_bar_lines
+
+    sigs = [(t, m.numerator, m.denominator) for t, m in events if m.type == "time_signature"]
+    assert [(n, d) for _, n, d in sigs] == [(2, 4), (4, 4), (2, 4), (3, 4), (4, 4), (2, 4)]
+    for cs in score.cues:
+        assert any(abs(t - cs.tempo_map.beat_to_s(0)) < 1e-3 and n == cs.tempo_map.beats_per_bar
+                   for t, n, _ in sigs)
+    assert meters_off_bar_lines(mid) == []
 
 
 def test_midi_bytes_are_deterministic():

@@ -1,5 +1,9 @@
 """Score → Standard MIDI File (type 1): a conductor track with the tempo map, meters and
-named markers (cue starts, hits, cue ends), then one track per stem group.
+named markers (cue starts, hits, cue ends), then one track per stem group with each
+part's program, controller changes (dynamics, pedal) and notes.
+
+The conductor's bars are one grid from tick 0 (conductor_grid): every time signature
+stands on a bar line of the meters before it, and every cue's first downbeat is a bar line.
 
 Times are exact: each tempo segment's µs-per-beat is chosen so that the integer tick at
 which the next segment starts is, for a DAW reading the file, at the same second as in
@@ -9,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from fractions import Fraction
 
 from scorer.timebase import fps_str, s_to_smpte
 from scorer.types import Score
@@ -39,26 +44,139 @@ class MidiTempoMap:
         return seg.time_s + (tick - seg.tick) * seg.tempo_us / (1e6 * PPQ)
 
 
-def film_tempo_segments(score: Score) -> list[tuple[float, float]]:
-    """(start_s, tempo_bpm) over the whole film: each cue's own tempo map, with filler
-    tempo (≈120 BPM, a whole number of beats) in the gaps so every cue starts on a beat."""
-    out: list[tuple[float, float]] = []
-    t = 0.0
+# Bar lengths the conductor writes are whole quarter beats (a /16 meter at the finest):
+# a bar is never shorter than this, and one that is not a whole number of them gets a
+# tempo that makes it one.
+GRID_BEAT = Fraction(1, 4)
+FILLER_MIN_S = 0.25     # a gap between cues shorter than this gets no filler bars
+
+
+@dataclass(frozen=True)
+class ConductorGrid:
+    """The film's conductor in seconds: tempo segments (start_s, tempo_bpm) from 0 s, and
+    the bar lines. bars: (start_s, is_cue_start) in time order, each bar running to the
+    next one and the last to end_s; is_cue_start marks a cue's pickup bar and its first
+    downbeat, where a meter is written even if it does not change."""
+    tempo: tuple[tuple[float, float], ...]
+    bars: tuple[tuple[float, bool], ...]
+    end_s: float
+
+
+def _beats_between(tempo: list[tuple[float, float]], a_s: float, b_s: float) -> float:
+    """Beats from a_s to b_s (a_s ≤ b_s) under the piecewise tempo (the last segment runs on)."""
+    if not tempo:
+        return (b_s - a_s) * FILLER_BPM / 60
+    beats = 0.0
+    for i, (start, bpm) in enumerate(tempo):
+        stop = tempo[i + 1][0] if i + 1 < len(tempo) else float("inf")
+        lo, hi = max(a_s, start if i else -float("inf")), min(b_s, stop)
+        if hi > lo:
+            beats += (hi - lo) * bpm / 60
+    return beats
+
+
+def _grid_beats(beats: float) -> Fraction:
+    """beats rounded to the conductor's finest bar unit (a quarter beat), at least one."""
+    return max(GRID_BEAT, Fraction(round(beats / GRID_BEAT)) * GRID_BEAT)
+
+
+def _whole_bars(n_beats: int) -> list[int]:
+    """A filler of n beats as bars: 4/4 bars, then one bar of the remainder."""
+    return [4] * (n_beats // 4) + ([n_beats % 4] if n_beats % 4 else [])
+
+
+def conductor_grid(score: Score) -> ConductorGrid:
+    """The conductor's tempo and bar lines over the whole film, one consistent bar grid
+    from 0 s: each cue's own tempo map and bars (its pickup bar, then a bar every
+    beats_per_bar beats from beat 0, its last bar as long as it is, so that its end is a
+    bar line); filler bars (≈120 BPM, whole beats: 4/4 bars and one remainder bar) in each
+    gap; so every cue's pickup and first downbeat are bar lines at their own seconds.
+
+    Bars are whole numbers of quarter beats (meters over 4, 8 or 16): a last bar (or
+    pickup) of any other length — a cue ending at beat 32.49 — is written as the nearest
+    such length, with a tempo for that bar alone that makes it last its seconds.
+
+    Cues that touch or overlap (gap < FILLER_MIN_S): the music before the next cue's start
+    is closed at that start. A sliver after the previous cue's last bar (≥ ⅛ beat) is a
+    short bar of its own (whole quarter beats, its tempo made to fit); a shorter one, or
+    the part of an overlapping cue's bar before the next start, makes the bar it is in end
+    there, written as the nearest whole number of quarter beats with the tempo made to
+    fit. That changes the tempo of at most that one bar, and only when its length is not
+    already a whole number of quarter beats; a hit inside such a bar is still at its
+    second in the file, though the beat grid there is not the cue's own.
+    """
+    tempo: list[tuple[float, float]] = []
+    bars: list[tuple[float, bool]] = []
+    end = 0.0
+
+    def filler(until_s: float) -> None:
+        nonlocal end
+        n = max(1, round((until_s - end) * FILLER_BPM / 60))
+        bpm = n * 60 / (until_s - end)
+        tempo.append((end, bpm))
+        t = end
+        for beats in _whole_bars(n):
+            bars.append((t, False))
+            t += beats * 60 / bpm
+        end = until_s
+
+    def close(at_s: float) -> None:
+        """End the grid at at_s (within FILLER_MIN_S after its end, or before it)."""
+        nonlocal end, tempo
+        if not bars:
+            bars.append((0.0, False))
+        if at_s > end + 1e-9 and bars[-1][0] < end - 1e-9 and \
+                _beats_between(tempo, end, at_s) >= GRID_BEAT / 2:
+            bars.append((end, False))                   # the sliver: a short bar of its own
+        while len(bars) > 1 and bars[-1][0] >= at_s - 1e-9:
+            bars.pop()                                  # the bar lines the next cue overrides
+        if len(bars) > 1 and _beats_between(tempo, bars[-1][0], at_s) < GRID_BEAT / 2:
+            bars.pop()                                  # too short for a bar: the one before ends here
+        if not tempo:
+            tempo = [(0.0, FILLER_BPM)]
+        b = bars[-1][0]
+        beats = _beats_between(tempo, b, at_s)
+        written = _grid_beats(beats)
+        if abs(beats - written) > 1e-6:                 # make the bar that long
+            tempo = [seg for seg in tempo if seg[0] < b - 1e-9] + [(b, float(written) * 60 / (at_s - b))]
+        tempo = [seg for seg in tempo if seg[0] < at_s - 1e-9]
+        end = at_s
+
     for cs in sorted(score.cues, key=lambda c: c.cue.start_s):
-        start = cs.cue.start_s
-        # A gap gets its own whole number of filler beats; a sliver under 0.25 s does not
-        # (the previous tempo carries on into the cue).
-        if start - t > 0.25:
-            beats = max(1, round((start - t) * FILLER_BPM / 60))
-            out.append((t, beats * 60 / (start - t)))
-        out = [seg for seg in out if seg[0] < start - 1e-9]   # overlapping cues: the new one wins
-        for seg in cs.tempo_map.segments:
-            if seg.start_s < cs.cue.end_s - 1e-9:
-                out.append((seg.start_s, seg.tempo_bpm))
-        t = cs.cue.end_s
-    if score.source.duration_s - t > 0.25 or not out:
-        out.append((t, FILLER_BPM))
-    return out
+        tm, start = cs.tempo_map, cs.cue.start_s
+        if start - end > FILLER_MIN_S:
+            filler(start)
+        elif start > 1e-9:
+            close(start)
+        end_beat = tm.s_to_beat(cs.cue.end_s)
+        tempo += [(seg.start_s, seg.tempo_bpm) for seg in tm.segments if seg.start_s < cs.cue.end_s - 1e-9]
+        first = tm.segments[0].start_beat
+        if first < -1e-9:        # the pickup bar (not whole quarter beats: its tempo made to fit)
+            bars.append((start, True))
+            written, downbeat = _grid_beats(-first), tm.beat_to_s(0.0)
+            if abs(-first - written) > 1e-6:
+                tempo = [seg for seg in tempo if seg[0] < start - 1e-9 or seg[0] > downbeat + 1e-9]
+                tempo += [(start, float(written) * 60 / (downbeat - start)), (downbeat, tm.tempo_at_s(downbeat))]
+                tempo.sort()
+        k = 0
+        while k * tm.beats_per_bar < end_beat - 1e-6:
+            bars.append((tm.beat_to_s(k * tm.beats_per_bar), k == 0))
+            k += 1
+        end = cs.cue.end_s
+        close(end)           # the last bar, as long as it is: its end (the button) a bar line
+    if score.source.duration_s - end > FILLER_MIN_S or not tempo:
+        filler(max(score.source.duration_s, end + 60 / FILLER_BPM))
+    return ConductorGrid(tuple(tempo), tuple(bars), end)
+
+
+def _meter(ticks: int) -> tuple[int, int]:
+    """A bar of `ticks` as (numerator, denominator): quarters if whole, else eighths, else
+    sixteenths (the grid makes every bar a whole number of sixteenths)."""
+    for den in (4, 8, 16, 32):
+        unit = PPQ * 4 // den
+        if ticks % unit == 0:
+            return ticks // unit, den
+    return max(1, round(ticks / (PPQ // 8))), 32
 
 
 def midi_tempo_map(segments: list[tuple[float, float]]) -> MidiTempoMap:
@@ -76,13 +194,6 @@ def midi_tempo_map(segments: list[tuple[float, float]]) -> MidiTempoMap:
         tick += ticks
         time_s += ticks * tempo_us / (1e6 * PPQ)
     return MidiTempoMap(tuple(result))
-
-
-def _channels(score: Score) -> dict[tuple[str, str], int]:
-    """A MIDI channel per (group, part name); drums on channel 10 (index 9)."""
-    keys = sorted({(p.group, p.name) for cs in score.cues for p in cs.parts if not p.is_drums})
-    free = [c for c in range(16) if c != 9]
-    return {k: free[i % len(free)] for i, k in enumerate(keys)}
 
 
 def key_signature(key: str) -> str:
@@ -109,11 +220,70 @@ def key_signature(key: str) -> str:
 _SIGNATURE_MAJORS = frozenset({"C", "G", "D", "A", "E", "B", "F#", "F", "Bb", "Eb", "Ab", "Db", "Gb"})
 
 
+# Controller values a channel returns to when a part of a later cue takes it over (GM
+# defaults): mod wheel, volume, pan, expression, sustain pedal. Others are left as set.
+CONTROL_DEFAULTS = {1: 0, 7: 100, 10: 64, 11: 127, 64: 0}
+DRUM_CHANNEL = 9
+
+# At one tick: note-offs, then a cue's program change, then controls, then note-ons (a
+# controller reset at a note's tick precedes it; a note ending where the next part takes
+# its channel has ended before the new program).
+_OFF, _PROGRAM, _CONTROL, _ON = 0, 1, 2, 3
+
+
+def film_tempo_map(score: Score) -> MidiTempoMap:
+    """The file's tempo map (ticks ⇄ seconds) of the score's conductor_grid."""
+    return midi_tempo_map(list(conductor_grid(score).tempo))
+
+
+def part_channels(score: Score, tmap: MidiTempoMap | None = None) -> dict[tuple[int, int], int]:
+    """The MIDI channel (0…15) of each part, by (cue index, part index); drums on channel
+    10 (index 9). tmap: the file's (default: film_tempo_map(score)).
+
+    A part keeps the channel its name (group, name) had in the cue before when that channel
+    is free at the cue's start tick; else it takes the lowest free one. A channel is free
+    once the notes and controls of the part that held it are over: a cue's closing chord
+    often rings past the next cue's start (or starts on it), and a program change on its
+    channel would give it the next cue's instrument. With every channel busy (more than 15
+    melodic parts sounding at once) the one free soonest is taken and its ringing notes
+    are ended at the new part's start (build_midi).
+    """
+    tmap = film_tempo_map(score) if tmap is None else tmap
+    free_from = [0] * 16                    # tick from which each channel is free
+    last: dict[tuple[str, str], int] = {}
+    out: dict[tuple[int, int], int] = {}
+    melodic = [c for c in range(16) if c != DRUM_CHANNEL]
+    for ci, cs in sorted(enumerate(score.cues), key=lambda e: (e[1].cue.start_s, e[0])):
+        tick = tmap.s_to_tick(cs.cue.start_s)
+        for pi, part in enumerate(cs.parts):
+            if part.is_drums:
+                out[(ci, pi)] = DRUM_CHANNEL
+                continue
+            want = last.get((part.group, part.name))
+            if want is not None and free_from[want] <= tick:
+                chan = want
+            else:
+                free = [c for c in melodic if free_from[c] <= tick]
+                chan = free[0] if free else min(melodic, key=lambda c: (free_from[c], c))
+            busy = [max(tmap.s_to_tick(n.end_s), tmap.s_to_tick(n.start_s) + 1) for n in part.notes]
+            busy += [tmap.s_to_tick(c.t_s) for c in part.controls]
+            free_from[chan] = max([tick + 1] + busy)
+            last[(part.group, part.name)] = chan
+            out[(ci, pi)] = chan
+    return out
+
+
 def build_midi(score: Score, *, title: str = "scorer temp score"):
-    """The score as a mido.MidiFile (type 1, PPQ 960); deterministic for a given Score."""
+    """The score as a mido.MidiFile (type 1, PPQ 960); deterministic for a given Score.
+
+    Track 0 is the conductor (conductor_grid: tempo, a time signature on bar lines only,
+    keys, markers); then a track per stem group, each part on its channel (part_channels)
+    with its program at the cue's start, its controller changes and its notes.
+    """
     import mido
 
-    tmap = midi_tempo_map(film_tempo_segments(score))
+    grid = conductor_grid(score)
+    tmap = midi_tempo_map(list(grid.tempo))
     fps = score.source.fps
     conductor: list[tuple[int, int, mido.MetaMessage]] = []
     conductor.append((0, 0, mido.MetaMessage("track_name", name=f"{title} - TEMP, not final")))
@@ -121,14 +291,22 @@ def build_midi(score: Score, *, title: str = "scorer temp score"):
         "text", text=f"scorer temp score; picture {fps_str(fps)} fps; seed {score.seed}")))
     for seg in tmap.segments:
         conductor.append((seg.tick, 1, mido.MetaMessage("set_tempo", tempo=seg.tempo_us)))
+    # A meter at tick 0, where a bar's length changes, and at every cue's pickup and first
+    # downbeat.
+    bar_ticks = [tmap.s_to_tick(t) for t, _ in grid.bars] + [tmap.s_to_tick(grid.end_s)]
+    in_force = None
+    for i, (_, at_cue) in enumerate(grid.bars):
+        length = bar_ticks[i + 1] - bar_ticks[i]
+        if length <= 0:
+            continue
+        meter = _meter(length)
+        if meter != in_force or at_cue:
+            conductor.append((bar_ticks[i], 2, mido.MetaMessage(
+                "time_signature", numerator=meter[0], denominator=meter[1])))
+            in_force = meter
     for cs in score.cues:
         cue = cs.cue
         tick = tmap.s_to_tick(cue.start_s)
-        pickup = max(0, round(-cs.tempo_map.segments[0].start_beat))
-        if pickup:   # a bar of the pickup's length first, so the DAW's bar lines meet the music's
-            conductor.append((tick, 2, mido.MetaMessage("time_signature", numerator=pickup, denominator=4)))
-        conductor.append((tmap.s_to_tick(cs.tempo_map.beat_to_s(0.0)) if pickup else tick, 2, mido.MetaMessage(
-            "time_signature", numerator=cs.tempo_map.beats_per_bar, denominator=4)))
         conductor.append((tick, 2, mido.MetaMessage("key_signature", key=key_signature(cs.key))))
         conductor.append((tick, 3, mido.MetaMessage(
             "marker", text=f"{cue.id} {cue.preset} {s_to_smpte(cue.start_s, fps)}")))
@@ -141,31 +319,70 @@ def build_midi(score: Score, *, title: str = "scorer temp score"):
     mid = mido.MidiFile(type=1, ticks_per_beat=PPQ)
     mid.tracks.append(_track(conductor))
 
-    channels = _channels(score)
+    channels = part_channels(score, tmap)
+    order = sorted(range(len(score.cues)), key=lambda i: (score.cues[i].cue.start_s, i))
+    # Where the next part on each melodic channel takes over (its program change): a note
+    # of the part before ends there at the latest (only when every channel was busy).
+    takeover: dict[tuple[int, int], int] = {}
+    holder: dict[int, tuple[int, int]] = {}
+    dirty: dict[int, set[int]] = {}          # controllers set on a channel by earlier cues
+    resets: dict[tuple[int, int], list[tuple[int, int]]] = {}   # part → [(number, value)] at its start
+    for ci in order:
+        cs = score.cues[ci]
+        tick = tmap.s_to_tick(cs.cue.start_s)
+        by_chan: dict[int, list[int]] = {}
+        for pi, part in enumerate(cs.parts):
+            by_chan.setdefault(channels[(ci, pi)], []).append(pi)
+        for chan, pis in sorted(by_chan.items()):
+            if chan != DRUM_CHANNEL:
+                if chan in holder:
+                    takeover[holder[chan]] = tick
+                holder[chan] = (ci, pis[-1])
+            # A fresh start for the cue: controllers an earlier cue moved go back to their
+            # defaults, unless the cue sets them itself at its first tick.
+            own = {c.number for pi in pis for c in cs.parts[pi].controls if tmap.s_to_tick(c.t_s) <= tick}
+            back = sorted(n for n in dirty.get(chan, ()) if n in CONTROL_DEFAULTS and n not in own)
+            resets[(ci, pis[0])] = [(n, CONTROL_DEFAULTS[n]) for n in back]
+            dirty[chan] = {n for n in dirty.get(chan, ()) if n not in CONTROL_DEFAULTS} | \
+                {c.number for pi in pis for c in cs.parts[pi].controls}
+
     groups = sorted({p.group for cs in score.cues for p in cs.parts})
     for group in groups:
         events: list[tuple[int, int, object]] = [(0, 0, mido.MetaMessage("track_name", name=group))]
         # (channel, pitch) → [on, off] ticks: one key of one channel sounds once at a time.
         spans: dict[tuple[int, int], list[list[int]]] = {}
         velocities: dict[tuple[int, int, int], int] = {}
-        for cs in score.cues:
+        for ci in order:
+            cs = score.cues[ci]
             cue_tick = tmap.s_to_tick(cs.cue.start_s)
-            for part in cs.parts:
+            for pi, part in enumerate(cs.parts):
                 if part.group != group:
                     continue
-                chan = 9 if part.is_drums else channels[(group, part.name)]
+                chan = channels[(ci, pi)]
                 if not part.is_drums:
-                    events.append((cue_tick, 1, mido.Message("program_change", channel=chan,
-                                                             program=part.program)))
+                    events.append((cue_tick, _PROGRAM, mido.Message("program_change", channel=chan,
+                                                                    program=part.program)))
+                for number, value in resets.get((ci, pi), ()):
+                    events.append((cue_tick, _CONTROL, mido.Message("control_change", channel=chan,
+                                                                    control=number, value=value)))
+                for c in part.controls:
+                    events.append((max(tmap.s_to_tick(c.t_s), cue_tick), _CONTROL, mido.Message(
+                        "control_change", channel=chan, control=c.number, value=c.value)))
+                until = takeover.get((ci, pi))
                 for n in part.notes:
                     on, off = tmap.s_to_tick(n.start_s), tmap.s_to_tick(n.end_s)
-                    spans.setdefault((chan, n.pitch), []).append([on, max(off, on + 1)])
+                    off = max(off, on + 1)
+                    if until is not None:
+                        if on >= until:
+                            continue
+                        off = min(off, until)
+                    spans.setdefault((chan, n.pitch), []).append([on, off])
                     velocities[(chan, n.pitch, on)] = max(velocities.get((chan, n.pitch, on), 0), n.velocity)
         for (chan, pitch), ons in spans.items():
             ons.sort()
-            # A note struck again while it still sounds (a tail ringing into the next cue,
-            # a re-attack) ends where the new one starts: MIDI has one key per channel,
-            # and readers would otherwise pair the offs with the wrong ons.
+            # A note struck again while it still sounds (a re-attack) ends where the new one
+            # starts: MIDI has one key per channel, and readers would otherwise pair the
+            # offs with the wrong ons.
             merged: list[list[int]] = []
             for on, off in ons:
                 if merged and on == merged[-1][0]:
@@ -175,9 +392,9 @@ def build_midi(score: Score, *, title: str = "scorer temp score"):
                     merged[-1][1] = on
                 merged.append([on, off])
             for on, off in merged:
-                events.append((on, 3, mido.Message("note_on", channel=chan, note=pitch,
-                                                   velocity=velocities[(chan, pitch, on)])))
-                events.append((off, 2, mido.Message("note_off", channel=chan, note=pitch, velocity=0)))
+                events.append((on, _ON, mido.Message("note_on", channel=chan, note=pitch,
+                                                     velocity=velocities[(chan, pitch, on)])))
+                events.append((off, _OFF, mido.Message("note_off", channel=chan, note=pitch, velocity=0)))
         mid.tracks.append(_track(events))
     return mid
 

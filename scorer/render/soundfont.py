@@ -5,7 +5,9 @@ into a clip that runs from the cue's start to the end of its tail, through the e
 chain its cue's preset sets for that group (render/effects.py). Our own event loop feeds
 the synth: it renders up to each event's sample, then applies the event, so a note
 written at t_s starts at sample round(t_s·rate) (TinySoundFont's own sequencer drifts as
-events accumulate).
+events accumulate). Controller changes (Part.controls: CC11/CC1 dynamics, CC7, pan) go
+the same way, and the sustain pedal (CC64), which TinySoundFont lacks, is played by the
+loop itself (_Pedals).
 
 Streaming: a clip is rendered block by block — synth, effects, then straight to a raw
 file in a ClipStore (io/clipstore.py) — so memory holds a block, not a cue, and the
@@ -27,7 +29,7 @@ from scorer.errors import BackendUnavailable, InputError
 from scorer.io.clipstore import ClipStore
 from scorer.render.effects import stem_fx_board
 from scorer.timebase import SAMPLE_RATE, s_to_sample
-from scorer.types import Clip, CueScore, Part, Score, Stems
+from scorer.types import SUSTAIN_PEDAL, Clip, CueScore, Part, Score, Stems
 
 DEFAULT_SOUNDFONTS = (
     Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"),   # Debian fluid-soundfont-gm (MIT)
@@ -80,25 +82,67 @@ def _load_synth(soundfont: Path):
 def _clean(synth) -> None:
     """Return the synth to the state of a freshly loaded one: no voice left from the last
     clip (sounds_off ends them quickly, not at once — a short render lets them finish),
-    every channel back to its defaults. Without it a clip's first samples would depend on
-    what was rendered before it."""
+    every channel back to its defaults (SoundFont.reset: programs, volume, expression,
+    pan, pitch bend). Without it a clip's first samples would depend on what was rendered
+    before it. The sustain pedal is ours (_Pedals), made afresh for every clip."""
     synth.sounds_off()
     synth.generate_simple(1024)
     for soundfont in synth.soundfonts.values():
         soundfont.reset()
 
 
+# Event kinds, in the order they apply at one sample (as in the MIDI file, deliver/midi.py):
+# note-offs, then controller changes (a CC11 reset at a note's start precedes it), then
+# note-ons.
+_OFF, _CONTROL, _ON = 0, 1, 2
+
+
 def _events(parts: tuple[Part, ...] | list[Part], clip_start: int, channels: list[int]):
-    """(sample, order, channel, pitch, velocity) sorted; note-offs (order 0) before note-ons."""
+    """(sample, kind, channel, pitch or controller, velocity or value), sorted by sample then
+    kind (_OFF, _CONTROL, _ON); samples relative to the clip."""
     events = []
     for part, chan in zip(parts, channels):
         for note in part.notes:
             on = s_to_sample(note.start_s) - clip_start
             off = max(s_to_sample(note.end_s) - clip_start, on + 1)
-            events.append((on, 1, chan, note.pitch, note.velocity))
-            events.append((off, 0, chan, note.pitch, 0))
+            events.append((on, _ON, chan, note.pitch, note.velocity))
+            events.append((off, _OFF, chan, note.pitch, 0))
+        for c in part.controls:
+            events.append((s_to_sample(c.t_s) - clip_start, _CONTROL, chan, c.number, c.value))
     events.sort()
     return events
+
+
+class _Pedals:
+    """The sustain pedal (CC64), which TinySoundFont does not implement: while a channel's
+    pedal is down (value ≥ 64) its note-offs are held, and sent when the pedal lifts. A key
+    struck again while held is released first (the new note replaces the ringing one)."""
+
+    def __init__(self, synth):
+        self.synth = synth
+        self.held: dict[int, set[int] | None] = {}   # channel → held keys; None: pedal up
+
+    def noteoff(self, chan: int, pitch: int) -> None:
+        held = self.held.get(chan)
+        if held is None:
+            self.synth.noteoff(chan, pitch)
+        else:
+            held.add(pitch)
+
+    def noteon(self, chan: int, pitch: int, velocity: int) -> None:
+        held = self.held.get(chan)
+        if held and pitch in held:
+            held.discard(pitch)
+            self.synth.noteoff(chan, pitch)
+        self.synth.noteon(chan, pitch, velocity)
+
+    def pedal(self, chan: int, value: int) -> None:
+        if value >= 64:
+            if self.held.get(chan) is None:
+                self.held[chan] = set()
+            return
+        for pitch in sorted(self.held.pop(chan, None) or ()):
+            self.synth.noteoff(chan, pitch)
 
 
 def _assign_channels(synth, sfid: int, parts) -> list[int]:
@@ -123,6 +167,7 @@ def synth_blocks(synth, sfid: int, parts, *, clip_start: int, n: int, block: int
     whose sample 0 is timeline sample clip_start. The synth is cleaned first."""
     _clean(synth)
     events = _events(parts, clip_start, _assign_channels(synth, sfid, parts))
+    keys = _Pedals(synth)                   # the pedals' state lives in this clip only
     fade = min(n, SAMPLE_RATE // 100)
     k = 0
     for b0 in range(0, n, block):
@@ -132,15 +177,22 @@ def synth_blocks(synth, sfid: int, parts, *, clip_start: int, n: int, block: int
         frame_bytes = 8                                      # stereo float32
         pos = b0
         while k < len(events) and min(max(events[k][0], 0), n) < b1:
-            sample, kind, chan, pitch, velocity = events[k]
+            sample, kind, chan, key, value = events[k]   # key: pitch or controller
             sample = min(max(sample, 0), n)
             if sample > pos:
                 synth.generate_simple(sample - pos, buffer=view[(pos - b0) * frame_bytes:(sample - b0) * frame_bytes])
                 pos = sample
-            if kind == 1:
-                synth.noteon(chan, pitch, velocity)
+            if kind == _ON:
+                keys.noteon(chan, key, value)
+            elif kind == _OFF:
+                keys.noteoff(chan, key)
+            elif key == SUSTAIN_PEDAL:
+                keys.pedal(chan, value)
             else:
-                synth.noteoff(chan, pitch)
+                # TinySoundFont applies CC7 volume and CC11 expression (to sounding notes
+                # too), CC10 pan and the RPNs; others, such as CC1 — written for sample
+                # libraries, where the mod wheel is the dynamics — it leaves alone.
+                synth.control_change(chan, key, value)
             k += 1
         if pos < b1:
             synth.generate_simple(b1 - pos, buffer=view[(pos - b0) * frame_bytes:(b1 - b0) * frame_bytes])
