@@ -26,7 +26,7 @@ from scorer.compose.form import BUILD, CLIMAX, DEVELOPMENT, ENDING, INTRO, RELEA
 from scorer.compose.harmony import Chord, Harmony, chord_scale, parallel_perfects, voice_chord
 from scorer.compose.presets import DRUM_NOTES, Band, Layer, Preset
 from scorer.compose.theme import Motif, phrase_bars, treated
-from scorer.types import Control, Cue, Hit, Note, Part, Span, TempoMap
+from scorer.types import Control, Cue, Hit, MotifNote, Note, Part, Span, TempoMap
 
 # D4 ≈ 294 Hz: sustained notes above this sit in the speech band under dialogue.
 SPEECH_TOP_PITCH = 62
@@ -374,6 +374,13 @@ def _melody(c: _Cue, layer: Layer, motif: Motif) -> list[Note]:
             break                   # no phrase cut off by the button
         if kind in (DEVELOPMENT, RELEASE):
             dev_k += 1
+        if (kind in (DEVELOPMENT, BUILD, CLIMAX, RELEASE) and phrase and phrase[0].onset_beats == 0
+                and c.variant(bar, salt=6) % 2 == 0 and c.in_cue(b_start - 1)
+                and (not notes or notes[-1].end_s <= c.s(b_start - 1) + 1e-6)):
+            # A pickup into the phrase — two eighths stepping up to its first note — where
+            # the tune has rested: the transition a composer writes between sections.
+            d = phrase[0].degree
+            phrase = (MotifNote(-1.0, 0.5, d - 2), MotifNote(-0.5, 0.5, d - 1)) + phrase
         set_notes = [n for n in _set_phrase(c, layer, phrase, b_start, target=_melody_target(c, layer, bar)) if n]
         next_bar = bar + n_bars
         if set_notes and next_bar * c.bpb < c.end_beat - 1e-9:
