@@ -41,7 +41,7 @@ HERE = Path(__file__).resolve().parent
 def make_sheet(minutes: float, seed: int = 3):
     import numpy as np
 
-    from scorer.compose.presets import load_presets
+    from scorer.music.presets import load_presets
     from scorer.timebase import frame_to_s, nearest_frame
     from scorer.types import Cue, CueSheet, Hit, Source, Span
 

@@ -28,7 +28,7 @@ RATES = (Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001
 
 
 def make_cues(n: int, seed: int = 2026, min_spacing_s: float = 0.0):
-    from scorer.compose.presets import load_presets
+    from scorer.music.presets import load_presets
     from scorer.timebase import frame_to_s, nearest_frame
     from scorer.types import Cue, Hit
 

@@ -300,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             launch(args.project, host=args.host, port=args.port, auth=args.auth, share=args.share,
                    projects_dir=args.projects)
         elif args.command == "presets":
-            from scorer.compose.presets import load_presets
+            from scorer.music.presets import load_presets
 
             for name, preset in sorted(load_presets().items()):
                 print(f"{name:16} {getattr(preset, 'description', '')}")

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from scorer.compose.presets import presets_with
+from scorer.music.presets import presets_with
 from scorer.errors import InputError
 from scorer.io.clipstore import ClipStore, remove_stale
 from scorer.mix.duck import Ducking

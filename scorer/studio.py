@@ -429,7 +429,7 @@ def set_cue(sheet: CueSheet, cue_id: str, *, preset: str | None = None, intensit
     """Preset, mean intensity (0…1, the curve's shape kept) or note of one cue."""
     c = _cue(sheet, cue_id)
     if preset is not None:
-        from scorer.compose.presets import load_presets
+        from scorer.music.presets import load_presets
         names = load_presets()
         if preset not in names:
             raise InputError(f"no preset {preset!r}; presets: {', '.join(sorted(names))}")

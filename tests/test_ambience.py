@@ -12,7 +12,7 @@ from test_compose import cue, sheet, snap
 
 from scorer.compose import compose
 from scorer.compose.harmony import NOTE_PCS, parse_key
-from scorer.compose.presets import load_presets
+from scorer.music.presets import load_presets
 from scorer.render.ambience import CROSSFADE_S, ambience_clip, bed, render_ambience
 from scorer.types import Shot
 

@@ -13,7 +13,7 @@ from scorer.compose import compose, cue_rng
 from scorer.compose.arrange import LOW_DRUMS, SPEECH_TOP_PITCH
 from scorer.compose.theme import make_motif
 from scorer.compose.harmony import chord_in_key, parse_numeral, voice_chord
-from scorer.compose.presets import DRUM_NOTES, load_presets
+from scorer.music.presets import DRUM_NOTES, load_presets
 from scorer.compose.tempo import DEFAULT_MAX_CHANGE, STRONG_STRENGTH, fit_tempo
 from scorer.errors import InputError, PresetError
 from scorer.timebase import frame_to_s, nearest_frame
@@ -554,7 +554,7 @@ def test_the_meter_is_searched_among_the_presets_meters(presets):
     with every strong hit on a downbeat and its figures cut to the shorter bar."""
     from dataclasses import replace as _replace
 
-    from scorer.compose.presets import in_meter
+    from scorer.music.presets import in_meter
 
     p = presets["action"]
     assert 3 in p.alt_meters and p.beats_per_bar == 4

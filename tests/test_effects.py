@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from scorer.compose.presets import DEFAULT_FX
+from scorer.music.presets import DEFAULT_FX
 from scorer.render.effects import apply_stem_fx
 from scorer.timebase import SAMPLE_RATE
 

@@ -10,7 +10,7 @@ import pytest
 from test_compose import cue, hit, sheet, snap
 
 from scorer.compose import compose
-from scorer.compose.presets import load_presets
+from scorer.music.presets import load_presets
 from scorer.deliver.midi import build_midi, film_tempo_map, key_signature, midi_bytes, part_channels
 from scorer.types import Span
 

@@ -1,6 +1,7 @@
 """music: the theory vocabulary reads like a table (numerals, spelling, keys, symbols,
-signatures), and it is the one foundation module: it imports no other stage, and no stage
-reaches into compose/ for the vocabulary."""
+signatures), and scorer.music (theory and presets) is the one foundation every stage may
+import: it imports no stage, and analyze, spot, render, mix and deliver never reach into
+compose/."""
 from __future__ import annotations
 
 import ast
@@ -14,7 +15,8 @@ from scorer.music import (DRUM_NOTES, GROUPS, MODE_OFFSET, MODES, NOTE_PCS, chor
                           signature_fifths, spell_degree, symbol_pcs, tonic_numeral, uses_flats)
 
 ROOT = Path(__file__).resolve().parent.parent
-MUSIC = ROOT / "scorer" / "music.py"
+MUSIC = ROOT / "scorer" / "music" / "__init__.py"
+PRESETS = ROOT / "scorer" / "music" / "presets.py"
 
 
 # --- chords in keys ----------------------------------------------------------------------------
@@ -205,9 +207,8 @@ def test_general_midi_tables():
 
 
 def test_compose_re_exports_the_same_objects():
-    from scorer.compose import harmony, presets
+    from scorer.compose import harmony
     import scorer.music as music
-    assert presets.DRUM_NOTES is music.DRUM_NOTES and presets.GROUPS is music.GROUPS
     assert harmony.chord_in_key is music.chord_in_key and harmony.MODES is music.MODES
 
 
@@ -224,39 +225,17 @@ def _imports(path: Path) -> list[tuple[str, tuple[str, ...], int]]:
     return out
 
 
-def _music_names() -> set[str]:
-    """Every name scorer.music defines at top level, private ones too."""
-    names = set()
-    for node in ast.parse(MUSIC.read_text(encoding="utf-8")).body:
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.Assign):
-            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            names.add(node.target.id)
-    return names
-
-
 def test_music_imports_no_other_scorer_module():
-    scorer_imports = {m for m, _, _ in _imports(MUSIC) if m == "scorer" or m.startswith("scorer.")}
-    assert scorer_imports <= {"scorer.errors"}
+    for path, allowed in ((MUSIC, {"scorer.errors"}), (PRESETS, {"scorer.errors", "scorer.music"})):
+        scorer_imports = {m for m, _, _ in _imports(path) if m == "scorer" or m.startswith("scorer.")}
+        assert scorer_imports <= allowed, path
 
 
-def test_no_stage_takes_the_vocabulary_from_compose():
-    vocabulary = _music_names() | {"_MODE_OFFSET", "_signature_fifths"}
-    assert {"NOTE_PCS", "MODE_OFFSET", "parse_key", "DRUM_NOTES", "GROUPS", "ChordSpec"} <= vocabulary
-    files = [p for d in ("render", "spot", "deliver", "mix", "analyze") for p in (ROOT / "scorer" / d).rglob("*.py")]
-    files += [ROOT / "scorer" / f for f in ("studio.py", "pipeline.py", "batch.py", "cli.py")]
-    files += sorted((ROOT / "ui").rglob("*.py"))
-    compose_modules = {"scorer.compose", "scorer.compose.harmony", "scorer.compose.presets"}
-    bad = []
-    for path in files:
-        for module, names, line in _imports(path):
-            rel = f"{path.relative_to(ROOT)}:{line}"
-            if module in ("scorer.compose.harmony", "scorer.compose.presets") and not names:
-                bad.append(f"{rel} imports {module} whole")        # its attributes would be reachable
-            elif module == "scorer.compose" and {"harmony", "presets"} & set(names):
-                bad.append(f"{rel} imports {module}'s harmony/presets module")
-            elif module in compose_modules and vocabulary & set(names):
-                bad.append(f"{rel} takes {sorted(vocabulary & set(names))} from {module}, not scorer.music")
+def test_no_earlier_or_later_stage_reaches_into_compose():
+    files = [p for d in ("render", "spot", "deliver", "mix", "analyze", "music", "io")
+             for p in (ROOT / "scorer" / d).rglob("*.py")]
+    assert len(files) > 20
+    bad = [f"{path.relative_to(ROOT)}:{line} imports {module}"
+           for path in files for module, _, line in _imports(path)
+           if module == "scorer.compose" or module.startswith("scorer.compose.")]
     assert not bad, "\n".join(bad)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import musiccheck as mc
-from test_compose import FPS, cue, hit, sheet
+from test_compose import cue, hit, sheet
 from test_theme import _film
 from scorer.compose import compose, load_presets
 from scorer.compose.harmony import parallel_perfects

@@ -381,7 +381,7 @@ def test_conform_brings_a_dragging_take_onto_the_tempo_map():
 
 def test_audiogen_beds_loop_seamlessly_to_the_cue_length(audiogen_model):
     from scorer.render.ambience import CROSSFADE_S
-    from scorer.compose.presets import load_presets
+    from scorer.music.presets import load_presets
     cs = cue_score(bars=4)
     stems = get_backend("audiogen").render(make_score(cs), model=audiogen_model, window_s=2.0, crossfade_s=0.5,
                                            prompt={"1M1": "rain on a tin roof"})

@@ -10,7 +10,7 @@ from test_compose import cue, hit, sheet, snap
 
 from scorer.compose import compose
 from scorer.compose.harmony import scale_pcs, symbol_pcs
-from scorer.compose.presets import load_presets
+from scorer.music.presets import load_presets
 from scorer.deliver.notation import _cue_bars, leadsheet_musicxml, melody_beats, pickup_beats, theme_musicxml
 from scorer.types import Motif, MotifNote, Span
 

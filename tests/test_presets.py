@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from scorer.compose.harmony import chord_in_key
-from scorer.compose.presets import (DEFAULT_FX, DRUM_NOTES, GROUPS, LAYER_ROLES, Ambience, Preset, choose_preset,
+from scorer.music.presets import (DEFAULT_FX, DRUM_NOTES, GROUPS, LAYER_ROLES, Ambience, Preset, choose_preset,
                                     default_directory, load_preset_file, load_presets)
 from scorer.errors import InputError, PresetError
 

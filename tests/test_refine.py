@@ -11,7 +11,7 @@ from test_compose import assert_on_grid, cue, hit, sheet, snap
 from scorer.compose import CONNECT_S, compose, refine
 from scorer.compose.harmony import (chord_in_key, fifths_apart, parse_key, symbol_pcs,
                                     tonic_numeral)
-from scorer.compose.presets import load_presets
+from scorer.music.presets import load_presets
 from scorer.compose.theme import make_motif
 from scorer.deliver.midi import midi_bytes
 from scorer.errors import InputError, PresetError

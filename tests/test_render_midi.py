@@ -181,7 +181,7 @@ def test_cues_render_the_same_alone_in_any_order_and_on_any_number_of_workers(tm
 def test_each_cue_goes_through_its_own_presets_effects():
     from dataclasses import replace
 
-    from scorer.compose.presets import load_presets
+    from scorer.music.presets import load_presets
 
     presets = load_presets()
     score = hand_score()             # 1M2 (strings) uses "wonder"

@@ -9,7 +9,7 @@ from test_compose import cue, hit, sheet
 
 from scorer.compose import compose
 from scorer.compose.harmony import parse_key, scale_pcs, symbol_pcs
-from scorer.compose.presets import load_presets
+from scorer.music.presets import load_presets
 from scorer.compose.theme import (develop, estimate_key, load_theme, make_motif, theme_from_midi,
                                   theme_from_notes)
 from scorer.errors import InputError

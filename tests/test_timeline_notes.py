@@ -4,7 +4,7 @@ from fractions import Fraction
 
 import pytest
 
-from scorer.compose.presets import load_presets
+from scorer.music.presets import load_presets
 from scorer.errors import InputError
 from scorer.io.timeline import read_timeline
 from scorer.spot.notes import apply_notes, read_notes

@@ -23,7 +23,7 @@ import numpy as np
 
 from scorer.compose.arrange import FINAL_RING_S, Variation, arrange
 from scorer.compose.harmony import choose_tonic, fifths_apart, parse_key, plan_chords
-from scorer.compose.presets import Preset, choose_preset, in_meter, load_preset_file, load_presets
+from scorer.music.presets import Preset, choose_preset, in_meter, load_preset_file, load_presets
 from scorer.compose.tempo import DEFAULT_MAX_CHANGE, TempoFit, fit_tempo
 from scorer.compose.theme import Motif, develop, load_theme, make_motif
 from scorer.errors import InputError, PresetError

@@ -24,7 +24,7 @@ from scorer.compose import perform
 from scorer.compose.form import BUILD, CLIMAX, DEVELOPMENT, ENDING, INTRO, RELEASE, STATEMENT, Form, \
     climax_and_peak, plan_form
 from scorer.compose.harmony import Chord, Harmony, chord_scale, parallel_perfects, voice_chord
-from scorer.compose.presets import DRUM_NOTES, Band, Layer, Preset
+from scorer.music.presets import DRUM_NOTES, Band, Layer, Preset
 from scorer.compose.theme import Motif, phrase_bars, treated
 from scorer.types import Control, Cue, Hit, MotifNote, Note, Part, Span, TempoMap
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 # One way only: presets reads numerals with scorer.music, never with this module.
-from scorer.compose.presets import Preset
+from scorer.music.presets import Preset
 # Re-exported: this module defined these before scorer.music held them.
 from scorer.music import (MODES, NOTE_PCS, ChordSpec, chord_in_key, chord_intervals,  # noqa: F401
                           chord_scale, fifths_apart, key_name, parse_key, parse_numeral, pc_name,

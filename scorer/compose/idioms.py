@@ -17,19 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-FIGURE = "figure"
+# The idioms' names and ranks are vocabulary (presets name them): scorer.music.presets.
+from scorer.music.presets import FIGURE, IDIOMS  # noqa: F401 - re-exported for the arranger
 
-# Idioms each layer role knows, busiest last within a family; the rank says how busy an
-# idiom is (builds and climaxes move to the busiest one the preset allows).
-BASS_IDIOMS = {"figure": 1, "sustain": 0, "pedal": 0, "stepwise": 1, "two_feel": 1, "walking": 2, "drive": 3}
-OSTINATO_IDIOMS = {"figure": 1, "sparse": 0, "bounce": 1, "comping": 1, "broken": 2, "triplet_arp": 2,
-                   "pulse": 2, "spiccato": 3}
-PAD_IDIOMS = {"figure": 1, "sustained": 0, "swell": 0, "suspension": 1, "cluster": 1, "stabs": 2, "pulsed": 3}
-DRUM_IDIOMS = {"figure": 1, "sparse": 0, "heartbeat": 1, "brush_swing": 2, "march": 2, "taiko": 3}
-MELODY_IDIOMS = {"theme": 1}
-COUNTER_IDIOMS = {"countermelody": 1}
-IDIOMS = {"bass": BASS_IDIOMS, "ostinato": OSTINATO_IDIOMS, "pad": PAD_IDIOMS, "pulse": DRUM_IDIOMS,
-          "melody": MELODY_IDIOMS, "counter": COUNTER_IDIOMS}
 N_VARIANTS = 3
 
 

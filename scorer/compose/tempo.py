@@ -22,7 +22,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from scorer.compose.presets import Preset
+from scorer.music.presets import Preset
 from scorer.errors import InputError
 from scorer.types import Cue, Hit, HitFit, TempoAlternative, TempoMap, TempoSegment
 

@@ -181,7 +181,7 @@ def render_ambience(score: Score, cue_sheet: CueSheet, *, presets=None, store=No
     memory holds one cue's bed, not the film's; without one the clips stay in memory."""
     from dataclasses import replace
 
-    from scorer.compose.presets import load_presets
+    from scorer.music.presets import load_presets
 
     presets = load_presets() if presets is None else presets
     clips = []

@@ -1,7 +1,7 @@
 """Per-stem effects (pedalboard): the room the instruments play in, set by the preset.
 
 A SoundFont renders dry; film music is heard in a hall. Each stem group goes through its
-preset's chain (presets' [fx.<group>], defaults in compose/presets.py DEFAULT_FX):
+preset's chain (presets' [fx.<group>], defaults in music/presets.py DEFAULT_FX):
 high-pass (rumble below the instrument's range costs headroom and muddies dialogue), EQ
 (low shelf at 200 Hz, presence bell at 3 kHz, high shelf at 8 kHz), compressor, and a
 reverb sized to its role: long and wet for strings and pads, short and dry for bass and
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scorer.compose.presets import StemFx
+from scorer.music.presets import StemFx
 from scorer.timebase import SAMPLE_RATE
 
 

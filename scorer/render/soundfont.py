@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scorer.compose.presets import Preset, StemFx
+from scorer.music.presets import Preset, StemFx
 from scorer.errors import BackendUnavailable, InputError
 from scorer.io.clipstore import ClipStore
 from scorer.render.effects import stem_fx_board
@@ -262,7 +262,7 @@ def _render_in_worker(soundfont: str, job: ClipJob) -> None:
 def cue_presets(score: Score, presets: dict[str, Preset] | None) -> dict[str, Preset]:
     """Each cue's preset (for its effects), by cue id; a cue whose preset is unknown is an
     error, not a silent default room."""
-    from scorer.compose.presets import load_presets
+    from scorer.music.presets import load_presets
     from scorer.errors import PresetError
 
     presets = load_presets() if presets is None else presets

@@ -18,7 +18,7 @@ def spot(analysis: Analysis, *, presets=None, preset: str | None = None, min_cue
     notes: the director's notes (see spot.notes), which move mood and intensity, name a
     preset or ask for no music. dry_dialogue: leave quiet, talk-heavy scenes without music.
     """
-    from scorer.compose.presets import choose_preset, load_presets
+    from scorer.music.presets import choose_preset, load_presets
 
     presets = presets if presets is not None else load_presets()
     if preset is not None and preset not in presets:

@@ -98,7 +98,7 @@ def apply_notes(cue: Cue, notes: tuple[Note, ...], *, presets: dict) -> Cue | No
         if named:
             preset = named[0]
         elif dv or da:
-            from scorer.compose.presets import choose_preset
+            from scorer.music.presets import choose_preset
             preset = choose_preset(valence, arousal, presets)
         else:
             preset = cue.preset

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scorer.compose.presets import load_preset_file
+from scorer.music.presets import load_preset_file
 from scorer.compose.theme import load_theme, theme_from_midi
 from scorer.errors import BackendUnavailable, InputError, PresetError, ScorerError
 from scorer.io.timeline import read_timeline

@@ -2,7 +2,7 @@
 user's words. Pure functions: tests read them like a table."""
 from __future__ import annotations
 
-from scorer.compose.presets import LOW_MID, MID_HIGH, Preset
+from scorer.music.presets import LOW_MID, MID_HIGH, Preset
 
 INTENSITY_WORDS = {"low": "sparse, soft and restrained", "mid": "steady and building",
                    "high": "intense, full and powerful"}

@@ -1,4 +1,6 @@
 """Mood presets: one TOML file each in the repository's `presets/` folder, validated on load.
+Part of the music vocabulary every stage may import (spot chooses presets, compose plays
+them, render takes their effects and prompts).
 
 A preset says how a mood sounds: its mood centre (to pick it for a cue), mode and tonics,
 tempo range and meter, progressions and cadence, instruments per layer and rhythmic
@@ -18,7 +20,6 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from scorer.compose.idioms import IDIOMS
 from scorer.errors import InputError, PresetError
 # DRUM_NOTES and GROUPS are re-exported: this module defined them before scorer.music did.
 from scorer.music import DRUM_NOTES, GROUPS, MODES, NOTE_PCS, parse_numeral  # noqa: F401
@@ -30,6 +31,21 @@ BANDS = ("low", "mid", "high")
 LOW_MID, MID_HIGH = 0.35, 0.7
 PITCHED_STEPS = set("13578.-")
 DRUM_STEPS = set("Xxo.")
+
+
+# How a layer may be played: the idioms compose/idioms.py knows, by layer role, each with
+# how busy it is (builds and climaxes move to the busiest one a preset allows). "figure"
+# is the band's own one-bar pattern (rhythm.<band>).
+FIGURE = "figure"
+BASS_IDIOMS = {"figure": 1, "sustain": 0, "pedal": 0, "stepwise": 1, "two_feel": 1, "walking": 2, "drive": 3}
+OSTINATO_IDIOMS = {"figure": 1, "sparse": 0, "bounce": 1, "comping": 1, "broken": 2, "triplet_arp": 2,
+                   "pulse": 2, "spiccato": 3}
+PAD_IDIOMS = {"figure": 1, "sustained": 0, "swell": 0, "suspension": 1, "cluster": 1, "stabs": 2, "pulsed": 3}
+DRUM_IDIOMS = {"figure": 1, "sparse": 0, "heartbeat": 1, "brush_swing": 2, "march": 2, "taiko": 3}
+MELODY_IDIOMS = {"theme": 1}
+COUNTER_IDIOMS = {"countermelody": 1}
+IDIOMS = {"bass": BASS_IDIOMS, "ostinato": OSTINATO_IDIOMS, "pad": PAD_IDIOMS, "pulse": DRUM_IDIOMS,
+          "melody": MELODY_IDIOMS, "counter": COUNTER_IDIOMS}
 
 
 @dataclass(frozen=True)
@@ -110,7 +126,7 @@ class Preset:
     prompt: str                              # text for neural backends
     valence: float                           # mood centre, −1…1
     arousal: float                           # mood centre, −1…1
-    mode: str                                # one of harmony.MODES
+    mode: str                                # one of scorer.music.MODES
     tonics: tuple[str, ...]                  # candidate keys' tonics, e.g. ("D", "E")
     progressions: tuple[tuple[str, ...], ...]  # roman numerals in the mode
     cadence: tuple[str, ...]                 # last bars; the final chord is the button
@@ -150,8 +166,7 @@ class Preset:
 def default_directory() -> Path:
     """The repository's presets/ folder, found next to the scorer package (source checkout
     or editable install)."""
-    import scorer
-    return Path(scorer.__file__).resolve().parent.parent / "presets"
+    return Path(__file__).resolve().parents[2] / "presets"      # scorer/music/presets.py → the repository
 
 
 # --- validation ---------------------------------------------------------------------------------
