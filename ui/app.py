@@ -179,7 +179,7 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
     import gradio as gr
 
     from scorer import studio
-    from scorer.compose.presets import load_presets
+    from scorer.music.presets import load_presets
 
     projects_dir = Path(projects_dir)
     preset_names = sorted(load_presets())
