@@ -228,3 +228,52 @@ def test_the_cli_refuses_a_malformed_motif_option(tmp_path, capsys):
     assert code != 0
     assert "--cue-motif wants CUE=NAME" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def _with_texture(presets, name, role, idiom):
+    """The preset with one layer's idioms narrowed to `idiom` (so every seed plays it)."""
+    from dataclasses import replace
+    p = presets[name]
+    return {**presets, name: replace(p, idioms=tuple((r, (idiom,) if r == role else v) for r, v in p.idioms)
+                                            + ((() if role in dict(p.idioms) else ((role, (idiom,)),))))}
+
+
+def test_stop_time_leaves_the_tune_and_the_hit_alone(presets):
+    c = sheet([cue(1.0, 31.0, [hit(17.0, 0.9)], preset="comedy",
+                   intensity=((1.0, 0.6), (31.0, 0.8)))], duration_s=40.0)
+    stopped = _with_texture(presets, "comedy", "pulse", "stop_time")
+    plain = _with_texture(presets, "comedy", "pulse", "figure")
+    for seed in (1, 2):
+        cs = compose(c, seed=seed, presets=stopped).cues[0]
+        ref = compose(c, seed=seed, presets=plain).cues[0]
+        hf = next(h for h in cs.hit_fits if h.hit.scored)
+        bar_start = cs.tempo_map.beat_to_s(hf.beat - cs.tempo_map.beats_per_bar)
+        stab_end = cs.tempo_map.beat_to_s(hf.beat - cs.tempo_map.beats_per_bar + 0.5)
+
+        def busy(score_cue):
+            return [(p.name, n) for p in score_cue.parts if p.name not in ("melody", "hits") for n in p.notes
+                    if n.start_s < hf.hit.t_s - 1e-6 and n.end_s > stab_end + 1e-6 and n.start_s >= bar_start - 5.0]
+
+        assert not busy(cs), busy(cs)[:5]          # the band is silent after its stab…
+        assert busy(ref)                           # …where it would otherwise play
+        accents = [p.name for p in cs.parts for n in p.notes if abs(n.start_s - hf.hit.t_s) < 1e-9]
+        assert {"hits", "pulse", "bass"} <= set(accents)   # and comes back on the hit
+
+
+def test_a_rubato_tune_breathes_over_an_accompaniment_that_keeps_time(presets):
+    c = sheet([cue(1.0, 41.0, [hit(21.0, 0.5)], preset="romance",
+                   intensity=((1.0, 0.5), (41.0, 0.6)))], duration_s=50.0)
+    free = compose(c, seed=3, presets=_with_texture(presets, "romance", "melody", "rubato")).cues[0]
+    strict = compose(c, seed=3, presets=_with_texture(presets, "romance", "melody", "theme")).cues[0]
+
+    def lateness_ms(cs):
+        tm = cs.tempo_map
+        mel = next(p for p in cs.parts if p.name == "melody").notes
+        return [1000 * (n.start_s - tm.beat_to_s(round(tm.s_to_beat(n.start_s) * 4) / 4)) for n in mel]
+
+    lf, ls = lateness_ms(free), lateness_ms(strict)
+    assert max(lf) > 25.0 and max(ls) <= 15.0 + 1e-6
+    assert np.mean(lf) > np.mean(ls) + 8.0
+    bass_free = [n.start_s for p in free.parts if p.name == "bass" for n in p.notes]
+    bass_strict = [n.start_s for p in strict.parts if p.name == "bass" for n in p.notes]
+    assert len(bass_free) == len(bass_strict)

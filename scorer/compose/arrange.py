@@ -333,7 +333,7 @@ def _melody_target(c: _Cue, layer: Layer, bar: int) -> float:
     return max(target, pad.low + 0.55 * (pad.high - pad.low) + 5)
 
 
-def _treatment(c: _Cue, kind: str, half: int, dev_k: int) -> str:
+def _treatment(c: _Cue, kind: str, half: int, dev_k: int, bar: int) -> str:
     """How the tune treats the theme in a phrase: the cue's first phrase states it (a
     listener must hear the theme before its development means anything); then by section."""
     if half == 0:
@@ -347,7 +347,7 @@ def _treatment(c: _Cue, kind: str, half: int, dev_k: int) -> str:
     if kind == CLIMAX:
         return "statement"
     if kind == RELEASE:
-        return "augmentation" if c.bar_intensity(0) < 0.35 and dev_k % 2 else "answer"
+        return "augmentation" if c.bar_intensity(bar) < 0.35 and dev_k % 2 else "answer"
     return "answer"
 
 
@@ -367,7 +367,7 @@ def _melody(c: _Cue, layer: Layer, motif: Motif) -> list[Note]:
                 or c.talking(c.s(b_start) - MELODY_REST_BEFORE_S, c.s(b_start))):
             bar += 1
             continue
-        treatment = _treatment(c, kind, half, dev_k)
+        treatment = _treatment(c, kind, half, dev_k, bar)
         phrase = treated(motif, treatment)
         n_bars = phrase_bars(phrase, c.bpb)
         if kind == ENDING and (bar + n_bars) * c.bpb > c.end_beat + 1e-9:
@@ -756,7 +756,7 @@ def _bar_drums(c: _Cue, bar: int) -> list[tuple[str, float, float]]:
     idiom = c.idiom("pulse", bar)
     b_bar = bar * c.bpb
     out: list[tuple[str, float, float]] = []
-    if idiom == I.FIGURE:
+    if idiom in (I.FIGURE, "stop_time"):
         step_b = 1.0 / c.spb
         for drum, pattern in band.pulse:
             out += [(drum, b_bar + k * step_b, DRUM_ACCENT[ch]) for k, ch in enumerate(pattern) if ch != "."]
@@ -872,6 +872,36 @@ def _hits(c: _Cue, layer: Layer, button_s: float) -> list[Note | None]:
     return notes
 
 
+def _stop_windows(c: _Cue) -> list[tuple[float, float, float]]:
+    """(stab end, silence end, stop start) in seconds of each stop-time bar: the bar before
+    a strong honoured hit, when the cue's kit plays stop-time and the bar is in the cue."""
+    if c.variation.texture("pulse").idiom != "stop_time":
+        return []
+    out = []
+    for hit, beat in c.hits:
+        b0 = beat - c.bpb
+        if hit.strength >= 0.6 and c.in_cue(b0) and not c.talking(c.s(b0), hit.t_s):
+            out.append((c.s(b0 + 0.5), hit.t_s, c.s(b0)))
+    return out
+
+
+def _stop_time(c: _Cue, notes: list[Note | None]) -> list[Note | None]:
+    """Stop-time: in the bar before a strong hit the band plays a stab on the downbeat and
+    stops; what starts later in that bar is left out, what sounds is cut after the stab."""
+    windows = _stop_windows(c)
+    if not windows:
+        return notes
+    out = []
+    for n in notes:
+        if n is None:
+            continue
+        if any(stop + 1e-6 < n.start_s < end - 1e-6 for _, end, stop in windows):
+            continue
+        cut = min([stab for stab, end, stop in windows if n.start_s <= stop + 1e-6 and n.end_s > stab], default=None)
+        out.append(Note(n.start_s, cut, n.pitch, n.velocity) if cut is not None and cut > n.start_s + 1e-3 else n)
+    return out
+
+
 def _clear_before_hits(c: _Cue, notes: list[Note | None], *, gap_beats: float, max_gap_s: float) -> list[Note]:
     """A breath before every honoured hit and the button: nothing starts in the short
     window before it, and what is sounding stops there, so the accent lands on a clean
@@ -902,15 +932,22 @@ def _bar_at(c: _Cue, t_s: float) -> int:
     return math.floor(c.tm.s_to_beat(t_s) / c.bpb + 1e-9)
 
 
+def _phrase_position(c: _Cue, t_s: float) -> float:
+    """0…1: where t_s lies in its phrase (4-bar units of its section, 2 in short ones)."""
+    beat = c.tm.s_to_beat(t_s)
+    bar = math.floor(beat / c.bpb + 1e-9)
+    s = c.form.section_at(bar)
+    length = 4 if s.n_bars >= 4 else max(1, s.n_bars)
+    return (((bar - s.first_bar) % length) + (beat - bar * c.bpb) / c.bpb) / length
+
+
 def _phrase_shape(c: _Cue, t_s: float) -> float:
     """0…1: the arch of the phrase at t_s, rising through a build, falling in a release."""
     beat = c.tm.s_to_beat(t_s)
     bar = math.floor(beat / c.bpb + 1e-9)
     s = c.form.section_at(bar)
     within = (beat - bar * c.bpb) / c.bpb
-    length = 4 if s.n_bars >= 4 else max(1, s.n_bars)
-    pos = (((bar - s.first_bar) % length) + within) / length
-    shape = perform.phrase_arch(pos)
+    shape = perform.phrase_arch(_phrase_position(c, t_s))
     progress = ((bar - s.first_bar) + within) / max(1, s.n_bars)
     if s.kind == BUILD:
         shape = 0.3 + 0.7 * progress
@@ -947,7 +984,10 @@ def _perform(c: _Cue, part: Part, k: int) -> Part:
     rng = np.random.default_rng([c.variation.perform_seed, k])
     sync = c.sync_s()
     keep_out = tuple((s.start_s, s.end_s) for s in c.dialogue) + tuple((t - 0.2, t) for t in sync)
-    notes = perform.humanise(list(part.notes), group=part.group, rng=rng, sync_s=sync, keep_out=keep_out)
+    rubato = part.name == "melody" and c.variation.texture("melody").idiom == "rubato"
+    notes = perform.humanise(list(part.notes), group=part.group, rng=rng, sync_s=sync, keep_out=keep_out,
+                             lag_s=(lambda t: perform.RUBATO_S * perform.phrase_arch(_phrase_position(c, t)))
+                             if rubato else None)
     notes = perform.shape_velocities(notes, rng=rng, metric=lambda t: _metric(c, t),
                                      phrase=lambda t: _phrase_shape(c, t), sync_s=sync,
                                      spread=2.0 if part.is_drums else 4.0)
@@ -991,16 +1031,17 @@ def arrange(cue: Cue, *, preset: Preset, harmony: Harmony, tempo_map: TempoMap, 
     c.bass_notes = [n for n in bass_notes if n is not None]
     pad = preset.layer("pad")
     # Sustained chords only lift briefly: a longer gap would be heard as a hole.
-    parts = [_part(pad, _clear_before_hits(c, _pad(c, pad, button_s), gap_beats=0.25, max_gap_s=0.06)),
-             _part(bass, bass_notes)]
+    parts = [_part(pad, _stop_time(c, _clear_before_hits(c, _pad(c, pad, button_s), gap_beats=0.25,
+                                                         max_gap_s=0.06))),
+             _part(bass, _stop_time(c, bass_notes))]
     if preset.layer("ostinato") is not None:
         ost = preset.layer("ostinato")
-        parts.append(_part(ost, breath(_pitched_notes(c, ost, which="ostinato"))))
+        parts.append(_part(ost, _stop_time(c, breath(_pitched_notes(c, ost, which="ostinato")))))
     parts.append(_part(melody, melody_notes))
     if preset.layer("counter") is not None:
         counter = preset.layer("counter")
-        parts.append(_part(counter, breath(_counter(c, counter, motif))))
-    parts.append(_part(preset.layer("pulse"), _pulse(c, preset.layer("pulse"), breath)))
+        parts.append(_part(counter, _stop_time(c, breath(_counter(c, counter, motif)))))
+    parts.append(_part(preset.layer("pulse"), _stop_time(c, _pulse(c, preset.layer("pulse"), breath))))
     parts.append(_part(preset.layer("hits"), _hits(c, preset.layer("hits"), button_s)))
     parts = [_perform(c, p, k) for k, p in enumerate(parts)]
     return Arrangement(tuple(p for p in parts if p.notes or p.name in ("pad", "bass", "melody", "pulse", "hits")),

@@ -11,7 +11,11 @@ Pitched events are (onset_beats, length_beats, token, accent) within one bar. To
 "f" the fifth an octave up, "w" a walking step (the next scale tone toward the next
 chord's root), "a" a chromatic approach into the next chord's root, "T" the key's tonic
 (a pedal), "D" its dominant, "C" the whole chord (a comping stab).
-Drum events are (drum name, onset_beats, accent 0…1.2).
+Drum events are (drum name, onset_beats, accent 0…1.2). "stop_time" plays the band's
+figure but stops the band — kit, bass, pad, ostinato, counter-line — after a stab on the
+downbeat of the bar before each strong hit, so the tune and the hit are heard alone
+(comedy's mickey-mousing). The melody's "rubato" breathes: its attacks are held back in
+the middle of each phrase and catch up by its end.
 """
 from __future__ import annotations
 

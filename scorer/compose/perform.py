@@ -18,6 +18,9 @@ from scorer.types import EXPRESSION, MOD_WHEEL, SUSTAIN_PEDAL, Control, Note
 TIMING_MS = {"strings": (4.0, 5.0), "brass": (2.5, 4.0), "woodwinds": (2.0, 4.0), "keys": (0.0, 3.0),
              "synths": (1.0, 3.0), "bass": (1.0, 3.0), "percussion": (0.0, 2.0)}
 MAX_SHIFT_MS = 15.0
+# A rubato line is held back by up to this much in the middle of a phrase (tempo breathing
+# over an accompaniment that keeps time; the sync points never move).
+RUBATO_S = 0.045
 SYNC_TOLERANCE_S = 1e-6
 PIANO_PROGRAMS = frozenset(range(0, 8))        # General MIDI pianos: the pedal is theirs
 SUSTAINED_PROGRAMS = frozenset(range(40, 80)) | frozenset(range(88, 96)) | frozenset({16, 17, 18, 19, 20, 21, 22, 23})
@@ -26,13 +29,16 @@ CURVE_STEP_BEATS = 0.5
 
 
 def humanise(notes: list[Note], *, group: str, rng: np.random.Generator, sync_s: tuple[float, ...],
-             keep_out: tuple[tuple[float, float], ...] = ()) -> list[Note]:
+             keep_out: tuple[tuple[float, float], ...] = (), lag_s=None) -> list[Note]:
     """Every attack played a seeded few ms behind the beat (its release kept), except
     those on a sync point (hits, the cue start, the button), which stay exact. An attack
     is never moved into a keep_out span [a, b) it was not in (a line of dialogue, the
-    breath before a hit), so the arranging rules still hold after performance."""
+    breath before a hit), so the arranging rules still hold after performance.
+    lag_s(t_s) → seconds: a further, smooth lateness (rubato: held back mid-phrase)."""
     late, spread = TIMING_MS.get(group, (1.0, 3.0))
     shifts = np.clip(rng.normal(late, spread, size=len(notes)), 0.0, MAX_SHIFT_MS) / 1e3
+    if lag_s is not None:
+        shifts = shifts + np.array([max(0.0, float(lag_s(n.start_s))) for n in notes])
     sync = np.array(sorted(sync_s)) if sync_s else np.zeros(0)
     inside = lambda t: any(a <= t < b for a, b in keep_out)  # noqa: E731
     out = []

@@ -41,8 +41,8 @@ BASS_IDIOMS = {"figure": 1, "sustain": 0, "pedal": 0, "stepwise": 1, "two_feel":
 OSTINATO_IDIOMS = {"figure": 1, "sparse": 0, "bounce": 1, "comping": 1, "broken": 2, "triplet_arp": 2,
                    "pulse": 2, "spiccato": 3}
 PAD_IDIOMS = {"figure": 1, "sustained": 0, "swell": 0, "suspension": 1, "cluster": 1, "stabs": 2, "pulsed": 3}
-DRUM_IDIOMS = {"figure": 1, "sparse": 0, "heartbeat": 1, "brush_swing": 2, "march": 2, "taiko": 3}
-MELODY_IDIOMS = {"theme": 1}
+DRUM_IDIOMS = {"figure": 1, "stop_time": 1, "sparse": 0, "heartbeat": 1, "brush_swing": 2, "march": 2, "taiko": 3}
+MELODY_IDIOMS = {"theme": 1, "rubato": 0}
 COUNTER_IDIOMS = {"countermelody": 1}
 IDIOMS = {"bass": BASS_IDIOMS, "ostinato": OSTINATO_IDIOMS, "pad": PAD_IDIOMS, "pulse": DRUM_IDIOMS,
           "melody": MELODY_IDIOMS, "counter": COUNTER_IDIOMS}
