@@ -165,6 +165,8 @@ class _Cue:
                               cadence_bars=max(1, cad_bars))
         self.melody_notes: list[Note] = []
         self.bass_notes: list[Note] = []
+        self.dynamics: tuple[Control, ...] | None = None
+        self.button_len_s = 0.0
 
     def s(self, beat: float) -> float:
         return self.tm.beat_to_s(beat)
@@ -978,6 +980,17 @@ def _dynamics_level(c: _Cue, t_s: float) -> float:
     return level
 
 
+def _dynamics(c: _Cue) -> tuple[Control, ...]:
+    """The cue's CC1/CC11 curve, from its start to the end of its last chord's ring: one
+    for every sustained part (they breathe together), computed once."""
+    if c.dynamics is None:
+        end = c.button_s + c.button_len_s
+        c.dynamics = perform.dynamics_curve(
+            start_s=c.cue.start_s, end_s=end, level=lambda t: _dynamics_level(c, t),
+            step_s=lambda t: perform.CURVE_STEP_BEATS * 60.0 / c.tm.tempo_at_s(t))
+    return c.dynamics
+
+
 def _perform(c: _Cue, part: Part, k: int) -> Part:
     """The part played: seeded timing and velocity, CC1/CC11 on sustained parts, the
     pedal on piano."""
@@ -997,9 +1010,7 @@ def _perform(c: _Cue, part: Part, k: int) -> Part:
         if part.program in perform.PIANO_PROGRAMS:
             controls = perform.pedal([ch.start_s for ch in c.body[1:]] + [c.button_s], start_s=start, end_s=end)
         elif part.name in ("pad", "melody", "counter") or part.program in perform.SUSTAINED_PROGRAMS:
-            controls = perform.dynamics_curve(
-                start_s=c.cue.start_s, end_s=end, level=lambda t: _dynamics_level(c, t),
-                step_s=lambda t: perform.CURVE_STEP_BEATS * 60.0 / c.tm.tempo_at_s(t))
+            controls = tuple(x for x in _dynamics(c) if x.t_s <= end + 1e-9)
     return Part(part.name, part.group, part.program, part.is_drums,
                 tuple(sorted(notes, key=lambda n: (n.start_s, n.pitch))), controls)
 
@@ -1017,7 +1028,7 @@ def arrange(cue: Cue, *, preset: Preset, harmony: Harmony, tempo_map: TempoMap, 
     """
     c = _Cue(cue, preset=preset, harmony=harmony, tempo_map=tempo_map, end_beat=end_beat,
              dialogue=dialogue, hits=hits, variation=variation)
-    button_s = _button_len_s(c, final_s)
+    button_s = c.button_len_s = _button_len_s(c, final_s)
     tail_s = round(min(4.0, max(2.0, c.button_s + button_s - cue.end_s + 1.5)), 6)
     breath = lambda notes: _clear_before_hits(c, notes, gap_beats=0.5, max_gap_s=0.2)  # noqa: E731
     melody = preset.layer("melody")
