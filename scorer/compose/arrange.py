@@ -970,9 +970,11 @@ def _dynamics_level(c: _Cue, t_s: float) -> float:
     swelling into strong hits, a little down under a line."""
     level = 0.2 + 0.6 * c.cue.intensity_at(min(max(t_s, c.cue.start_s), c.cue.end_s)) + 0.2 * (_phrase_shape(c, t_s) - 0.5)
     for h, _ in c.hits:
+        # A crescendo over the two beats into a strong hit, peaking on it and easing off
+        # over the two after: the sustained parts push into the hit, never dip on it.
         lead = 2 * 60.0 / c.tm.tempo_at_s(max(h.t_s - 1e-6, c.cue.start_s))
-        if h.strength >= 0.6 and h.t_s - lead <= t_s < h.t_s:
-            level += 0.25 * (1 - (h.t_s - t_s) / lead)
+        if h.strength >= 0.6 and abs(t_s - h.t_s) < lead:
+            level += 0.25 * (1 - abs(h.t_s - t_s) / lead)
     if c.talking(t_s):
         level -= 0.12
     if t_s > c.button_s:
