@@ -277,3 +277,24 @@ def test_a_rubato_tune_breathes_over_an_accompaniment_that_keeps_time(presets):
     bass_free = [n.start_s for p in free.parts if p.name == "bass" for n in p.notes]
     bass_strict = [n.start_s for p in strict.parts if p.name == "bass" for n in p.notes]
     assert len(bass_free) == len(bass_strict)
+
+
+def test_sustained_parts_push_into_a_strong_hit_and_do_not_dip_on_it(scores):
+    checked = 0
+    for cs in scores[1].cues:
+        pad = next(p for p in cs.parts if p.name == "pad")
+        curve = [(c.t_s, c.value) for c in pad.controls if c.number == EXPRESSION]
+        if not curve:
+            continue
+
+        def value_at(t):
+            return [v for s, v in curve if s <= t + 1e-9][-1]
+
+        for hf in cs.hit_fits:
+            if hf.hit.scored and hf.hit.strength >= 0.6:
+                beat_s = 60.0 / cs.tempo_map.tempo_at_s(hf.hit.t_s)
+                if hf.hit.t_s - 2 * beat_s < cs.cue.start_s:
+                    continue
+                assert value_at(hf.hit.t_s) >= value_at(hf.hit.t_s - 1.5 * beat_s), (cs.cue.id, hf.hit.t_s)
+                checked += 1
+    assert checked >= 5
