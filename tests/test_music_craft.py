@@ -298,3 +298,14 @@ def test_sustained_parts_push_into_a_strong_hit_and_do_not_dip_on_it(scores):
                 assert value_at(hf.hit.t_s) >= value_at(hf.hit.t_s - 1.5 * beat_s), (cs.cue.id, hf.hit.t_s)
                 checked += 1
     assert checked >= 5
+
+
+@pytest.mark.parametrize("total,climax", [(4, None), (8, 1), (20, 1), (20, 15), (40, 30), (6, 5), (16, 0)])
+def test_the_form_covers_every_bar_once_in_order(total, climax):
+    from scorer.compose.form import ENDING, plan_form
+    for first in (-1, 0):
+        form = plan_form(first_bar=first, n_bars=total, climax_bar=climax, peak_bar=total // 2, cadence_bars=2)
+        bars = [b for s in form.sections for b in range(s.first_bar, s.end_bar)]
+        assert bars == list(range(first, total)), form
+        assert form.sections[-1].kind == ENDING or total - max(first, 0) <= 1
+        assert form.section_at(form.climax_bar).kind in ("climax", "statement"), form

@@ -77,7 +77,8 @@ def plan_form(*, first_bar: int, n_bars: int, climax_bar: int | None, peak_bar: 
     body_end = n_bars - end_n
     climax = climax_bar if climax_bar is not None else peak_bar
     climax = min(max(climax, first + 1), body_end - 1)
-    intro_n = 0 if total < 6 else 1 if total < 14 else 2
+    # An opening of one or two bars in longer cues — never past an early climax.
+    intro_n = min(0 if total < 6 else 1 if total < 14 else 2, max(0, climax - first))
     bounds: list[tuple[str, int, int]] = []
     if intro_n:
         bounds.append((INTRO, first_bar, first + intro_n))
