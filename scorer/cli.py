@@ -334,7 +334,11 @@ def _summary(report: dict, out: Path) -> None:
     for cue in report["cues"]:
         tempi = sorted({round(s["tempo_bpm"], 1) for s in cue["tempo_map"]["segments"]})
         print(f"  {cue['id']:5} {cue['preset']:14} {cue['key']:10} {tempi[0]:g}"
-              f"{'' if len(tempi) == 1 else '-' + format(tempi[-1], 'g')} BPM")
+              f"{'' if len(tempi) == 1 else '-' + format(tempi[-1], 'g')} BPM"
+              + ("" if cue.get("motif", "theme") == "theme" else f"  motif {cue['motif']}"))
+        played = {k: v for k, v in cue.get("idioms", {}).items() if k in ("bass", "ostinato", "pad", "pulse")}
+        if played:
+            print("        " + ", ".join(f"{k} {v}" for k, v in played.items()))
         for h in cue.get("unhonoured_hits", []):
             print(f"        hit {h['timecode']} not on a beat: {h['reason']}")
     print(f"  hits scored: {hs['scored']}, max onset error {hs['max_onset_error_ms']} ms")

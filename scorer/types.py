@@ -505,6 +505,10 @@ class CueScore:
     # scored hits the map could not honour, each with the reason in words.
     alternatives: tuple[TempoAlternative, ...] = ()
     unhonoured: tuple[tuple[Hit, str], ...] = ()
+    # The composer's plan, for people to read: the cue's sections (kind, start_s) and the
+    # idiom each layer plays (layer, idiom; builds and climaxes may take the busiest).
+    sections: tuple[tuple[str, float], ...] = ()
+    idioms: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

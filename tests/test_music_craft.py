@@ -309,3 +309,17 @@ def test_the_form_covers_every_bar_once_in_order(total, climax):
         assert bars == list(range(first, total)), form
         assert form.sections[-1].kind == ENDING or total - max(first, 0) <= 1
         assert form.section_at(form.climax_bar).kind in ("climax", "statement"), form
+
+
+def test_the_plan_is_visible_sections_and_idioms(scores, presets):
+    from scorer.music.presets import IDIOMS
+    for cs in scores[1].cues:
+        kinds = [k for k, _ in cs.sections]
+        times = [t for _, t in cs.sections]
+        assert abs(times[0] - cs.cue.start_s) < 1e-6 and times == sorted(times)
+        assert kinds[-1] == "ending" and len(set(kinds)) >= 3, kinds
+        p = presets[cs.cue.preset]
+        for layer, idiom in cs.idioms:
+            for name in idiom.split("/"):
+                assert name in dict(p.idioms).get(layer, ("figure", "theme", "countermelody")), (layer, idiom)
+                assert name in IDIOMS[layer]

@@ -119,9 +119,14 @@ def compose_cue(cue: Cue, *, preset: Preset, fps, dialogue: tuple[Span, ...], se
                           variation=Variation.draw(cue_rng(seed, cue.id, _ARRANGE), preset),
                           final_s=final_s if button != fit.end_beat else None)
     chords = tuple((c.start_s, c.symbol) for c in harmony.chords)
+    sections = tuple((sec.kind, round(max(fit.tempo_map.beat_to_s(sec.first_bar * bpb), cue.start_s), 6))
+                     for sec in arrangement.form.sections)
+    idioms = tuple((part.name, arrangement.idioms.get(part.name, "")) for part in arrangement.parts
+                   if part.name in arrangement.idioms)
     return CueScore(cue=fit.cue, tempo_map=fit.tempo_map, key=harmony.key, chords=chords,
                     parts=arrangement.parts, hit_fits=fit.hit_fits, tail_s=arrangement.tail_s,
-                    alternatives=fit.alternatives, unhonoured=fit.unhonoured), fit
+                    alternatives=fit.alternatives, unhonoured=fit.unhonoured,
+                    sections=sections, idioms=idioms), fit
 
 
 def _check_seed(seed) -> int:

@@ -47,6 +47,7 @@ class Arrangement:
     parts: tuple[Part, ...]
     tail_s: float
     form: Form | None = None
+    idioms: dict | None = None   # layer → the idiom it plays ("calm/busy" where builds take another)
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -1057,5 +1058,10 @@ def arrange(cue: Cue, *, preset: Preset, harmony: Harmony, tempo_map: TempoMap, 
     parts.append(_part(preset.layer("pulse"), _stop_time(c, _pulse(c, preset.layer("pulse"), breath))))
     parts.append(_part(preset.layer("hits"), _hits(c, preset.layer("hits"), button_s)))
     parts = [_perform(c, p, k) for k, p in enumerate(parts)]
+    idioms = {}
+    for role in I.IDIOMS:
+        if preset.layer(role) is not None:
+            t = variation.texture(role)
+            idioms[role] = t.idiom if t.idiom == t.busy else f"{t.idiom}/{t.busy}"
     return Arrangement(tuple(p for p in parts if p.notes or p.name in ("pad", "bass", "melody", "pulse", "hits")),
-                       tail_s, c.form)
+                       tail_s, c.form, idioms)

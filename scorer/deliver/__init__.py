@@ -262,7 +262,13 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
             "source": score.theme.source, "beats_per_bar": score.theme.beats_per_bar,
             "statement": [[n.onset_beats, n.length_beats, n.degree] for n in score.theme.statement],
             "answer": [[n.onset_beats, n.length_beats, n.degree] for n in score.theme.answer]},
+        "motifs": {name: {"source": m.source, "beats_per_bar": m.beats_per_bar,
+                          "statement": [[n.onset_beats, n.length_beats, n.degree] for n in m.statement]}
+                   for name, m in score.motifs},
         "cues": [{"id": cs.cue.id, "preset": cs.cue.preset, "key": cs.key,
+                  "motif": dict(score.cue_motifs).get(cs.cue.id, "theme"),
+                  "sections": [{"kind": k, "start_s": t} for k, t in cs.sections],
+                  "idioms": dict(cs.idioms),
                   "tempo_map": cs.tempo_map.to_dict(),
                   # The cue-tempo calculator's view: the best base tempos (the chosen
                   # one first) and what each would do to the hits at a constant tempo.
