@@ -25,7 +25,7 @@ from scorer.compose.form import BUILD, CLIMAX, DEVELOPMENT, ENDING, INTRO, RELEA
     climax_and_peak, plan_form
 from scorer.compose.harmony import Chord, Harmony, chord_scale, parallel_perfects, voice_chord
 from scorer.music.presets import DRUM_NOTES, Band, Layer, Preset
-from scorer.compose.theme import Motif, phrase_bars, treated
+from scorer.compose.theme import DEVELOPMENT_TREATMENTS, Motif, phrase_bars, treated
 from scorer.types import Control, Cue, Hit, MotifNote, Note, Part, Span, TempoMap
 
 # D4 ≈ 294 Hz: sustained notes above this sit in the speech band under dialogue.
@@ -94,9 +94,12 @@ def _pattern_events(pattern: str) -> list[tuple[int, int, str]]:
     return [tuple(e) for e in out]
 
 
+# The idiom of a layer its preset lists none for.
+_DEFAULT_IDIOM = {"melody": "theme", "counter": "countermelody"}
+
+
 def _idiom_options(preset: Preset, role: str) -> tuple[str, ...]:
-    default = ("theme",) if role == "melody" else ("countermelody",) if role == "counter" else (I.FIGURE,)
-    return dict(preset.idioms).get(role, default)
+    return dict(preset.idioms).get(role, (_DEFAULT_IDIOM.get(role, I.FIGURE),))
 
 
 @dataclass(frozen=True)
@@ -114,11 +117,9 @@ class Variation:
     perform_seed: int = 0         # humanised timing and velocity
 
     @classmethod
-    def draw(cls, rng: np.random.Generator, preset: Preset | None = None) -> "Variation":
+    def draw(cls, rng: np.random.Generator, preset: Preset) -> "Variation":
         base = dict(pad_shift=int(rng.integers(-3, 4)), answer_first=bool(rng.integers(2)),
                     melody_lift=float(rng.choice([-0.1, 0.0, 0.1])), ostinato_turn=int(rng.integers(0, 4)))
-        if preset is None:
-            return cls(**base)
         textures = []
         for role, table in I.IDIOMS.items():
             if preset.layer(role) is None:
@@ -126,14 +127,13 @@ class Variation:
             options = _idiom_options(preset, role)
             textures.append((role, I.Texture(idiom=str(options[int(rng.integers(len(options)))]),
                                              busy=I.busiest(options, table))))
-        dev = ["sequence_up", "sequence_down", "inversion", "fragments_up", "fragments_down", "diminution"]
-        order = [dev[i] for i in rng.permutation(len(dev))]
+        order = [DEVELOPMENT_TREATMENTS[i] for i in rng.permutation(len(DEVELOPMENT_TREATMENTS))]
         return cls(**base, textures=tuple(textures), variants=tuple(int(v) for v in rng.integers(0, 9, size=12)),
                    treatments=tuple(order), perform_seed=int(rng.integers(1 << 31)))
 
     def texture(self, role: str) -> I.Texture:
-        return dict(self.textures).get(role, I.Texture("theme" if role == "melody" else I.FIGURE,
-                                                       "theme" if role == "melody" else I.FIGURE))
+        default = _DEFAULT_IDIOM.get(role, I.FIGURE)
+        return dict(self.textures).get(role, I.Texture(default, default))
 
 
 class _Cue:
@@ -931,26 +931,23 @@ def _clear_before_hits(c: _Cue, notes: list[Note | None], *, gap_beats: float, m
 
 # --- performance -----------------------------------------------------------------------------------
 
-def _bar_at(c: _Cue, t_s: float) -> int:
-    return math.floor(c.tm.s_to_beat(t_s) / c.bpb + 1e-9)
+def _bar_and_within(c: _Cue, t_s: float) -> tuple[int, float]:
+    """The bar t_s falls in, and how far into it (0…1)."""
+    beat = c.tm.s_to_beat(t_s)
+    bar = math.floor(beat / c.bpb + 1e-9)
+    return bar, (beat - bar * c.bpb) / c.bpb
 
 
 def _phrase_position(c: _Cue, t_s: float) -> float:
-    """0…1: where t_s lies in its phrase (4-bar units of its section, 2 in short ones)."""
-    beat = c.tm.s_to_beat(t_s)
-    bar = math.floor(beat / c.bpb + 1e-9)
-    s = c.form.section_at(bar)
-    length = 4 if s.n_bars >= 4 else max(1, s.n_bars)
-    return (((bar - s.first_bar) % length) + (beat - bar * c.bpb) / c.bpb) / length
+    """0…1: where t_s lies in its phrase (Form.phrase_position)."""
+    return c.form.phrase_position(*_bar_and_within(c, t_s))
 
 
 def _phrase_shape(c: _Cue, t_s: float) -> float:
     """0…1: the arch of the phrase at t_s, rising through a build, falling in a release."""
-    beat = c.tm.s_to_beat(t_s)
-    bar = math.floor(beat / c.bpb + 1e-9)
+    bar, within = _bar_and_within(c, t_s)
     s = c.form.section_at(bar)
-    within = (beat - bar * c.bpb) / c.bpb
-    shape = perform.phrase_arch(_phrase_position(c, t_s))
+    shape = perform.phrase_arch(c.form.phrase_position(bar, within))
     progress = ((bar - s.first_bar) + within) / max(1, s.n_bars)
     if s.kind == BUILD:
         shape = 0.3 + 0.7 * progress

@@ -8,7 +8,6 @@ tune, the textures and the dynamics move together.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 INTRO, STATEMENT, DEVELOPMENT, BUILD, CLIMAX, RELEASE, ENDING = (
@@ -43,19 +42,23 @@ class Form:
     def kind_at(self, bar: int) -> str:
         return self.section_at(bar).kind
 
-    def phrase_position(self, bar: int) -> float:
-        """Where a bar sits in its phrase, 0 (first bar) … 1 (last bar): phrases are the
-        section cut into 4-bar units (2 when the section is short)."""
+    def phrase_position(self, bar: int, within: float = 0.0) -> float:
+        """Where a moment sits in its phrase, 0 (the phrase's first bar line) … 1 (its end):
+        phrases are the section cut into 4-bar units (2 when the section is short).
+        within: how far into the bar, 0…1."""
         s = self.section_at(bar)
-        length = 4 if s.n_bars >= 4 else max(1, s.n_bars)
-        k = (bar - s.first_bar) % length
-        return k / max(1, length - 1)
+        length = _phrase_bars(s)
+        return (((bar - s.first_bar) % length) + within) / length
 
     def phrase_end(self, bar: int) -> bool:
         """The bar closes a phrase (a breath, a fill or a pickup into the next one)."""
         s = self.section_at(bar)
-        length = 4 if s.n_bars >= 4 else max(1, s.n_bars)
+        length = _phrase_bars(s)
         return (bar - s.first_bar) % length == length - 1 or bar == s.end_bar - 1
+
+
+def _phrase_bars(section: Section) -> int:
+    return 4 if section.n_bars >= 4 else max(1, section.n_bars)
 
 
 def plan_form(*, first_bar: int, n_bars: int, climax_bar: int | None, peak_bar: int,
@@ -111,7 +114,3 @@ def climax_and_peak(*, hits, intensity_at_bar, first_bar: int, n_bars: int, bar_
     bars = range(max(first_bar, 0), n_bars)
     peak = max(bars, key=lambda b: (round(intensity_at_bar(b), 6), -b)) if len(bars) else 0
     return climax, peak
-
-
-def bar_of(beat: float, beats_per_bar: int) -> int:
-    return math.floor(beat / beats_per_bar + 1e-9)

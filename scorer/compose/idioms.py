@@ -34,24 +34,13 @@ class Texture:
     busy: str
 
 
-def _beats(bpb: int) -> range:
-    return range(bpb)
-
-
-def _groups(bpb: int) -> list[int]:
-    """A bar as beat groups of 2 and 3 (3 = 3, 5 = 3+2, 7 = 2+2+3)."""
-    if bpb % 2 == 0:
-        return [2] * (bpb // 2)
-    return [2] * ((bpb - 3) // 2) + [3]
-
-
 def bass_bar(idiom: str, bpb: int, variant: int) -> list[tuple[float, float, str, float]]:
     """One bar of the bass in an idiom (not "figure")."""
     v = variant % N_VARIANTS
     if idiom == "walking":
         toks = ["1"] + (["5"] if v == 1 and bpb > 2 else []) + ["w"] * bpb
         toks = toks[:bpb - 1] + ["a"]
-        ev = [(float(b), 1.0, t, 1.05 if b == 0 else 0.95) for b, t in zip(_beats(bpb), toks)]
+        ev = [(float(b), 1.0, t, 1.05 if b == 0 else 0.95) for b, t in zip(range(bpb), toks)]
         if v == 2 and bpb >= 3:   # a swung pickup into the next bar: the approach on the last triplet
             last = ev[-1]
             ev[-1] = (last[0], 2 / 3, "w", 0.9)

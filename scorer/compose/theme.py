@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from scorer.errors import InputError
+from scorer.music import DRUM_CHANNEL
 from scorer.types import Motif, MotifNote
 
 __all__ = ["Motif", "MotifNote", "make_motif", "theme_from_notes", "theme_from_midi",
@@ -225,7 +226,7 @@ def theme_from_midi(path: str | os.PathLike) -> Motif:
                 beats_per_bar = max(1, round(msg.numerator * 4 / msg.denominator))
             elif msg.type == "key_signature" and key is None:
                 key = _key_from_signature(msg.key)
-            elif msg.type in ("note_on", "note_off") and msg.channel != 9:
+            elif msg.type in ("note_on", "note_off") and msg.channel != DRUM_CHANNEL:
                 k = (msg.channel, msg.note)
                 if msg.type == "note_on" and msg.velocity > 0:
                     sounding.setdefault(k, tick)
@@ -358,6 +359,9 @@ def fragmented(phrase: tuple[MotifNote, ...], beats_per_bar: int, *, steps: int,
 
 TREATMENTS = ("statement", "answer", "sequence_up", "sequence_down", "inversion", "fragments_up",
               "fragments_down", "augmentation", "diminution")
+# What a development section draws from (the statement, answer and augmentation have
+# their own places in the form).
+DEVELOPMENT_TREATMENTS = tuple(t for t in TREATMENTS if t not in ("statement", "answer", "augmentation"))
 
 
 def treated(theme: Motif, treatment: str) -> tuple[MotifNote, ...]:

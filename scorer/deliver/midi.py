@@ -15,6 +15,7 @@ import bisect
 from dataclasses import dataclass
 from fractions import Fraction
 
+from scorer.music import DRUM_CHANNEL
 from scorer.timebase import fps_str, s_to_smpte
 from scorer.types import Score
 
@@ -223,7 +224,6 @@ _SIGNATURE_MAJORS = frozenset({"C", "G", "D", "A", "E", "B", "F#", "F", "Bb", "E
 # Controller values a channel returns to when a part of a later cue takes it over (GM
 # defaults): mod wheel, volume, pan, expression, sustain pedal. Others are left as set.
 CONTROL_DEFAULTS = {1: 0, 7: 100, 10: 64, 11: 127, 64: 0}
-DRUM_CHANNEL = 9
 
 # At one tick: note-offs, then a cue's program change, then controls, then note-ons (a
 # controller reset at a note's tick precedes it; a note ending where the next part takes

@@ -244,3 +244,5 @@ DRUM_NOTES: dict[str, int] = {
 }
 # The stem groups a part renders to (one stem file each in the mix and the export).
 GROUPS = ("strings", "brass", "woodwinds", "keys", "percussion", "bass", "synths")
+# General MIDI's percussion channel, channel 10, counted from 0 as MIDI bytes count it.
+DRUM_CHANNEL = 9

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scorer.music import DRUM_CHANNEL
 from scorer.music.presets import Preset, StemFx
 from scorer.errors import BackendUnavailable, InputError
 from scorer.io.clipstore import ClipStore
@@ -34,7 +35,6 @@ from scorer.types import SUSTAIN_PEDAL, Clip, CueScore, Part, Score, Stems
 DEFAULT_SOUNDFONTS = (
     Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"),   # Debian fluid-soundfont-gm (MIT)
 )
-DRUM_CHANNEL = 9
 # Headroom: many voices summed at full GM velocity clip easily; mix/ sets the final level.
 SYNTH_GAIN_DB = -12.0
 RENDER_BLOCK = SAMPLE_RATE * 10     # synth → effects → file in blocks of this many samples
