@@ -139,8 +139,11 @@ def _line_of(path, text):
                  "layers.melody.low..high = 70..78 spans less than an octave", id="range_narrower_than_an_octave_is_refused"),
     pytest.param('name = "noir"', 'name = "noire"',
                  "differs from the file name", id="name_must_match_file"),
-    pytest.param("[layers.pad]", "[fx.brass]\nwet = 1.5\n\n[layers.pad]",
-                 "fx.brass.wet = 1.5 is outside 0..1", id="fx_out_of_range"),
+    pytest.param("[layers.pad]", "[fx.brass]\nsend_db = 9\n\n[layers.pad]",
+                 "fx.brass.send_db = 9 is outside -60..6", id="fx_out_of_range"),
+    pytest.param("[layers.pad]", "[fx.brass]\nwet = 0.3\n\n[layers.pad]",
+                 "fx.brass.wet is gone: every stem now plays in the score's one hall; set fx.brass.send_db",
+                 id="fx_retired_reverb_key"),
     pytest.param("[layers.pad]", "[fx.kazoo]\nwet = 0.5\n\n[layers.pad]",
                  "unknown field 'fx.kazoo'", id="fx_of_an_unknown_group"),
     pytest.param("[layers.pad]", "[fx.strings]\nreverb = 0.5\n\n[layers.pad]",
@@ -177,10 +180,10 @@ def test_errors_name_the_line_of_the_field(tmp_path, old, new, field_line):
 
 
 def test_fx_and_ambience_default_and_override(tmp_path, presets):
-    path = _broken(tmp_path, "[layers.pad]", "[fx.strings]\nwet = 0.5\n\n[layers.pad]")
+    path = _broken(tmp_path, "[layers.pad]", "[fx.strings]\nsend_db = -3.5\n\n[layers.pad]")
     p = load_preset_file(path)
-    assert p.stem_fx("strings").wet == 0.5
-    assert p.stem_fx("strings").room_size == DEFAULT_FX["strings"].room_size      # the rest default
+    assert p.stem_fx("strings").send_db == -3.5
+    assert p.stem_fx("strings").highpass_hz == DEFAULT_FX["strings"].highpass_hz  # the rest default
     assert p.stem_fx("brass") == DEFAULT_FX["brass"]
     assert p.stem_fx("keys").high_shelf_db == -3.0                                # noir's own
     assert p.ambience.beds == ("rain", "city") and p.ambience.level_db == -32
@@ -194,7 +197,7 @@ def test_fx_and_ambience_default_and_override(tmp_path, presets):
         assert q.ambience.beds and q.ambience.prompt
         for group in GROUPS + ("ambience",):
             fx = q.stem_fx(group)
-            assert 0 <= fx.wet <= 1 and fx.comp_ratio >= 1
+            assert -60 <= fx.send_db <= 6 and fx.comp_ratio >= 1
 
 
 def test_toml_syntax_error_names_file_and_line(tmp_path):

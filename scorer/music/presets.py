@@ -74,36 +74,38 @@ class Band:
 @dataclass(frozen=True)
 class StemFx:
     """The effects chain of one stem group (pedalboard, in this order): high-pass, EQ
-    (low shelf at 200 Hz, a presence bell at 3 kHz, high shelf at 8 kHz), compressor,
-    reverb. Gains in dB; 0 dB EQ and ratio 1 leave the signal alone."""
+    (low shelf at 200 Hz, a presence bell at 3 kHz, high shelf at 8 kHz), compressor; then
+    its send into the score's one hall (render/stage.py), post-EQ. Gains in dB; 0 dB EQ and
+    ratio 1 leave the signal alone; send_db at its floor (−60) sends nothing."""
     highpass_hz: float = 35.0
     low_shelf_db: float = 0.0
     presence_db: float = 0.0
     high_shelf_db: float = 0.0
     comp_threshold_db: float = 0.0
     comp_ratio: float = 1.0
-    room_size: float = 0.6     # 0…1
-    wet: float = 0.18          # 0…1
-    dry: float = 0.85          # 0…1
-    width: float = 1.0         # 0…1
+    send_db: float = -10.0
 
 
-# The room each group plays in when a preset says nothing: long and wet for strings and
-# pads, short and dry for bass and drums, a high-pass below each instrument's range
-# (rumble costs headroom and muddies dialogue).
+# The send each group gives the hall when a preset says nothing: strings and pads well
+# into it (a section is heard through the room), percussion too (it sits at the back),
+# woodwinds and brass a little less, the bass hardly (a hall's low end blurs the line);
+# a high-pass below each instrument's range (rumble costs headroom and muddies dialogue).
 DEFAULT_FX: dict[str, StemFx] = {
-    "strings": StemFx(35.0, room_size=0.78, wet=0.28),
-    "brass": StemFx(40.0, room_size=0.72, wet=0.22, comp_threshold_db=-18.0, comp_ratio=2.0),
-    "woodwinds": StemFx(60.0, room_size=0.66, wet=0.22),
-    "keys": StemFx(35.0, room_size=0.62, wet=0.20),
-    "synths": StemFx(30.0, room_size=0.82, wet=0.30),
-    "percussion": StemFx(28.0, room_size=0.50, wet=0.12, dry=0.9, comp_threshold_db=-14.0, comp_ratio=3.0),
-    "bass": StemFx(28.0, room_size=0.30, wet=0.05, dry=0.95, width=0.3, comp_threshold_db=-16.0, comp_ratio=2.5),
-    "ambience": StemFx(20.0, room_size=0.9, wet=0.35, dry=0.8),
+    "strings": StemFx(35.0, send_db=-7.0),
+    "brass": StemFx(40.0, send_db=-9.0, comp_threshold_db=-18.0, comp_ratio=2.0),
+    "woodwinds": StemFx(60.0, send_db=-7.0),
+    "keys": StemFx(35.0, send_db=-10.0),
+    "synths": StemFx(30.0, send_db=-6.0),
+    "percussion": StemFx(28.0, send_db=-8.0, comp_threshold_db=-14.0, comp_ratio=3.0),
+    "bass": StemFx(28.0, send_db=-20.0, comp_threshold_db=-16.0, comp_ratio=2.5),
+    "ambience": StemFx(20.0, send_db=-60.0),
 }
+NO_SEND_DB = -60.0
 _FX_RANGES = {"highpass_hz": (10.0, 1000.0), "low_shelf_db": (-18.0, 12.0), "presence_db": (-18.0, 12.0),
               "high_shelf_db": (-18.0, 12.0), "comp_threshold_db": (-60.0, 0.0), "comp_ratio": (1.0, 20.0),
-              "room_size": (0.0, 1.0), "wet": (0.0, 1.0), "dry": (0.0, 1.0), "width": (0.0, 1.0)}
+              "send_db": (NO_SEND_DB, 6.0)}
+# Keys of the per-stem reverbs the score had before it played in one hall.
+_RETIRED_FX = ("room_size", "wet", "dry", "width")
 
 # Procedural ambience beds (render/ambience.py) a preset may ask for.
 AMBIENCE_BEDS = ("room", "wind", "rain", "drone", "city", "night", "sea")
@@ -416,6 +418,10 @@ def parse_preset(data: dict, *, path: str, text: str = "") -> Preset:
             w = f"fx.{group}."
             if not isinstance(d, dict):
                 r.fail(f"fx.{group} must be a table")
+            retired = sorted(set(d) & set(_RETIRED_FX))
+            if retired:
+                r.fail(f"{w}{retired[0]} is gone: every stem now plays in the score's one hall; "
+                       f"set {w}send_db (dB into the hall, {NO_SEND_DB:g} for none) instead")
             r.only(d, tuple(_FX_RANGES), w)
             base = DEFAULT_FX.get(group, StemFx())
             fx[group] = StemFx(**{k: r.number(d, k, w, lo=lo, hi=hi) if k in d else getattr(base, k)

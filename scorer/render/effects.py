@@ -1,13 +1,12 @@
-"""Per-stem effects (pedalboard): the room the instruments play in, set by the preset.
+"""Per-stem effects (pedalboard): the tone of each group, set by the preset.
 
-A SoundFont renders dry; film music is heard in a hall. Each stem group goes through its
-preset's chain (presets' [fx.<group>], defaults in music/presets.py DEFAULT_FX):
-high-pass (rumble below the instrument's range costs headroom and muddies dialogue), EQ
-(low shelf at 200 Hz, presence bell at 3 kHz, high shelf at 8 kHz), compressor, and a
-reverb sized to its role: long and wet for strings and pads, short and dry for bass and
-drums. Effects run per cue clip, whose tail (CueScore.tail_s) leaves room for the reverb
-to ring; the renderer streams each clip through its board block by block (reset=False),
-which gives the same samples as processing the clip whole.
+Each stem group goes through its preset's chain (presets' [fx.<group>], defaults in
+music/presets.py DEFAULT_FX): high-pass (rumble below the instrument's range costs
+headroom and muddies dialogue), EQ (low shelf at 200 Hz, presence bell at 3 kHz, high
+shelf at 8 kHz) and compressor. There is no reverb here: the score plays in one hall
+(render/stage.py), which every group reaches through its send. The renderer streams each
+clip through its board block by block (reset=False), which gives the same samples as
+processing the clip whole.
 """
 from __future__ import annotations
 
@@ -19,7 +18,7 @@ from scorer.timebase import SAMPLE_RATE
 
 def stem_fx_board(fx: StemFx):
     """A fresh pedalboard.Pedalboard for the chain `fx` (high-pass, EQ, compressor unless
-    its ratio is 1, reverb). Feed it consecutive blocks with reset=False to stream a clip:
+    its ratio is 1). Feed it consecutive blocks with reset=False to stream a clip:
     the result is the same as processing the clip whole."""
     import pedalboard
 
@@ -33,8 +32,6 @@ def stem_fx_board(fx: StemFx):
     if fx.comp_ratio > 1.0:
         chain.append(pedalboard.Compressor(threshold_db=fx.comp_threshold_db, ratio=fx.comp_ratio,
                                            attack_ms=10.0, release_ms=150.0))
-    chain.append(pedalboard.Reverb(room_size=fx.room_size, wet_level=fx.wet, dry_level=fx.dry,
-                                   width=fx.width))
     return pedalboard.Pedalboard(chain)
 
 

@@ -1,16 +1,20 @@
 """The default backend: a real SoundFont synthesizer (TinySoundFont), driven sample-accurately.
 
-Each stem group of each cue is rendered on its own (so stems sum exactly to the mix)
-into a clip that runs from the cue's start to the end of its tail, through the effects
-chain its cue's preset sets for that group (render/effects.py). Our own event loop feeds
+Each part of each cue is rendered on its own and placed at its seat on the stage (pan
+and width, music/seating.py, render/stage.py); a stem group's parts are summed into a
+clip that runs from the cue's start to the end of its tail, through the effects chain
+its cue's preset sets for that group (render/effects.py), and each group carries its
+share of the score's one hall (its send through the same impulse response; the returns,
+being linear, sum to what one shared reverb would give): stems sum exactly to the mix
+and each stem alone still sounds in the room. Our own event loop feeds
 the synth: it renders up to each event's sample, then applies the event, so a note
 written at t_s starts at sample round(t_s·rate) (TinySoundFont's own sequencer drifts as
 events accumulate). Controller changes (Part.controls: CC11/CC1 dynamics, CC7, pan) go
 the same way, and the sustain pedal (CC64), which TinySoundFont lacks, is played by the
 loop itself (_Pedals).
 
-Streaming: a clip is rendered block by block — synth, effects, then straight to a raw
-file in a ClipStore (io/clipstore.py) — so memory holds a block, not a cue, and the
+Streaming: a clip is rendered block by block — synth, seat, effects, then straight to a
+raw file in a ClipStore (io/clipstore.py) — so memory holds a block, not a cue, and the
 Stems hold file references, not audio. Cues are independent (the synth is returned to a
 clean state before every clip), so they may be rendered by several worker processes at
 once and the result is the same, sample for sample, as rendering them one by one.
@@ -25,10 +29,12 @@ from pathlib import Path
 import numpy as np
 
 from scorer.music import DRUM_CHANNEL
-from scorer.music.presets import Preset, StemFx
+from scorer.music.presets import NO_SEND_DB, Preset, StemFx
+from scorer.music.seating import seat_for
 from scorer.errors import BackendUnavailable, InputError
 from scorer.io.clipstore import ClipStore
 from scorer.render.effects import stem_fx_board
+from scorer.render.stage import Convolver, Hall, hall_ir, place
 from scorer.timebase import SAMPLE_RATE, s_to_sample
 from scorer.types import SUSTAIN_PEDAL, Clip, CueScore, Part, Score, Stems
 
@@ -205,36 +211,89 @@ def synth_blocks(synth, sfid: int, parts, *, clip_start: int, n: int, block: int
 
 
 @dataclass(frozen=True)
-class ClipJob:
-    """One stem group of one cue, to be rendered into the raw file at `path`."""
-    label: str                 # the cue id
+class StemJob:
+    """One stem group of one cue: its parts, its chain and the raw file it goes to."""
     group: str
     parts: tuple[Part, ...]
     fx: StemFx
-    start_sample: int
-    n_samples: int
     path: str
 
 
-def cue_jobs(cue_score: CueScore, preset: Preset, store: ClipStore) -> list[ClipJob]:
-    """The clips of one cue, one per stem group, from cue start to end + tail."""
+@dataclass(frozen=True)
+class CueJob:
+    """One cue's clips, one per stem group, from cue start to end + tail, all `n_samples`
+    long from `start_sample`; `hall`: the room they all play in (None: dry)."""
+    label: str                 # the cue id
+    start_sample: int
+    n_samples: int
+    stems: tuple[StemJob, ...]
+    hall: Hall | None
+
+
+def cue_job(cue_score: CueScore, preset: Preset, store: ClipStore, hall: Hall | None) -> CueJob:
+    """The job that renders one cue: its stem groups, sorted by name."""
     start = s_to_sample(cue_score.cue.start_s)
     n = s_to_sample(cue_score.cue.end_s + cue_score.tail_s) - start
     groups: dict[str, list[Part]] = {}
     for part in cue_score.parts:
         groups.setdefault(part.group, []).append(part)
-    return [ClipJob(cue_score.cue.id, group, tuple(parts), preset.stem_fx(group), start, n,
-                    str(store.new_path(f"{cue_score.cue.id}-{group}")))
-            for group, parts in sorted(groups.items())]
+    cue_id = cue_score.cue.id
+    stems = tuple(StemJob(group, tuple(parts), preset.stem_fx(group), str(store.new_path(f"{cue_id}-{group}")))
+                  for group, parts in sorted(groups.items()))
+    return CueJob(cue_id, start, n, stems, hall)
 
 
-def render_clip(synth, sfid: int, job: ClipJob) -> None:
-    """Synth → effects → file, block by block."""
-    board = stem_fx_board(job.fx)
-    with open(job.path, "wb") as f:
-        for block in synth_blocks(synth, sfid, job.parts, clip_start=job.start_sample, n=job.n_samples):
-            y = board(np.ascontiguousarray(block), SAMPLE_RATE, reset=False)
-            np.ascontiguousarray(y.T, dtype="<f4").tofile(f)
+_FRAME = np.dtype("<f4")
+
+
+def _read(f, lo: int, n: int) -> np.ndarray:
+    """(2, n) float32: frames [lo, lo + n) of an open raw stereo file."""
+    f.seek(lo * 2 * _FRAME.itemsize)
+    return np.fromfile(f, dtype=_FRAME, count=2 * n).reshape(n, 2).T
+
+
+def _write(f, lo: int, block: np.ndarray) -> None:
+    f.seek(lo * 2 * _FRAME.itemsize)
+    np.ascontiguousarray(block.T, dtype=_FRAME).tofile(f)
+
+
+def render_stem(synth, sfid: int, stem: StemJob, *, clip_start: int, n: int, hall: Hall | None) -> None:
+    """A group's parts, each rendered on its own and placed at its seat, summed, through
+    the group's chain, and with the group's share of the hall added (its send through the
+    score's one impulse response: convolution is linear, so the stems' returns sum to the
+    one hall the summed sends would give). Part by part: the first writes the file, the
+    others add to it (the file holds the sum, memory one block); the last part's pass
+    also runs the chain and the hall over the sum."""
+    board = stem_fx_board(stem.fx)
+    send = None if hall is None or stem.fx.send_db <= NO_SEND_DB else np.float32(10 ** (stem.fx.send_db / 20))
+    conv = None if send is None else Convolver(hall_ir(hall), block=RENDER_BLOCK)
+    fade = min(n, SAMPLE_RATE // 100)
+    last = len(stem.parts) - 1
+    with open(stem.path, "w+b") as f:
+        for i, part in enumerate(stem.parts):
+            seat = seat_for(part.program, is_drums=part.is_drums)
+            pos = 0
+            for block in synth_blocks(synth, sfid, (part,), clip_start=clip_start, n=n):
+                y = place(block, seat)
+                if i:
+                    y += _read(f, pos, y.shape[1])
+                if i == last:
+                    y = board(np.ascontiguousarray(y), SAMPLE_RATE, reset=False)
+                    if conv is not None:
+                        wet = conv.process(send * y)
+                        # What rings past the clip's end is cut off: a short fade, as the synth's.
+                        if pos + y.shape[1] > n - fade:
+                            k = np.arange(max(pos, n - fade), pos + y.shape[1])
+                            wet[:, k - pos] *= ((n - 1 - k) / max(fade - 1, 1)).astype(np.float32)
+                        y = y + wet
+                _write(f, pos, y)
+                pos += y.shape[1]
+
+
+def render_cue(synth, sfid: int, job: CueJob) -> None:
+    """Every stem of one cue."""
+    for stem in job.stems:
+        render_stem(synth, sfid, stem, clip_start=job.start_sample, n=job.n_samples, hall=job.hall)
 
 
 # A process keeps its synth between renders (loading a SoundFont takes ~0.3 s, a take of
@@ -255,8 +314,8 @@ def _cached_synth(soundfont: Path):
     return _synths.held[1]
 
 
-def _render_in_worker(soundfont: str, job: ClipJob) -> None:
-    render_clip(*_cached_synth(Path(soundfont)), job)
+def _render_in_worker(soundfont: str, job: CueJob) -> None:
+    render_cue(*_cached_synth(Path(soundfont)), job)
 
 
 def cue_presets(score: Score, presets: dict[str, Preset] | None) -> dict[str, Preset]:
@@ -274,12 +333,11 @@ def cue_presets(score: Score, presets: dict[str, Preset] | None) -> dict[str, Pr
 
 def auto_workers(score: Score) -> int:
     """How many processes to render with: one for a short score, else up to one per core."""
-    n_clips = sum(len({p.group for p in cs.parts}) for cs in score.cues)
     audio_s = sum((cs.cue.duration_s + cs.tail_s) * len({p.group for p in cs.parts}) for cs in score.cues)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if audio_s < POOL_MIN_AUDIO_S:
         return 1
-    return max(1, min(cores, MAX_WORKERS, n_clips))
+    return max(1, min(cores, MAX_WORKERS, len(score.cues)))
 
 
 @dataclass(frozen=True)
@@ -287,12 +345,13 @@ class SoundFontBackend:
     name: str = "soundfont"
 
     def render(self, score: Score, *, progress=None, soundfont=None, presets=None, store=None,
-               workers: int | None = None, **options) -> Stems:
+               workers: int | None = None, hall: Hall | None = Hall(), **options) -> Stems:
         """presets: name → Preset for the cues' effects (default: the shipped presets).
         soundfont: a .sf2/.sf3 file (default: find_soundfont()). store: the ClipStore the
         clips are written to (default: a new one in the system's temporary folder, removed
         when the Stems are gone). workers: processes rendering cues side by side (default:
-        auto_workers(); the result does not depend on it)."""
+        auto_workers(); the result does not depend on it). hall: the one room every stem
+        plays in (render/stage.py), each stem carrying its own share of it; None: dry."""
         if options:
             raise InputError(f"unknown options for the soundfont backend: {sorted(options)}")
         if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
@@ -300,7 +359,7 @@ class SoundFontBackend:
         path = find_soundfont(soundfont)
         by_cue = cue_presets(score, presets)
         store = ClipStore() if store is None else store
-        jobs = [job for cs in score.cues for job in cue_jobs(cs, by_cue[cs.cue.id], store)]
+        jobs = [cue_job(cs, by_cue[cs.cue.id], store, hall) for cs in score.cues]
         n_workers = auto_workers(score) if workers is None else min(workers, max(len(jobs), 1))
 
         def done(i: int) -> None:
@@ -310,22 +369,23 @@ class SoundFontBackend:
         if n_workers <= 1:
             synth, sfid = _cached_synth(path)
             for i, job in enumerate(jobs):
-                render_clip(synth, sfid, job)
+                render_cue(synth, sfid, job)
                 done(i)
         else:
             _render_pool(str(path), jobs, n_workers, done)
         groups: dict[str, list[Clip]] = {}
         for job in jobs:
-            audio = store.adopt(job.path, n_samples=job.n_samples, channels=2)
-            groups.setdefault(job.group, []).append(Clip(job.start_sample, audio, label=job.label))
+            for st in job.stems:
+                audio = store.adopt(st.path, n_samples=job.n_samples, channels=2)
+                groups.setdefault(st.group, []).append(Clip(job.start_sample, audio, label=job.label))
+        info = {"soundfont": str(path), "hall": None if hall is None else hall.name}
         return Stems(groups={g: tuple(c) for g, c in groups.items()},
-                     duration_s=score.source.duration_s, backend=self.name,
-                     info={"soundfont": str(path)})
+                     duration_s=score.source.duration_s, backend=self.name, info=info)
 
 
-def _render_pool(soundfont: str, jobs: list[ClipJob], n_workers: int, done) -> None:
-    """Render the clips in a pool of spawned processes, longest first (so no worker is
-    left with a long clip at the end); `done(i)` as each finishes. Spawned, not forked:
+def _render_pool(soundfont: str, jobs: list[CueJob], n_workers: int, done) -> None:
+    """Render the cues in a pool of spawned processes, longest first (so no worker is
+    left with a long cue at the end); `done(i)` as each finishes. Spawned, not forked:
     the caller may hold threads (the studio UI). Like any spawned process, the workers
     import the caller's main module: a script must guard its entry point with
     `if __name__ == "__main__":` (or render with workers=1)."""
@@ -333,7 +393,7 @@ def _render_pool(soundfont: str, jobs: list[ClipJob], n_workers: int, done) -> N
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
-    order = sorted(range(len(jobs)), key=lambda i: -jobs[i].n_samples)
+    order = sorted(range(len(jobs)), key=lambda i: -jobs[i].n_samples * len(jobs[i].stems))
     pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=mp.get_context("spawn"))
     try:
         futures = {pool.submit(_render_in_worker, soundfont, jobs[i]): i for i in order}
@@ -341,8 +401,8 @@ def _render_pool(soundfont: str, jobs: list[ClipJob], n_workers: int, done) -> N
             exc = fut.exception()
             if isinstance(exc, BrokenProcessPool):
                 job = jobs[futures[fut]]
-                raise InputError(f"the synthesizer process stopped while rendering cue {job.label} "
-                                 f"({job.group}): a damaged SoundFont, or out of memory?", path=soundfont)
+                raise InputError(f"the synthesizer process stopped while rendering cue {job.label}: "
+                                 f"a damaged SoundFont, or out of memory?", path=soundfont)
             if exc is not None:
                 raise exc
             done(k)
