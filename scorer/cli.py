@@ -82,13 +82,17 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--project", help="the name stems are filed under (default: the cut's file name)")
     s.add_argument("--per-cue-stems", action="store_true",
                    help="also write each cue's stems on their own, stamped with the cue's timecode")
-    s.add_argument("--duck-db", type=float, default=-8.0,
-                   help="how far the music dips under each line of dialogue, in dB (default −8; 0: no ducking)")
+    s.add_argument("--under-dialogue-db", type=float, default=12.0,
+                   help="how far under each line of dialogue the music sits, in dB, measured against the "
+                        "line's own level (default 12; 10–15 counts as right)")
+    s.add_argument("--duck-db", type=float, default=-30.0,
+                   help="the deepest the music may dip under a line to get there, in dB (default −30; "
+                        "0: never dips)")
     s.add_argument("--duck-attack-ms", type=float, default=500.0, help="the dip's fade down (default 500)")
     s.add_argument("--duck-release-ms", type=float, default=500.0,
                    help="the dip's fade back up after the line (default 500)")
     s.add_argument("--duck-lookahead-ms", type=float, default=250.0,
-                   help="the music is at full depth this long before the line starts (default 250)")
+                   help="the music is at the line's level this long before the line starts (default 250)")
     s.add_argument("--crossfade-ms", type=float, default=750.0,
                    help="how long a cue's tail may sound under the next cue (default 750)")
     s.add_argument("--no-ambience", action="store_true", help="no procedural ambience stem")
@@ -271,7 +275,10 @@ def main(argv: list[str] | None = None) -> int:
                            soundfont=args.soundfont, preview=not args.no_preview, theme=args.theme,
                            project=args.project, per_cue_stems=args.per_cue_stems,
                            ambience=not args.no_ambience, click=args.click, burn_in=args.burn_in,
-                           ducking=Ducking(depth_db=args.duck_db, attack_s=args.duck_attack_ms / 1000,
+                           ducking=Ducking(under_db=args.under_dialogue_db,
+                                           band_db=(min(10.0, args.under_dialogue_db),
+                                                    max(15.0, args.under_dialogue_db)),
+                                           max_depth_db=args.duck_db, attack_s=args.duck_attack_ms / 1000,
                                            release_s=args.duck_release_ms / 1000,
                                            lookahead_s=args.duck_lookahead_ms / 1000),
                            crossfade_s=args.crossfade_ms / 1000,

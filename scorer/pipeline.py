@@ -79,7 +79,7 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
     project / per_cue_stems: how stems are named and whether each cue gets its own (deliver()).
     ambience: add the procedural `ambience` stem (the presets' beds) when the backend
     delivers none. click: also write a click track with count-ins. burn_in: timecode and
-    cue names over the preview's picture. ducking: the dip under dialogue (mix/duck.py).
+    cue names over the preview's picture. ducking: how far the music sits under each line of dialogue (mix/duck.py).
     crossfade_s: how long a tail sounds under the next cue (mix/place.py). store: where the rendered clips and the cut's
     decoded sound are parked while they are mixed and delivered (the caller keeps it, and
     the Stems and Mix that read from it); default: a folder next to the outputs, removed
@@ -188,9 +188,8 @@ def render_mix_deliver(composed, sheet: CueSheet, cut: str | os.PathLike, out_di
             from scorer.io.video import decode_audio
             from scorer.timebase import SAMPLE_RATE
             production = decode_audio(cut, sample_rate=SAMPLE_RATE, mono=False, into=store)
-        mixed = mix(stems, sheet, production_audio=production, spec=spec, duck_db=ducking.depth_db,
-                    duck_attack_s=ducking.attack_s, duck_release_s=ducking.release_s,
-                    duck_lookahead_s=ducking.lookahead_s, crossfade_s=crossfade_s, progress=progress)
+        mixed = mix(stems, sheet, production_audio=production, spec=spec, ducking=ducking,
+                    crossfade_s=crossfade_s, progress=progress)
         timings["mix"] = time.perf_counter() - t
 
         t = time.perf_counter()

@@ -303,13 +303,14 @@ def take_preview(p: Project, take_id: int, *, pre_roll_s: float = 2.0,
                  progress: ProgressFn | None = None) -> Path:
     """A short video of the take against picture: the cut from pre_roll_s before the cue
     to the end of its tail, its own sound with the take under it as the mix would set it
-    (MUSIC_UNDER_PRODUCTION_LU below the cut's sound, ducked under the lines). Derived
+    (MUSIC_UNDER_PRODUCTION_LU below the cut's sound, and under each line by the mix's rule,
+    mix/duck.py). Derived
     from the take, so it lives in the project's cache, not among the take's files."""
     from scorer.io.audio import read_wav
     from scorer.io.preview import write_excerpt
     from scorer.mix import MUSIC_UNDER_PRODUCTION_LU
-    from scorer.mix.duck import duck_envelope_db
-    from scorer.mix.loudness import SILENCE_DB, db_to_gain, measure
+    from scorer.mix.duck import duck_envelope_db, line_gain_db
+    from scorer.mix.loudness import SILENCE_DB, LoudnessMeter, db_to_gain, measure
     from scorer.timebase import SAMPLE_RATE, s_to_sample
 
     take = p.take(take_id)
@@ -328,13 +329,21 @@ def take_preview(p: Project, take_id: int, *, pre_roll_s: float = 2.0,
     offset = s_to_sample(info["start_s"]) - a
     part = music[:, :max(n - offset, 0)]
     y[:, offset:offset + part.shape[1]] = part
-    y *= np.power(10.0, duck_envelope_db(sheet.dialogue, start_sample=a, n=n) / 20.0).astype(np.float32)
     if sheet.source.has_audio:
         from scorer.io.video import decode_audio
         own = decode_audio(p.cut_path, sample_rate=SAMPLE_RATE, mono=False)[:, a:a + n]
         own_lufs, _ = measure([own], sample_rate=SAMPLE_RATE)
         if own_lufs > SILENCE_DB:
             y *= np.float32(db_to_gain(own_lufs - MUSIC_UNDER_PRODUCTION_LU - TAKE_LUFS))
+        # Under each line, the mix's own rule: the music this far under the voice.
+        lines = [sp for sp in sheet.dialogue if sp.end_s > start_s and sp.start_s < end_s]
+        spans = [(max(s_to_sample(sp.start_s) - a, 0), min(s_to_sample(sp.end_s) - a, own.shape[1])) for sp in lines]
+        music_m = LoudnessMeter(SAMPLE_RATE, 2, true_peak=False, spans=spans)
+        own_m = LoudnessMeter(SAMPLE_RATE, 2, true_peak=False, spans=spans)
+        music_m.add(y[:, :own.shape[1]])
+        own_m.add(own if own.shape[0] == 2 else np.repeat(own, 2, axis=0))
+        gains = [line_gain_db(d, m_).gain_db for d, m_ in zip(own_m.span_lufs(), music_m.span_lufs())]
+        y *= np.power(10.0, duck_envelope_db(lines, start_sample=a, n=n, gains_db=gains) / 20.0).astype(np.float32)
         y[:, :own.shape[1]] += own
     if progress:
         progress("preview", 0, 1)

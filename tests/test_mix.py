@@ -168,9 +168,9 @@ def test_a_last_cue_rings_out_over_its_whole_tail():
 # --- ducking -------------------------------------------------------------------------------------
 
 def test_the_dip_starts_before_the_line_holds_its_depth_and_recovers():
-    d = Ducking(depth_db=-10.0, attack_s=0.4, release_s=0.6, lookahead_s=0.3)
+    d = Ducking(attack_s=0.4, release_s=0.6, lookahead_s=0.3)
     line = Span(5.0, 7.0)
-    env = duck_envelope_db([line], start_sample=0, n=10 * SR, ducking=d)
+    env = duck_envelope_db([line], start_sample=0, n=10 * SR, gains_db=[-10.0], ducking=d)
     at = lambda t: float(env[int(round(t * SR))])  # noqa: E731
     assert at(4.2) == 0.0                                         # before look-ahead + attack
     assert -10.0 < at(4.5) < 0.0                                  # fading down before the line
@@ -179,36 +179,72 @@ def test_the_dip_starts_before_the_line_holds_its_depth_and_recovers():
     assert -10.0 < at(7.3) < 0.0                                  # recovering after it
     assert at(7.61) == 0.0                                        # back after the release
     # Any window of the timeline gives the same values as the whole.
-    part = duck_envelope_db([line], start_sample=int(4.5 * SR), n=SR, ducking=d)
+    part = duck_envelope_db([line], start_sample=int(4.5 * SR), n=SR, gains_db=[-10.0], ducking=d)
     assert np.array_equal(part, env[int(4.5 * SR):int(5.5 * SR)])
 
 
 def test_overlapping_dips_do_not_add_up():
-    env = duck_envelope_db([Span(2.0, 3.0), Span(3.2, 4.0)], start_sample=0, n=6 * SR)
+    env = duck_envelope_db([Span(2.0, 3.0), Span(3.2, 4.0)], start_sample=0, n=6 * SR, gains_db=[-8.0, -5.0])
     assert env.min() == pytest.approx(-8.0, abs=1e-4)
+    assert float(env[int(3.6 * SR)]) == pytest.approx(-5.0, abs=1e-3)     # the second line's own depth
 
 
-def test_mix_ducks_the_music_under_a_line_with_its_settings():
-    y = np.tile(_tone(1.0, 220, seed=5), (1, 20))
-    stems = Stems({"strings": (Clip(0, y, label="1M1"),)}, duration_s=20.0, backend="test")
-    sheet = _sheet(20.0, (_cue("1M1", 0.0, 20.0),), dialogue=(Span(8.0, 11.0),))
-    m = mix(stems, sheet, duck_db=-12.0, duck_attack_s=0.3, duck_release_s=0.8, duck_lookahead_s=0.4)
+def test_the_rule_puts_the_music_under_the_voice_not_under_the_spec():
+    from scorer.mix.duck import LineGain, line_gain_db
+
+    rule = Ducking()
+    assert line_gain_db(-20.0, -25.0, rule).gain_db == pytest.approx(-7.0)     # 5 under → dip to 12 under
+    assert line_gain_db(-20.0, -33.0, rule).gain_db == pytest.approx(1.0)      # thinned to 13 under: lifted to 12
+    assert line_gain_db(-20.0, -32.0, rule).gain_db == 0.0                     # already there: thinning did it
+    deep = line_gain_db(-20.0, 5.0, rule)                                      # 25 dB over the voice
+    assert deep.gain_db == rule.max_depth_db and "not enough" in deep.problem
+    thin = line_gain_db(-20.0, -50.0, rule)
+    assert thin.gain_db == rule.max_lift_db and "thinned" in thin.problem
+    assert line_gain_db(-20.0, -120.0, rule) == LineGain(0.0, None)            # the music rests: fine
+    assert "silent" in line_gain_db(-120.0, -20.0, rule).problem
+
+
+@pytest.mark.parametrize("voice_level", [0.5, 0.02])      # drama, and a quiet documentary voice
+def test_mix_sits_the_music_under_each_line_by_the_lines_own_level(voice_level):
+    from scorer.mix.loudness import KFilter
+
+    dur = 24.0
+    n = int(dur * SR)
+    lines = (Span(3.0, 6.0), Span(10.0, 12.5), Span(16.0, 19.0))
+    prod = np.zeros(n, np.float32)
+    for k, sp in enumerate(lines):
+        # lines at different levels: each gets its own dip
+        s = speech_like(sp.end_s - sp.start_s, seed=20 + k) * voice_level * (1.0, 0.4, 1.6)[k]
+        prod[int(sp.start_s * SR):int(sp.start_s * SR) + len(s)] += s
+    y = np.tile(_tone(1.0, 220, seed=5), (1, int(dur)))
+    stems = Stems({"strings": (Clip(0, y, label="1M1"),)}, duration_s=dur, backend="test")
+    sheet = _sheet(dur, (_cue("1M1", 0.0, dur),), dialogue=lines, has_audio=True)
+    m = mix(stems, sheet, production_audio=np.stack([prod, prod]), ducking=Ducking(attack_s=0.3, release_s=0.5))
     music = _music(m)
-    open_db = _rms_db(music, 2.0, 6.0)
-    assert _rms_db(music, 7.65, 7.95) - open_db == pytest.approx(-12.0, abs=0.3)   # down before the line
-    assert _rms_db(music, 8.5, 10.5) - open_db == pytest.approx(-12.0, abs=0.3)
-    assert _rms_db(music, 12.0, 16.0) - open_db == pytest.approx(0.0, abs=0.3)     # back after release
-    assert m.ducking == Ducking(-12.0, 0.3, 0.8, 0.4)
+    voice = np.stack([prod, prod]) * np.float32(10 ** (m.production_gain_db / 20))
+
+    def k_db(x, sp):
+        k = KFilter(SR, 2)(x)[:, int(sp.start_s * SR):int(sp.end_s * SR)]
+        return -0.691 + 10 * np.log10(np.sum(np.mean(k ** 2, axis=1)))
+
+    for sp, decision in zip(lines, m.lines):
+        assert k_db(voice, sp) - k_db(music, sp) == pytest.approx(12.0, abs=0.5)
+        assert decision.problem is None
+    assert len({round(d.gain_db, 1) for d in m.lines}) == 3                    # each line its own
+    open_db = _rms_db(music, 7.5, 9.0)
+    assert _rms_db(music, 13.5, 15.0) == pytest.approx(open_db, abs=0.3)       # back up between lines
 
 
 def test_bad_ducking_and_crossfade_settings_are_refused():
     from scorer.errors import InputError
 
     stems, sheet = _two_cue_stems()
-    with pytest.raises(InputError, match="depth"):
-        mix(stems, sheet, duck_db=3.0)
+    with pytest.raises(InputError, match="deepest dip"):
+        mix(stems, sheet, ducking=Ducking(max_depth_db=3.0))
     with pytest.raises(InputError, match="attack"):
-        mix(stems, sheet, duck_attack_s=-1.0)
+        mix(stems, sheet, ducking=Ducking(attack_s=-1.0))
+    with pytest.raises(InputError, match="band"):
+        mix(stems, sheet, ducking=Ducking(under_db=20.0))
     with pytest.raises(InputError, match="crossfade"):
         mix(stems, sheet, crossfade_s=float("nan"))
 
@@ -294,7 +330,7 @@ def test_netflix_gates_on_the_dialogue():
     sheet = _sheet(dur, (_cue("1M1", 0.0, dur),), dialogue=lines, has_audio=True)
     # Music far over the dialogue: the bed rule sets it 4 LU under the cut's own sound,
     # which is quiet overall; between lines it then dominates.
-    m = mix(stems, sheet, production_audio=np.stack([prod, prod]), spec="netflix", duck_db=-20.0)
+    m = mix(stems, sheet, production_audio=np.stack([prod, prod]), spec="netflix")
     assert m.loudness_gate == GATE_DIALOGUE
     gated, tp = measure(m.programme_blocks(), sample_rate=SR, only_s=[(s.start_s, s.end_s) for s in lines])
     whole, _ = measure(m.programme_blocks(), sample_rate=SR)

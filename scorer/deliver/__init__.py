@@ -27,7 +27,8 @@ from scorer.deliver.midi import midi_bytes
 from scorer.errors import InputError
 from scorer.io.audio import Bext, write_wavs_and_sum
 from scorer.io.files import write_bytes, write_json, write_text
-from scorer.mix import Mix
+from scorer.mix import Mix, line_spans
+from scorer.mix.duck import SILENT_LUFS
 from scorer.mix.loudness import db_to_gain
 from scorer.timebase import SAMPLE_RATE, frame_to_s, frame_to_smpte, fps_str, s_to_frame, s_to_sample
 from scorer.types import CueSheet, Score
@@ -134,25 +135,34 @@ def _stamp(description: str, *, start_sample: int, source_start_frame: int, fps,
                 coding_history=f"A=PCM,F={SAMPLE_RATE},W=24,M=stereo,T=scorer temp score\r\n")
 
 
-def dialogue_spans(cue_sheet: CueSheet, n_total: int) -> list[tuple[int, int]]:
-    """Each line of dialogue as samples [start, end) of the delivered files."""
-    return [(min(max(s_to_sample(sp.start_s), 0), n_total), min(max(s_to_sample(sp.end_s), 0), n_total))
-            for sp in cue_sheet.dialogue]
-
-
-def dialogue_levels(cue_sheet: CueSheet, meter: Meter) -> list[dict]:
-    """For every line of dialogue: the music's RMS level (dBFS, as in mix.wav), the cut's own
-    sound's (as the preview plays it: programme − music) and how far the music sits under
-    the line. Levels are None where a signal is silent over the line."""
+def dialogue_levels(cue_sheet: CueSheet, meter: Meter, mix: Mix) -> list[dict]:
+    """For every line of dialogue, measured on what is delivered: the music (as in mix.wav)
+    and the cut's own sound (as the preview plays it: programme − music), K-weighted over
+    the line (LUFS, as the mix's rule measures them, mix/duck.py) and as RMS (dBFS); how
+    far the music sits under the line, the gain the rule gave the music there, whether
+    that is inside the rule's band, and why not where it is not."""
     rows = []
-    for span, music_db, prod_db, prog_db in zip(cue_sheet.dialogue, meter.music.rms_dbfs(),
-                                                 meter.production.rms_dbfs(), meter.programme.rms_dbfs()):
+    lo, hi = mix.ducking.band_db
+    decisions = mix.lines or (None,) * len(cue_sheet.dialogue)
+    for span, music_db, prod_db, prog_db, music_lufs, dlg_lufs, decision in zip(
+            cue_sheet.dialogue, meter.music.rms_dbfs(), meter.production.rms_dbfs(), meter.programme.rms_dbfs(),
+            meter.music_k.lufs(), meter.production_k.lufs(), decisions):
+        music_lufs = None if music_lufs <= SILENT_LUFS else round(music_lufs, 2)
+        dlg_lufs = None if dlg_lufs <= SILENT_LUFS else round(dlg_lufs, 2)
+        under = None if music_lufs is None or dlg_lufs is None else round(dlg_lufs - music_lufs, 2)
+        problem = None if decision is None else decision.problem
+        if under is not None and problem is None and not lo - 0.5 <= under <= hi + 0.5:
+            problem = f"measured {under:.1f} dB under the line, outside {lo:g}–{hi:g}"
         rows.append({"start_s": span.start_s, "end_s": span.end_s,
                      "in": _cut_tc(span.start_s, cue_sheet.source),
                      "out": _cut_tc(span.end_s, cue_sheet.source),
-                     "music_rms_dbfs": music_db, "dialogue_rms_dbfs": prod_db, "programme_rms_dbfs": prog_db,
-                     "music_under_dialogue_db": None if music_db is None or prod_db is None
-                     else round(prod_db - music_db, 2)})
+                     "dialogue_lufs": dlg_lufs, "music_lufs": music_lufs,
+                     "music_under_dialogue_db": under,
+                     "target_under_db": mix.ducking.under_db,
+                     "music_gain_db": None if decision is None else round(decision.gain_db, 2),
+                     "within_target": None if under is None else problem is None,
+                     "problem": problem,
+                     "music_rms_dbfs": music_db, "dialogue_rms_dbfs": prod_db, "programme_rms_dbfs": prog_db})
     return rows
 
 
@@ -238,7 +248,7 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
     step()
     # One pass measures the music (hits, lines) and the programme (lines) on its way
     # into the preview; without a preview it is read for the measurements alone.
-    meter = Meter(spans=dialogue_spans(cue_sheet, mix.n_samples), windows=hit_windows(score, mix.n_samples))
+    meter = Meter(spans=line_spans(cue_sheet, mix.n_samples), windows=hit_windows(score, mix.n_samples))
     music, music_for_programme = fork(mix.music_blocks())    # the clips are read once
     programme = meter.passing(music, mix.programme_blocks(music_for_programme))
     if preview and cut_path is not None:
@@ -302,7 +312,7 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
                   "stems": stem_files, "cue_stems": cue_files, "mix": "mix.wav", "click": click_file,
                   "neural_takes": take_files,
                   "timeline": "timeline.otio"},
-        "dialogue": dialogue_levels(cue_sheet, meter),
+        "dialogue": dialogue_levels(cue_sheet, meter, mix),
         "timings_s": {k: round(v, 3) for k, v in (timings_s or {}).items()},
     }
     write_json(out / "report.json", report)

@@ -138,9 +138,14 @@ class Meter:
 
     def __init__(self, *, spans: Sequence[tuple[int, int]], windows: Sequence[tuple[int, int]],
                  block: int = BLOCK_SAMPLES):
+        from scorer.mix.loudness import KFilter, SpanLoudness
+
         self.music = SpanLevels(spans)
         self.programme = SpanLevels(spans)
         self.production = SpanLevels(spans)
+        # K-weighted, as the mix's rule for the music under dialogue measures (mix/duck.py)
+        self.music_k, self.production_k = SpanLoudness(spans), SpanLoudness(spans)
+        self._k_music, self._k_production = KFilter(SAMPLE_RATE, 2), KFilter(SAMPLE_RATE, 2)
         self.excerpts = Excerpts(windows)
         self.block = block
         self.done = False
@@ -158,6 +163,9 @@ class Meter:
             self.music.feed(m)
             self.programme.feed(p)
             self.production.feed(p - m)
+            if self.music_k.spans:
+                self.music_k.feed(self._k_music(m))
+                self.production_k.feed(self._k_production(p - m))
             self.excerpts.feed(m)
             yield p
         self.done = True

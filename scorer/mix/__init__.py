@@ -9,7 +9,9 @@ clips on disk), their tail fades and ducking are gains computed per window (plac
 and the loudness is measured block by block. The cut's own sound may likewise be a
 window-read source instead of an array.
 
-Levels: the music bed is set MUSIC_UNDER_PRODUCTION_LU under the cut's own sound, then
+Levels: the music bed is set MUSIC_UNDER_PRODUCTION_LU under the cut's own sound, and
+under each line of dialogue where the rule in duck.py puts it (measured against the
+line's own level, sharing the budget with the arrangement's own thinning), then
 the whole programme is normalised to the spec's integrated loudness (dialogue-gated for
 Netflix), then its peaks are held under the spec's true-peak ceiling by a look-ahead
 limiter — which may take at most the spec's max_limiting_db off a peak; past that the
@@ -24,11 +26,11 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from scorer.errors import InputError
-from scorer.mix.duck import Ducking
+from scorer.mix.duck import Ducking, LineGain, line_gain_db
 from scorer.mix.limit import TRUE_PEAK_MARGIN_DB, limit
 from scorer.mix.loudness import SILENCE_DB, DeliverySpec, LoudnessMeter, db_to_gain, get_spec, measure
 from scorer.mix.place import BLOCK_SAMPLES, tail_and_duck, window
-from scorer.timebase import SAMPLE_RATE, n_samples
+from scorer.timebase import SAMPLE_RATE, n_samples, s_to_sample
 from scorer.types import AudioSource, Clip, CueSheet, Stems
 
 MUSIC_UNDER_PRODUCTION_LU = 4.0   # music bed sits this far below the cut's own sound
@@ -68,6 +70,9 @@ class Mix:
     # dialogue-gated spec meets a cut in which nobody speaks — said, not hidden.
     loudness_gate: str = GATE_INTEGRATED
     ducking: Ducking = Ducking()
+    # The rule's decision per line of dialogue (mix/duck.py): the music's gain under it,
+    # and why the target could not be met where it could not.
+    lines: tuple[LineGain, ...] = ()
     crossfade_s: float = CROSSFADE_S
 
     @property
@@ -143,9 +148,12 @@ def _programme(music_blocks, production, *, n_total: int, production_gain_db: fl
         yield m + p
 
 
-def shape_stems(stems: Stems, cue_sheet: CueSheet, *, ducking: Ducking, crossfade_s: float) -> Stems:
+def shape_stems(stems: Stems, cue_sheet: CueSheet, *, ducking: Ducking, crossfade_s: float,
+                gains_db: tuple[float, ...] | None = None) -> Stems:
     """The stems with each clip's mix gain attached (tail fade and crossfade by the rule
-    in place.py, ducking under cue_sheet.dialogue). Nothing is read or copied."""
+    in place.py; the music's gain under each line of cue_sheet.dialogue, gains_db, by the
+    rule in duck.py — none when not given). Nothing is read or copied."""
+    gains_db = (0.0,) * len(cue_sheet.dialogue) if gains_db is None else gains_db
     ends = {c.id: c.end_s for c in cue_sheet.cues}
     starts = sorted(c.start_s for c in cue_sheet.cues)
     next_start = {c.id: next((t for t in starts if t >= c.end_s - 1e-9 and t > c.start_s), None)
@@ -155,38 +163,46 @@ def shape_stems(stems: Stems, cue_sheet: CueSheet, *, ducking: Ducking, crossfad
         groups[g] = tuple(
             replace(clip, gain=tail_and_duck(clip, cue_end_s=ends.get(clip.label),
                                              next_start_s=next_start.get(clip.label),
-                                             dialogue=cue_sheet.dialogue, ducking=ducking,
+                                             dialogue=cue_sheet.dialogue, gains_db=gains_db, ducking=ducking,
                                              crossfade_s=crossfade_s,
                                              fade_tail=g not in SELF_FADING_GROUPS))
             for clip in clips)
     return replace(stems, groups=groups)
 
 
+def line_spans(cue_sheet: CueSheet, n_total: int) -> list[tuple[int, int]]:
+    """Each line of dialogue as samples [start, end) of the delivered files."""
+    return [(min(max(s_to_sample(sp.start_s), 0), n_total), min(max(s_to_sample(sp.end_s), 0), n_total))
+            for sp in cue_sheet.dialogue]
+
+
+NO_VOICE = "no production sound to measure the line against: the music is not dipped"
+
+
 def mix(stems: Stems, cue_sheet: CueSheet, *, production_audio: "np.ndarray | AudioSource | None" = None,
-        spec: str = "ebu", duck_db: float = -8.0, duck_attack_s: float = 0.5, duck_release_s: float = 0.5,
-        duck_lookahead_s: float = 0.25, crossfade_s: float = CROSSFADE_S,
+        spec: str = "ebu", ducking: Ducking = Ducking(), crossfade_s: float = CROSSFADE_S,
         progress: Callable[[str, float, float], None] | None = None) -> Mix:
-    """Fade cue tails, duck under dialogue, set the level so the programme meets `spec`.
+    """Fade cue tails, make room under dialogue, set the level so the programme meets `spec`.
 
     production_audio: the cut's own sound at 48 kHz, sample 0 at the cut's first frame:
     a (channels, n) float32 array or an AudioSource (e.g. a RawAudio on disk), mono or
     stereo; padded with silence or cut off to the picture's length.
-    duck_*: the dip under each line of dialogue (see mix/duck.py): depth in dB, fade down
-    and back up, and how long before the line it is already at depth.
+    ducking: how far the music sits under each line of dialogue, measured against the
+    line's own level in the cut's sound (mix/duck.py); fades and limits.
     crossfade_s: how long a cue's tail may sound under the next cue (see mix/place.py).
     """
     delivery = get_spec(spec)
-    ducking = Ducking(depth_db=duck_db, attack_s=duck_attack_s, release_s=duck_release_s,
-                      lookahead_s=duck_lookahead_s)
+    if not isinstance(ducking, Ducking):
+        raise InputError(f"ducking must be a scorer.mix.duck.Ducking, got {type(ducking).__name__}")
     if not np.isfinite(crossfade_s) or crossfade_s < 0:
         raise InputError(f"crossfade_s must be ≥ 0, got {crossfade_s}")
     if isinstance(production_audio, np.ndarray) and (production_audio.ndim != 2
                                                      or production_audio.shape[0] not in (1, 2)):
         raise ValueError(f"production audio must be (1 or 2 channels, n), got {production_audio.shape}")
     total = n_samples(cue_sheet.source.duration_s)
-    shaped = shape_stems(stems, cue_sheet, ducking=ducking, crossfade_s=crossfade_s)
+    lines = line_spans(cue_sheet, total)
     if progress:
-        progress("mix", 1, 3)
+        progress("mix", 1, 4)
 
     gate, gate_name = None, GATE_INTEGRATED
     if delivery.dialogue_gated:
@@ -196,29 +212,48 @@ def mix(stems: Stems, cue_sheet: CueSheet, *, production_audio: "np.ndarray | Au
         else:
             gate_name = GATE_NO_DIALOGUE
 
-    # Pass 1: the music as mixed (0 dB) and the cut's own sound, side by side.
-    music_meter = LoudnessMeter(SAMPLE_RATE, 2)
-    prod_meter = None if production_audio is None else LoudnessMeter(SAMPLE_RATE, 2, true_peak=False)
-    prods = _production_blocks(production_audio, n_total=total) if prod_meter else None
-    for m in _music_blocks(shaped, n_total=total, gain_db=0.0):
-        music_meter.add(m)
-        if prod_meter:
-            prod_meter.add(next(prods))
-    music_lufs, music_tp = music_meter.integrated_lufs(), music_meter.true_peak_dbtp()
-
+    # Pass 1 (with the cut's own sound): the music as arranged (tails faded, no dip) and
+    # the cut's sound side by side, whole and over every line: the bed's level and, line
+    # by line, the gain that puts the music where the rule wants it under the voice.
     music_gain_db = 0.0
-    if prod_meter is None:
-        prog_lufs, prog_tp = music_meter.integrated_lufs(only_s=gate), music_tp
-    else:
-        prod_lufs = prod_meter.integrated_lufs()
+    decisions = tuple(LineGain(0.0, NO_VOICE) for _ in lines)
+    if production_audio is not None:
+        plain = shape_stems(stems, cue_sheet, ducking=ducking, crossfade_s=crossfade_s)
+        music_meter = LoudnessMeter(SAMPLE_RATE, 2, true_peak=False, spans=lines)
+        prod_meter = LoudnessMeter(SAMPLE_RATE, 2, true_peak=False, spans=lines)
+        for m, p in zip(_music_blocks(plain, n_total=total, gain_db=0.0),
+                        _production_blocks(production_audio, n_total=total)):
+            music_meter.add(m)
+            prod_meter.add(p)
+        music_lufs, prod_lufs = music_meter.integrated_lufs(), prod_meter.integrated_lufs()
         if prod_lufs > SILENCE_DB and music_lufs > SILENCE_DB:
             music_gain_db = prod_lufs - MUSIC_UNDER_PRODUCTION_LU - music_lufs
-        # Pass 2: the programme at that balance, before the limiter.
-        prog_lufs, prog_tp = measure(_programme(_music_blocks(shaped, n_total=total, gain_db=music_gain_db),
-                                                production_audio, n_total=total, production_gain_db=0.0),
-                                     sample_rate=SAMPLE_RATE, only_s=gate)
+        if ducking.active:
+            decisions = tuple(line_gain_db(d, _plus(m, music_gain_db), ducking)
+                              for d, m in zip(prod_meter.span_lufs(), music_meter.span_lufs()))
+        else:
+            decisions = tuple(LineGain(0.0, None) for _ in lines)
+    shaped = shape_stems(stems, cue_sheet, ducking=ducking, crossfade_s=crossfade_s,
+                         gains_db=tuple(d.gain_db for d in decisions))
     if progress:
-        progress("mix", 2, 3)
+        progress("mix", 2, 4)
+
+    # Pass 2: the music as mixed (with its dips) and the programme at that balance,
+    # before the limiter.
+    music_meter = LoudnessMeter(SAMPLE_RATE, 2)
+    prog_meter = music_meter if production_audio is None else LoudnessMeter(SAMPLE_RATE, 2)
+    prods = None if production_audio is None else _production_blocks(production_audio, n_total=total)
+    for m in _music_blocks(shaped, n_total=total, gain_db=music_gain_db):
+        music_meter.add(m)
+        if prods is not None:
+            prog_meter.add(m + next(prods))
+    music_lufs = _plus(music_meter.integrated_lufs(), -music_gain_db)        # at 0 dB, as the stems are
+    music_tp = _plus(music_meter.true_peak_dbtp(), -music_gain_db)
+    prog_lufs, prog_tp = prog_meter.integrated_lufs(only_s=gate), prog_meter.true_peak_dbtp()
+    if production_audio is None:
+        prog_tp = _plus(prog_tp, -music_gain_db)
+    if progress:
+        progress("mix", 3, 4)
 
     gain_db = 0.0 if prog_lufs <= SILENCE_DB else delivery.integrated_lufs - prog_lufs
     # The programme limiter catches the peaks normalising pushes over the ceiling, but no
@@ -238,7 +273,7 @@ def mix(stems: Stems, cue_sheet: CueSheet, *, production_audio: "np.ndarray | Au
                 music_true_peak_dbtp=_plus(music_tp, total_db),
                 programme_lufs=SILENCE_DB, programme_true_peak_dbtp=SILENCE_DB,
                 production_audio=production_audio, loudness_gate=gate_name, ducking=ducking,
-                crossfade_s=crossfade_s)
+                lines=decisions, crossfade_s=crossfade_s)
         # Gains are linear: where the balance is the measured one and the limiter provably
         # does nothing, the programme's figures follow from the measured ones; otherwise
         # the programme is measured after its limiter.
@@ -267,7 +302,7 @@ def mix(stems: Stems, cue_sheet: CueSheet, *, production_audio: "np.ndarray | Au
         result = mixed(g)
         tried.append((g, result.programme_lufs))
     if progress:
-        progress("mix", 3, 3)
+        progress("mix", 4, 4)
     return result
 
 

@@ -65,16 +65,65 @@ def _k_weighting(sample_rate: int):
     return (b1, a1), (b2, a2)
 
 
-class LoudnessMeter:
-    """Feed (channels, n) float blocks with add(); integrated_lufs() and true_peak_dbtp() at the end."""
+class KFilter:
+    """The BS.1770 K-weighting as a stream: feed (channels, n) blocks, get them weighted
+    (float64), the filters' state carried from block to block."""
 
-    def __init__(self, sample_rate: int, channels: int, *, true_peak: bool = True):
-
-        self.sample_rate = sample_rate
-        self.channels = channels
+    def __init__(self, sample_rate: int, channels: int):
         (self._b1, self._a1), (self._b2, self._a2) = _k_weighting(sample_rate)
         self._z1 = np.zeros((channels, 2))
         self._z2 = np.zeros((channels, 2))
+
+    def __call__(self, block: np.ndarray) -> np.ndarray:
+        from scipy.signal import lfilter
+
+        y, self._z1 = lfilter(self._b1, self._a1, np.asarray(block, np.float64), axis=1, zi=self._z1)
+        y, self._z2 = lfilter(self._b2, self._a2, y, axis=1, zi=self._z2)
+        return y
+
+
+class SpanLoudness:
+    """K-weighted level (LUFS, ungated: the loudness of the span as a whole) of a stream
+    over fixed sample spans [start, end), fed K-weighted blocks in order. This is how a
+    line of dialogue and the music under it are compared: both weighted as the ear hears
+    loudness, over exactly the line's samples."""
+
+    def __init__(self, spans: Sequence[tuple[int, int]]):
+        self.spans = [(int(a), int(b)) for a, b in spans]
+        self._sum_sq = np.zeros(len(self.spans))
+        self._count = np.zeros(len(self.spans), dtype=np.int64)
+        self._pos = 0
+
+    def feed(self, weighted: np.ndarray) -> None:
+        a, b = self._pos, self._pos + weighted.shape[1]
+        for i, (lo, hi) in enumerate(self.spans):
+            lo, hi = max(lo, a), min(hi, b)
+            if lo < hi:
+                # BS.1770: the channels' mean squares summed (L and R weigh 1)
+                self._sum_sq[i] += float(np.sum(np.square(weighted[:, lo - a:hi - a])))
+                self._count[i] += hi - lo
+        self._pos = b
+
+    def lufs(self) -> list[float]:
+        """Per span; SILENCE_DB where it is silent or the stream never reached it."""
+        out = []
+        for s, n in zip(self._sum_sq, self._count):
+            ms = s / n if n else 0.0
+            out.append(-0.691 + 10 * np.log10(ms) if ms > 1e-12 else SILENCE_DB)
+        return out
+
+
+class LoudnessMeter:
+    """Feed (channels, n) float blocks with add(); integrated_lufs() and true_peak_dbtp() at
+    the end. spans: sample spans whose own K-weighted levels span_lufs() gives as well."""
+
+    def __init__(self, sample_rate: int, channels: int, *, true_peak: bool = True,
+                 spans: Sequence[tuple[int, int]] = ()):
+
+        self.sample_rate = sample_rate
+        self.channels = channels
+        self._k = KFilter(sample_rate, channels)
+        self._spans = SpanLoudness(spans)
         self._hop = sample_rate // 10          # 100 ms sub-blocks; 4 make a 400 ms gate block
         self._pending = np.zeros((channels, 0))
         self._energies: list[float] = []       # mean square summed over channels per 100 ms
@@ -84,15 +133,14 @@ class LoudnessMeter:
         self._measure_tp = true_peak
 
     def add(self, block: np.ndarray) -> None:
-        from scipy.signal import lfilter
-
         raw = np.asarray(block)
         if raw.ndim != 2 or raw.shape[0] != self.channels:
             raise ValueError(f"expected ({self.channels}, n) audio, got {raw.shape}")
         if raw.shape[1] == 0:
             return
-        y, self._z1 = lfilter(self._b1, self._a1, raw.astype(np.float64), axis=1, zi=self._z1)
-        y, self._z2 = lfilter(self._b2, self._a2, y, axis=1, zi=self._z2)
+        y = self._k(raw)
+        if self._spans.spans:
+            self._spans.feed(y)
         y = np.concatenate([self._pending, y], axis=1)
         n_hops = y.shape[1] // self._hop
         if n_hops:
@@ -155,6 +203,10 @@ class LoudnessMeter:
         if not len(final):
             return SILENCE_DB
         return float(-0.691 + 10 * np.log10(final.mean()))
+
+    def span_lufs(self) -> list[float]:
+        """The K-weighted level of each span given at construction (SpanLoudness)."""
+        return self._spans.lufs()
 
     def true_peak_dbtp(self) -> float:
         if self._tp_context.shape[1]:

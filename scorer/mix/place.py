@@ -22,7 +22,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from scorer.mix.duck import Ducking, duck_envelope_db
+from scorer.mix.duck import Ducking, duck_envelope_db, reach_samples
 from scorer.timebase import SAMPLE_RATE, s_to_sample
 from scorer.types import Clip, Span
 
@@ -70,16 +70,18 @@ def equal_power_fade(start_sample: int, n: int, *, fade_from: int, fade_to: int)
 @dataclass(frozen=True)
 class TailAndDuck:
     """The mix's gain for one clip (a scorer.types.ClipGain): the tail's fade, if any,
-    and the ducking under the lines of dialogue that reach the clip."""
+    and the music's gain under the lines of dialogue that reach the clip (mix/duck.py)."""
     fade_from: int | None                  # timeline sample where the tail starts fading
     fade_to: int | None                    # … and where it is silent
     dialogue: tuple[Span, ...] = ()
+    gains_db: tuple[float, ...] = ()       # one per line of `dialogue`
     ducking: Ducking = Ducking()
 
     def gain(self, start_sample: int, n: int) -> np.ndarray | None:
         g = None
-        if self.dialogue and self.ducking.depth_db < 0:
-            env_db = duck_envelope_db(self.dialogue, start_sample=start_sample, n=n, ducking=self.ducking)
+        if any(self.gains_db):
+            env_db = duck_envelope_db(self.dialogue, start_sample=start_sample, n=n,
+                                      gains_db=self.gains_db, ducking=self.ducking)
             if env_db.any():
                 g = np.power(np.float32(10.0), env_db / np.float32(20.0), dtype=np.float32)
         if self.fade_from is not None:
@@ -90,12 +92,13 @@ class TailAndDuck:
 
 
 def tail_and_duck(clip: Clip, *, cue_end_s: float | None, next_start_s: float | None,
-                  dialogue: Sequence[Span], ducking: Ducking, crossfade_s: float,
-                  fade_tail: bool = True) -> TailAndDuck:
+                  dialogue: Sequence[Span], gains_db: Sequence[float], ducking: Ducking,
+                  crossfade_s: float, fade_tail: bool = True) -> TailAndDuck:
     """The gain of one cue's clip by the rule in this module's docstring.
 
     cue_end_s: where the cue ends and its tail begins (None: no tail to fade, e.g. a clip
     that is not a cue's). next_start_s: the next cue's start at or after cue_end_s, if any.
+    gains_db: the music's gain under each line of `dialogue` (0: none).
     """
     fade_from = fade_to = None
     if fade_tail and cue_end_s is not None:
@@ -104,9 +107,8 @@ def tail_and_duck(clip: Clip, *, cue_end_s: float | None, next_start_s: float | 
             fade_to = min(fade_to, s_to_sample(next_start_s + crossfade_s))
         fade_to = max(fade_to, fade_from)
     # Only the lines whose dip can reach the clip: each window then loops over a few.
-    reach_before = s_to_sample(ducking.attack_s + ducking.lookahead_s)
-    reach_after = s_to_sample(ducking.release_s)
-    lines = tuple(sp for sp in dialogue
-                  if s_to_sample(sp.start_s) - reach_before < clip.end_sample
-                  and s_to_sample(sp.end_s) + reach_after > clip.start_sample)
-    return TailAndDuck(fade_from, fade_to, lines, ducking)
+    reach_before, reach_after = reach_samples(ducking)
+    near = [(sp, g) for sp, g in zip(dialogue, gains_db)
+            if g and s_to_sample(sp.start_s) - reach_before < clip.end_sample
+            and s_to_sample(sp.end_s) + reach_after > clip.start_sample]
+    return TailAndDuck(fade_from, fade_to, tuple(sp for sp, _ in near), tuple(g for _, g in near), ducking)
