@@ -385,15 +385,28 @@ def test_the_report_gives_the_music_level_under_each_line(delivered):
     own = decode_audio(delivered.cut, sample_rate=SR, mono=False).astype(np.float64)
     own = np.repeat(own, 2, axis=0) if own.shape[0] == 1 else own
     own *= 10 ** (report["loudness"]["production_gain_db"] / 20)
+    # K-weighted by pyloudnorm's own filters (an implementation independent of ours)
+    import pyloudnorm
+
+    def k_weighted(x):
+        for f in pyloudnorm.Meter(SR)._filters.values():
+            x = f.apply_filter(x.T).T if x.ndim == 2 else f.apply_filter(x)
+        return x
+
+    mix_k, own_k = k_weighted(mix.copy()), k_weighted(own.T.copy())
     for row in lines:
         assert row["in"].startswith("01:")                 # on the cut's own timecode
         a, b = round(row["start_s"] * SR), round(row["end_s"] * SR)
         music_db = 10 * np.log10(np.mean(mix[a:b] ** 2))
         assert row["music_rms_dbfs"] == pytest.approx(music_db, abs=0.05)
         assert row["dialogue_rms_dbfs"] == pytest.approx(10 * np.log10(np.mean(own[:, a:b] ** 2)), abs=0.2)
-        assert row["music_under_dialogue_db"] == pytest.approx(row["dialogue_rms_dbfs"] - row["music_rms_dbfs"],
-                                                                abs=0.02)
-        assert row["music_under_dialogue_db"] > 3          # the music is ducked under the line
+        lufs = lambda k: -0.691 + 10 * np.log10(np.sum(np.mean(k[a:b] ** 2, axis=0)))  # noqa: E731
+        assert row["music_lufs"] == pytest.approx(lufs(mix_k), abs=0.1)
+        assert row["dialogue_lufs"] == pytest.approx(lufs(own_k), abs=0.3)
+        assert row["music_under_dialogue_db"] == pytest.approx(row["dialogue_lufs"] - row["music_lufs"], abs=0.02)
+        # the rule: 10–15 dB under the line's own level, or a reason why not
+        assert (10 - 0.5 <= row["music_under_dialogue_db"] <= 15 + 0.5) == row["within_target"]
+        assert row["within_target"] or row["problem"]
 
 
 def test_the_report_measures_every_scored_hit(delivered):

@@ -168,12 +168,15 @@ def test_cli_ducking_settings_reach_the_mix(scored, tmp_path):
     cut, _, out, report = scored
     lines = report["dialogue"]
     assert lines and lines[0]["music_under_dialogue_db"] is not None
-    r = run_cli("score", cut, "-o", tmp_path / "deep", "--cues", out / "cues.json", "--duck-db", "-20",
+    r = run_cli("score", cut, "-o", tmp_path / "deep", "--cues", out / "cues.json", "--under-dialogue-db", "15",
                 "--duck-lookahead-ms", "400", "--no-preview", "-q")
     assert r.returncode == 0, r.stderr
     deep = json.loads((tmp_path / "deep" / "report.json").read_text())["dialogue"]
-    # 12 dB more ducking: the music sits clearly further under the same line.
-    assert deep[0]["music_under_dialogue_db"] > lines[0]["music_under_dialogue_db"] + 6
+    # 3 dB further under the voice, line by line, where the music plays under it.
+    for a, b in zip(lines, deep):
+        if a["within_target"] and b["within_target"]:
+            assert b["music_under_dialogue_db"] == pytest.approx(a["music_under_dialogue_db"] + 3, abs=0.5)
+    assert any(b["within_target"] for b in deep)
     r = run_cli("score", cut, "-o", tmp_path / "bad", "--cues", out / "cues.json", "--crossfade-ms", "-5", "-q")
     assert r.returncode != 0 and "crossfade" in r.stderr
     assert not (tmp_path / "bad" / "mix.wav").exists()
