@@ -16,9 +16,22 @@ from scorer.music.presets import StemFx
 from scorer.timebase import SAMPLE_RATE
 
 
+# The score's own tilt, the same on every stem (so it is a mix-bus EQ that still lets the
+# stems sum to the mix). Target: a long-term spectrum falling about 4.5 dB/octave from
+# 125 Hz to 8 kHz (PSD per octave band, least squares; pink noise falls 3). The General
+# MIDI fonts render dull — bench/bench_sound.py measured −5.6 dB/oct on the demo and on a
+# documentary cut (FluidR3), and the issue −6.8 to −7.8 on real footage — which reads as
+# small and distant; an orchestral recording made close enough to be heard under
+# dialogue is brighter than that but still well under pink. A gentle tilt, not a fixed
+# target curve: a low shelf down and a high shelf up, about +1 dB/octave. No bus
+# compression: it would flatten the accents the hits need (and a film mix is compressed
+# on the dub stage, not in a temp score).
+SCORE_TILT = ((250.0, -1.5), (4000.0, 3.5))     # (low shelf Hz, dB), (high shelf Hz, dB)
+
+
 def stem_fx_board(fx: StemFx):
-    """A fresh pedalboard.Pedalboard for the chain `fx` (high-pass, EQ, compressor unless
-    its ratio is 1). Feed it consecutive blocks with reset=False to stream a clip:
+    """A fresh pedalboard.Pedalboard for the chain `fx` (high-pass, EQ, the score's tilt,
+    compressor unless its ratio is 1). Feed it consecutive blocks with reset=False to stream a clip:
     the result is the same as processing the clip whole."""
     import pedalboard
 
@@ -29,6 +42,9 @@ def stem_fx_board(fx: StemFx):
         chain.append(pedalboard.PeakFilter(cutoff_frequency_hz=3000.0, gain_db=fx.presence_db, q=0.9))
     if fx.high_shelf_db:
         chain.append(pedalboard.HighShelfFilter(cutoff_frequency_hz=8000.0, gain_db=fx.high_shelf_db))
+    (low_hz, low_db), (high_hz, high_db) = SCORE_TILT
+    chain.append(pedalboard.LowShelfFilter(cutoff_frequency_hz=low_hz, gain_db=low_db))
+    chain.append(pedalboard.HighShelfFilter(cutoff_frequency_hz=high_hz, gain_db=high_db))
     if fx.comp_ratio > 1.0:
         chain.append(pedalboard.Compressor(threshold_db=fx.comp_threshold_db, ratio=fx.comp_ratio,
                                            attack_ms=10.0, release_ms=150.0))
