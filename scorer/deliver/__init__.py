@@ -192,7 +192,9 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
     project: the name stems are filed under (default: the cut's file name). per_cue_stems:
     also write each cue's stems, spanning the cue and its tail, stamped with its own time.
     click: also write a click track with count-ins (not part of the mix). burn_in: the
-    preview shows the timecode and the playing cue's name over the picture.
+    preview shows the timecode and the playing cue's name over the picture. The preview's
+    sound is measured as decoded from its AAC and encoded again, limited lower, where its
+    true peak passes the spec's ceiling (the report's "preview"; null without a preview).
     """
     out = Path(out_dir)
     (out / "stems").mkdir(parents=True, exist_ok=True)
@@ -250,11 +252,30 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
     # into the preview; without a preview it is read for the measurements alone.
     meter = Meter(spans=line_spans(cue_sheet, mix.n_samples), windows=hit_windows(score, mix.n_samples))
     music, music_for_programme = fork(mix.music_blocks())    # the clips are read once
-    programme = meter.passing(music, mix.programme_blocks(music_for_programme))
+    preview_levels = None
     if preview and cut_path is not None:
-        from scorer.io.preview import write_preview
-        write_preview(cut_path, programme, out / "preview.mp4",
-                      overlay=_timecode_and_cue(score) if burn_in else None)
+        from scorer.io.preview import write_preview_under_ceiling
+        from scorer.mix import GATE_DIALOGUE
+
+        programme = None
+
+        def programme_at(limit_dbtp: float):
+            # The first encode carries the measured pass; a re-encode (its AAC peaked
+            # over the ceiling) reads the clips again, limited lower. The lines' levels
+            # stay those of the first: a lower limit changes only the loudest peaks.
+            nonlocal programme
+            if programme is None:
+                programme = meter.passing(music, mix.programme_blocks(music_for_programme, ceiling_dbtp=limit_dbtp))
+                return programme
+            return mix.programme_blocks(ceiling_dbtp=limit_dbtp)
+
+        gate = ([(sp.start_s, sp.end_s) for sp in cue_sheet.dialogue]
+                if mix.loudness_gate == GATE_DIALOGUE else None)
+        preview_levels = write_preview_under_ceiling(
+            cut_path, programme_at, out / "preview.mp4", ceiling_dbtp=mix.spec.true_peak_dbtp,
+            gate_s=gate, loudness_gate=mix.loudness_gate, overlay=_timecode_and_cue(score) if burn_in else None)
+    else:
+        programme = meter.passing(music, mix.programme_blocks(music_for_programme))
     meter.finish(programme)
     step()
     hits = hit_report(score, meter.excerpts)
@@ -298,8 +319,13 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
                          "max_onset_error_ms": max(scored_errors) if scored_errors else None,
                          "mean_onset_error_ms": round(float(np.mean(scored_errors)), 2)
                          if scored_errors else None},
+        # The mix's figures, measured on PCM: the music as mix.wav and the stems carry it,
+        # the programme before the preview's AAC encoding, limited to the spec's ceiling.
+        # What the preview itself delivers, measured on its decoded AAC: "preview".
         "loudness": {"spec": mix.spec.name, "target_lufs": mix.spec.integrated_lufs,
                      "programme_measured": mix.loudness_gate,
+                     "programme_measured_on": "PCM programme before encoding (limited to the spec's ceiling)",
+                     "music_measured_on": "PCM music (mix.wav, the stems)",
                      "target_true_peak_dbtp": mix.spec.true_peak_dbtp,
                      "music_lufs": round(mix.music_lufs, 2),
                      "music_true_peak_dbtp": round(mix.music_true_peak_dbtp, 2),
@@ -307,6 +333,7 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
                      "programme_true_peak_dbtp": round(mix.programme_true_peak_dbtp, 2),
                      "music_gain_db": round(mix.music_gain_db, 2),
                      "production_gain_db": round(mix.production_gain_db, 2)},
+        "preview": None if preview_levels is None else preview_levels.to_dict(),
         "stems": sorted(mix.stems.groups),
         "files": {"project": project, "version": version, "start_timecode": source.start_timecode,
                   "stems": stem_files, "cue_stems": cue_files, "mix": "mix.wav", "click": click_file,

@@ -1,11 +1,26 @@
 """preview.mp4: the cut's picture (copied, not re-encoded, when MP4 can carry it) with the
 programme sound (its own audio + the temp score) encoded as AAC. With an overlay, the
-picture is re-encoded with text burnt in (timecode bottom left, the cue bottom right)."""
+picture is re-encoded with text burnt in (timecode bottom left, the cue bottom right).
+
+AAC does not keep true peaks: its quantisation noise rides on the programme's limited
+transients, and the decoded sound peaks higher than the PCM that went in. Measured with
+FFmpeg's AAC at 192 kb/s on transient-heavy test programmes limited to −1.2 / −2.2 dBTP:
++0.1 to +0.9 dB over 5–6 s, +0.9 to +1.6 dB over 60 s (the more transients, the likelier
+a large one), and erratic on dense full-band noise limited 10 dB (+1.5 to +5.7 dB, not
+falling as the limit falls); in the issue's two cuts +0.5 and +1.2 dB. Where the limiter
+is idle, on speech and noise, its low-pass often lowers the peaks instead. So the delivered
+levels are measured on the decoded AAC (write_preview_under_ceiling), and where its true
+peak passes the spec's ceiling the sound is encoded again from a programme limited that
+much lower — the picture's packets copied from the encode before, not decoded again.
+"""
 from __future__ import annotations
 
 import os
+import tempfile
+from dataclasses import dataclass
 from fractions import Fraction
-from typing import Callable, Iterable
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -14,6 +29,20 @@ from scorer.io.files import atomic_path
 from scorer.timebase import SAMPLE_RATE
 
 MP4_VIDEO_CODECS = {"h264", "hevc", "mpeg4", "av1", "vp9"}
+AAC_BIT_RATE = 192_000
+MEASURED_ON = "decoded AAC of preview.mp4"
+# The first encode's programme is limited this far under the ceiling, about AAC's typical
+# overshoot on limited transients (above): without it, 7 of 12 short test programmes that
+# reach the limiter took two or three encodes; with it none did (the 60 s ones still took
+# two). It costs only the peaks the limiter already takes down, 1 dB more: 0.05–0.4 LU of
+# loudness on those test programmes, whose every transient the limiter works on.
+AAC_HEADROOM_DB = 1.0
+# A re-encode is limited lower by the overshoot just measured plus this much: the
+# overshoot moves with the limited waveform (by +0.2 to +0.35 dB from one pass to the next
+# on the 60 s programmes), so the next pass is not marginal.
+RELIMIT_MARGIN_DB = 0.3
+MAX_ENCODES = 4
+_MEASURE_BLOCK_SAMPLES = SAMPLE_RATE      # AAC decodes 1024-sample frames: meter a second at a time
 
 
 Overlay = Callable[[int], tuple[str, str]]      # frame index → (bottom-left, bottom-right) text
@@ -63,7 +92,7 @@ def write_preview(cut_path: str | os.PathLike, audio_blocks: Iterable[np.ndarray
                 vout.pix_fmt = "yuv420p"
                 vout.options = {"crf": "20", "preset": "veryfast"}
             aout = dst.add_stream("aac", rate=sample_rate, layout="stereo")
-            aout.bit_rate = 192_000
+            aout.bit_rate = AAC_BIT_RATE
             audio = _AudioWriter(dst, aout, audio_blocks, sample_rate)
             first_pts = None
             for packet in src.demux(vin):
@@ -98,6 +127,158 @@ def write_preview(cut_path: str | os.PathLike, audio_blocks: Iterable[np.ndarray
             audio.finish()
     if progress:
         progress("preview", 1, 1)
+
+
+@dataclass(frozen=True)
+class Encode:
+    """One encode of the preview's sound: the ceiling its programme was limited to, the
+    true peak and integrated loudness of that programme (PCM, as it went into the
+    encoder) and of the AAC decoded from the file."""
+    limited_to_dbtp: float
+    pcm_true_peak_dbtp: float
+    pcm_integrated_lufs: float
+    true_peak_dbtp: float
+    integrated_lufs: float
+
+    @property
+    def aac_overshoot_db(self) -> float:
+        """How far the decoded AAC peaks over the PCM that went in."""
+        return self.true_peak_dbtp - self.pcm_true_peak_dbtp
+
+
+@dataclass(frozen=True)
+class PreviewLevels:
+    """The preview's sound as delivered, measured on its decoded AAC: every encode it
+    took, the last being the one in the file."""
+    ceiling_dbtp: float
+    encodes: tuple[Encode, ...]
+    loudness_gate: str = "integrated"          # how integrated_lufs was gated (mix.Mix.loudness_gate)
+
+    @property
+    def true_peak_dbtp(self) -> float:
+        return self.encodes[-1].true_peak_dbtp
+
+    @property
+    def integrated_lufs(self) -> float:
+        return self.encodes[-1].integrated_lufs
+
+    @property
+    def limited_to_dbtp(self) -> float:
+        return self.encodes[-1].limited_to_dbtp
+
+    @property
+    def meets_ceiling(self) -> bool:
+        return self.true_peak_dbtp <= self.ceiling_dbtp
+
+    def to_dict(self) -> dict:
+        """As report.json gives it (dB figures to 0.01)."""
+        return {"measured_on": MEASURED_ON, "codec": f"AAC {AAC_BIT_RATE // 1000} kb/s",
+                "true_peak_dbtp": round(self.true_peak_dbtp, 2),
+                "integrated_lufs": round(self.integrated_lufs, 2), "loudness_measured": self.loudness_gate,
+                "ceiling_dbtp": self.ceiling_dbtp, "limited_to_dbtp": round(self.limited_to_dbtp, 2),
+                "encodes": len(self.encodes), "meets_ceiling": self.meets_ceiling,
+                "passes": [{"limited_to_dbtp": round(e.limited_to_dbtp, 2),
+                            "pcm_true_peak_dbtp": round(e.pcm_true_peak_dbtp, 2),
+                            "pcm_integrated_lufs": round(e.pcm_integrated_lufs, 2),
+                            "decoded_true_peak_dbtp": round(e.true_peak_dbtp, 2),
+                            "aac_overshoot_db": round(e.aac_overshoot_db, 2),
+                            "decoded_integrated_lufs": round(e.integrated_lufs, 2)} for e in self.encodes]}
+
+
+def write_preview_under_ceiling(cut_path: str | os.PathLike, programme: Callable[[float], Iterable[np.ndarray]],
+                                out_path: str | os.PathLike, *, ceiling_dbtp: float,
+                                gate_s: Sequence[tuple[float, float]] | None = None,
+                                loudness_gate: str = "integrated", sample_rate: int = SAMPLE_RATE,
+                                overlay: Overlay | None = None,
+                                progress: Callable[[str, float, float], None] | None = None) -> PreviewLevels:
+    """write_preview() with the sound's true peak, measured on the decoded AAC, held under
+    ceiling_dbtp.
+
+    programme(limit_dbtp): the (2, n) programme blocks limited to limit_dbtp, a fresh
+    stream on each call. It is called once per encode: first at ceiling − AAC_HEADROOM_DB;
+    while the decoded true peak is over the ceiling (up to MAX_ENCODES in all), again
+    lower by the overshoot and RELIMIT_MARGIN_DB, and only the sound is encoded again (the
+    picture's packets are copied from the encode before). gate_s: (start_s, end_s) spans
+    the integrated loudness is measured over (dialogue gating, as the spec asks), named
+    by loudness_gate. Every encode is written beside out_path and the last one moved onto
+    it: out_path never holds a half-written file, nor one over the ceiling that a later
+    pass would have fixed. Returns every encode's figures; meets_ceiling says whether the
+    last one made it.
+    """
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    encodes: list[Encode] = []
+    limit_dbtp = ceiling_dbtp - AAC_HEADROOM_DB
+    with tempfile.TemporaryDirectory(prefix=f".{out_path.name}.", dir=out_path.parent) as work:
+        source, current = Path(cut_path), None
+        for k in range(MAX_ENCODES):
+            current = Path(work) / f"encode-{k + 1}.mp4"
+            pcm = _LevelTap(programme(limit_dbtp), sample_rate)
+            # From the second encode on, the source is the previous encode: its picture
+            # (burnt in already, if it was) is copied, and only the sound is encoded again.
+            write_preview(source, pcm, current, sample_rate=sample_rate, overlay=overlay if k == 0 else None)
+            true_peak_dbtp, lufs = decoded_levels(current, sample_rate=sample_rate, gate_s=gate_s)
+            encodes.append(Encode(limit_dbtp, pcm.meter.true_peak_dbtp(), pcm.meter.integrated_lufs(only_s=gate_s),
+                                  true_peak_dbtp, lufs))
+            if true_peak_dbtp <= ceiling_dbtp:
+                break
+            limit_dbtp -= true_peak_dbtp - ceiling_dbtp + RELIMIT_MARGIN_DB
+            if source != Path(cut_path):
+                source.unlink()
+            source = current
+        os.replace(current, out_path)        # (write_preview fsynced it)
+    if progress:
+        progress("preview", 1, 1)
+    return PreviewLevels(ceiling_dbtp=ceiling_dbtp, encodes=tuple(encodes), loudness_gate=loudness_gate)
+
+
+def decoded_levels(path: str | os.PathLike, *, sample_rate: int = SAMPLE_RATE,
+                   gate_s: Sequence[tuple[float, float]] | None = None) -> tuple[float, float]:
+    """(true peak dBTP, integrated LUFS) of a file's first audio stream, stereo at
+    sample_rate, as it decodes: BS.1770 with the same 4× oversampled true peak as the
+    programme's own figures (mix.loudness.LoudnessMeter), fed a second at a time, so
+    memory stays flat for a feature. gate_s: loudness over these spans only."""
+    import av
+
+    from scorer.mix.loudness import LoudnessMeter
+
+    meter = LoudnessMeter(sample_rate, 2)
+    with av.open(str(path)) as c:
+        if not c.streams.audio:
+            raise ValueError(f"{path} has no audio stream to measure")
+        stream = c.streams.audio[0]
+        pending: list[np.ndarray] = []
+        have = 0
+        for frame in c.decode(stream):
+            # The preview's own stream (stereo AAC at the programme's rate) or a bug:
+            # resampling here would measure something other than what plays.
+            if frame.sample_rate != sample_rate or frame.layout.nb_channels != 2 or not frame.format.is_planar:
+                raise ValueError(f"{path}: expected planar stereo audio at {sample_rate} Hz, got "
+                                 f"{frame.format.name} {frame.layout.name} at {frame.sample_rate} Hz")
+            pending.append(frame.to_ndarray())
+            have += frame.samples
+            if have >= _MEASURE_BLOCK_SAMPLES:
+                meter.add(np.concatenate(pending, axis=1))
+                pending, have = [], 0
+        if pending:
+            meter.add(np.concatenate(pending, axis=1))
+    return meter.true_peak_dbtp(), meter.integrated_lufs(only_s=gate_s)
+
+
+class _LevelTap:
+    """The blocks passed through unchanged, measured on the way (`meter`): the PCM that
+    goes into the encoder, to set beside what comes out of it."""
+
+    def __init__(self, blocks: Iterable[np.ndarray], sample_rate: int):
+        from scorer.mix.loudness import LoudnessMeter
+
+        self._blocks = iter(blocks)
+        self.meter = LoudnessMeter(sample_rate, 2)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for block in self._blocks:
+            self.meter.add(block)
+            yield block
 
 
 def _open_cut(cut_path: str | os.PathLike, purpose: str):

@@ -99,17 +99,20 @@ class Mix:
         return _production_blocks(self.production_audio, n_total=self.n_samples,
                                   gain_db=self.production_gain_db)
 
-    def programme_blocks(self, music_blocks: Iterable[np.ndarray] | None = None) -> Iterator[np.ndarray]:
+    def programme_blocks(self, music_blocks: Iterable[np.ndarray] | None = None, *,
+                         ceiling_dbtp: float | None = None) -> Iterator[np.ndarray]:
         """(2, n) blocks of the cut's own sound plus the music, true-peak limited to the
         spec, as the preview plays it.
 
         music_blocks: the music as music_blocks() yields it, when the caller reads it too
         (e.g. one branch of deliver.measure.fork(mix.music_blocks())), so the clips are read once.
+        ceiling_dbtp: limit to this ceiling instead of the spec's (the preview's AAC adds
+        to the peaks, so its programme may be limited lower: io/preview.py).
         """
         music = self.music_blocks() if music_blocks is None else music_blocks
         return limit(_programme(music, self.production_audio, n_total=self.n_samples,
                                 production_gain_db=self.production_gain_db),
-                     ceiling_dbtp=self.spec.true_peak_dbtp)
+                     ceiling_dbtp=self.spec.true_peak_dbtp if ceiling_dbtp is None else ceiling_dbtp)
 
 
 def _music_blocks(stems: Stems, *, n_total: int, gain_db: float,
