@@ -351,6 +351,16 @@ def _summary(report: dict, out: Path) -> None:
     print(f"  hits scored: {hs['scored']}, max onset error {hs['max_onset_error_ms']} ms")
     print(f"  programme {loud['programme_lufs']} LUFS / {loud['programme_true_peak_dbtp']} dBTP "
           f"(spec {loud['spec']}); music {loud['music_lufs']} LUFS")
+    pv = report.get("preview")
+    if pv:
+        print(f"  preview.mp4 decoded: {pv['integrated_lufs']} LUFS / {pv['true_peak_dbtp']} dBTP"
+              + ("" if pv["meets_ceiling"] else f"  OVER the {pv['ceiling_dbtp']} dBTP ceiling"))
+    lines = [d for d in report.get("dialogue", []) if d.get("music_under_dialogue_db") is not None]
+    if lines:
+        under = [d["music_under_dialogue_db"] for d in lines]
+        missed = [d for d in lines if not d["within_target"]]
+        print(f"  music under {len(lines)} lines of dialogue: {min(under):g}–{max(under):g} dB"
+              + (f"; {len(missed)} outside the band (report.json says why)" if missed else ""))
     print(f"  {report['timings_s']['total']:.1f} s, {report['realtime_factor']}× real time")
 
 
