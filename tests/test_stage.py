@@ -137,14 +137,14 @@ def test_every_stem_plays_in_the_same_one_hall(monkeypatch):
     from scorer.render import get_backend
 
     built = []
-    real = sf.hall_ir
+    real = sf.hall_convolver
 
-    def counting(hall, *a, **kw):
-        ir = real(hall, *a, **kw)
-        built.append((hall, id(ir)))
-        return ir
+    def counting(hall, block):
+        conv = real(hall, block)
+        built.append((hall, id(conv.spectrum)))
+        return conv
 
-    monkeypatch.setattr(sf, "hall_ir", counting)
+    monkeypatch.setattr(sf, "hall_convolver", counting)
     parts = [("a", "strings", 48, False, (60, 67)), ("d", "woodwinds", 73, False, (79,)),
              ("k", "percussion", 0, True, (36, 38))]
     score = _seated_score(parts)

@@ -34,7 +34,7 @@ from scorer.music.seating import seat_for
 from scorer.errors import BackendUnavailable, InputError
 from scorer.io.clipstore import ClipStore
 from scorer.render.effects import stem_fx_board
-from scorer.render.stage import Convolver, Hall, hall_ir, place
+from scorer.render.stage import Hall, hall_convolver, place
 from scorer.timebase import SAMPLE_RATE, s_to_sample
 from scorer.types import SUSTAIN_PEDAL, Clip, CueScore, Part, Score, Stems
 
@@ -266,7 +266,7 @@ def render_stem(synth, sfid: int, stem: StemJob, *, clip_start: int, n: int, hal
     also runs the chain and the hall over the sum."""
     board = stem_fx_board(stem.fx)
     send = None if hall is None or stem.fx.send_db <= NO_SEND_DB else np.float32(10 ** (stem.fx.send_db / 20))
-    conv = None if send is None else Convolver(hall_ir(hall), block=RENDER_BLOCK)
+    conv = None if send is None else hall_convolver(hall, min(RENDER_BLOCK, n))
     fade = min(n, SAMPLE_RATE // 100)
     last = len(stem.parts) - 1
     with open(stem.path, "w+b") as f:

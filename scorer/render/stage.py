@@ -119,14 +119,17 @@ class Convolver:
     rings past the last block is cut off — the mix fades a cue's tail before its clip
     ends). Deterministic: one thread, float32 transforms."""
 
-    def __init__(self, ir: np.ndarray, *, block: int):
+    def __init__(self, ir: np.ndarray, *, block: int, spectrum: np.ndarray | None = None):
         import scipy.fft
 
         self._fft = scipy.fft
         self.m = ir.shape[2]
         self.nfft = scipy.fft.next_fast_len(block + self.m - 1, real=True)
         self.block = block
-        self.spectrum = scipy.fft.rfft(ir, self.nfft, axis=2, workers=1)     # (2, 2, f)
+        self.spectrum = (scipy.fft.rfft(ir, self.nfft, axis=2, workers=1) if spectrum is None
+                         else spectrum)                                       # (2, 2, f)
+        if self.spectrum.shape != (2, 2, self.nfft // 2 + 1):
+            raise ValueError(f"spectrum of shape {self.spectrum.shape} does not fit {self.nfft}-point transforms")
         self.carry = np.zeros((2, self.m - 1), np.float32)
 
     def process(self, x: np.ndarray) -> np.ndarray:
@@ -141,3 +144,20 @@ class Convolver:
         acc[:, :self.m - 1] += self.carry
         self.carry = acc[:, b:].copy()
         return np.ascontiguousarray(acc[:, :b])
+
+
+@functools.lru_cache(maxsize=8)
+def hall_convolver_spectrum(hall: Hall, block: int, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """The hall's response transformed for blocks of `block` samples: the same for every
+    stem of a render, so computed once per process and block size."""
+    import scipy.fft
+
+    ir = hall_ir(hall, sample_rate)
+    nfft = scipy.fft.next_fast_len(block + ir.shape[2] - 1, real=True)
+    return scipy.fft.rfft(ir, nfft, axis=2, workers=1)
+
+
+def hall_convolver(hall: Hall, block: int) -> Convolver:
+    """A fresh Convolver through `hall` for blocks up to `block` samples (the transformed
+    response shared, the overlap state its own)."""
+    return Convolver(hall_ir(hall), block=block, spectrum=hall_convolver_spectrum(hall, block))
