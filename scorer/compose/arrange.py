@@ -7,10 +7,27 @@ idiom (idioms.py: walking bass, spiccato, comping, pedal point, brushed swing…
 seed picks from the preset's list, in a variant per section of the cue's form (form.py);
 builds move to the busiest idiom and add layers, the climax is tutti. Under dialogue the
 melody rests, the pulse keeps only low drums on the beat, sustained parts stay below the
-speech band (≈300 Hz–3 kHz) and everything plays softer. Every honoured hit gets an
-accent starting exactly at its time; the cue ends with a button chord on its last beat.
+speech band (≈300 Hz–3 kHz) and everything plays softer. The cue ends with a button
+chord on its last beat.
+
+Every honoured hit is a stinger, an event rather than one more note (StingerPlan), scaled
+by the hit's strength and the preset's mood ([stinger] and its stinger layers): the kit's
+bass drum, floor tom and crash (and the preset's other cymbals on a strong hit), the
+hits layer's root, a low hit (timpani, taiko, low piano or the basses in octaves), a
+stab (a short full chord on brass or strings), and into a strong hit a riser that lands
+on it (a reverse cymbal, a timpani roll, a harp or xylophone glissando, a string
+crescendo; the kit may add its suspended-cymbal or snare roll). Before it the
+arrangement makes room: in the rest (the preset's room_s, longer for the strongest
+hits) nothing but the riser starts or sounds — notes end, the kit's ringing drums stop
+a little earlier, and expression (CC11/CC1) drops so releases die — and everything is
+back on the hit. That is what makes the hit stand 8–10 dB and more over the half second
+before it (deliver.measure.accent_db), even with the hall ringing into the rest. Under
+a line the stab keeps below the speech band, there is no riser, and the low drums keep
+their weight (the mix's dip under the line already makes room). Every accent starts
+exactly at its hit: the tempo map and the sync are the tempo fit's.
+
 Then the parts are performed (perform.py): seeded timing and velocity, CC1/CC11 curves
-on sustained parts, pedal on piano.
+on sustained parts, pedal on piano; the stinger's own layers are played as written.
 """
 from __future__ import annotations
 
@@ -24,9 +41,11 @@ from scorer.compose import perform
 from scorer.compose.form import BUILD, CLIMAX, DEVELOPMENT, ENDING, INTRO, RELEASE, STATEMENT, Form, \
     climax_and_peak, plan_form
 from scorer.compose.harmony import Chord, Harmony, chord_scale, parallel_perfects, voice_chord
-from scorer.music.presets import DRUM_NOTES, Band, Layer, Preset
+from scorer.music.presets import DRUM_NOTES, REVERSE_KEY, RISER_GLISS, RISER_REVERSE, RISER_ROLL, RISER_SWELL, \
+    ROLL_PROGRAMS, Band, Layer, Preset, riser_kind
 from scorer.compose.theme import DEVELOPMENT_TREATMENTS, Motif, phrase_bars, treated
-from scorer.types import Control, Cue, Hit, MotifNote, Note, Part, Span, TempoMap
+from scorer.types import EXPRESSION, MOD_WHEEL, SUSTAIN_PEDAL, Control, Cue, Hit, MotifNote, Note, Part, Span, \
+    TempoMap
 
 # D4 ≈ 294 Hz: sustained notes above this sit in the speech band under dialogue.
 SPEECH_TOP_PITCH = 62
@@ -35,11 +54,41 @@ DIALOGUE_GAIN = 0.7
 MELODY_REST_BEFORE_S, MELODY_REST_AFTER_S = 0.2, 0.1
 DRUM_NOTE_S = 0.15
 LOW_DRUMS = frozenset({"kick", "kick2", "tom_floor", "tom_low", "tom_mid"})
-ROLL_PROGRAMS = frozenset({47, 116, 117})   # timpani, taiko, melodic tom can roll
-ROLL_STROKE_S = 0.07
+# Drums that ring on after their note ends (a General MIDI kit ignores note-offs): they
+# stop KIT_RING_S earlier before a hit than the rest of the band, so their ring has died
+# by the time the rest begins.
+RINGING_DRUMS = frozenset({"tom_floor", "tom_low", "tom_mid", "tom_high", "crash", "crash2", "china", "splash",
+                           "ride", "ride_bell", "hat_open"})
+KIT_RING_S = 0.25
 DRUM_ACCENT = {"X": 1.15, "x": 0.9, "o": 0.55}
 # The reel's last chord must be heard: it starts at least this long before the picture ends.
 FINAL_RING_S = 0.75
+
+# Stingers. A hit at least this strong gets the whole event: a riser into it, every
+# cymbal and the full stab, out of a rest that grows with its strength (up to
+# STRONG_ROOM times the preset's room_s); a weaker one a lighter accent out of room_s.
+# (The hall rings on into the rest: only a rest of about half a second leaves the hit
+# standing 8–10 dB over what precedes it.)
+STRONG_HIT = 0.6
+STRONG_ROOM = 1.25
+# Expression in the rest: low enough that what still rings there (releases, a held
+# pedal) is gone, reached over ROOM_FADE_S so the drop does not click.
+ROOM_EXPRESSION = 8
+ROOM_FADE_S = 0.05
+# A stab is short: half a beat, kept within these bounds (s).
+STAB_S = (0.2, 0.35)
+# FluidR3's reverse cymbal (program 119) on REVERSE_KEY peaks this long after its attack;
+# it is struck so that its peak lands on the hit (and its note ends there).
+REVERSE_LEAD_S = 1.375
+# A glissando runs up the beat before a hit, a roll over that beat (two into a very
+# strong hit), a swell crescendos over two beats.
+RISER_BEATS = {RISER_ROLL: 1.0, RISER_GLISS: 1.0, RISER_SWELL: 2.0}
+# A roll is measured in thirty-seconds, a glissando in sextuplets (its notes a run, not
+# a tremolo).
+RISER_STEPS_PER_BEAT = {RISER_ROLL: 8, RISER_GLISS: 6}
+VERY_STRONG_HIT = 0.8
+# The stinger's layers play at least as loud as at this intensity, however quiet the cue.
+STINGER_INTENSITY = 0.8
 
 
 @dataclass(frozen=True)
@@ -168,6 +217,7 @@ class _Cue:
         self.bass_notes: list[Note] = []
         self.dynamics: tuple[Control, ...] | None = None
         self.button_len_s = 0.0
+        self.stingers = _plan_stingers(self)
 
     def s(self, beat: float) -> float:
         return self.tm.beat_to_s(beat)
@@ -780,20 +830,23 @@ def _bar_drums(c: _Cue, bar: int) -> list[tuple[str, float, float]]:
 
 def _pulse(c: _Cue, layer: Layer, breath) -> list[Note | None]:
     """The kit in its idiom (low drums on the beat only under dialogue), a tom fill into
-    strong hits at high intensity, a cymbal swell into other strong hits, and crash + kick
-    on every honoured hit and the button.
-    breath(notes) clears the patterns just before each hit."""
+    strong hits at high intensity — played in the beat before the rest, so the rest stays
+    silent — the preset's kit roll (a suspended cymbal or a snare) swelling through the
+    rest into strong hits, and the kit's share of every stinger: bass drum, floor tom and
+    crash, with the preset's other cymbals on a strong hit; crash and bass drum on the
+    button. breath(notes) clears the patterns in the rest before each hit."""
     notes: list[Note | None] = []
-    fills = []   # beats [hit − 1, hit) given to a tom fill into a strong hit at high intensity
-    for hit, beat in c.hits:
-        if (hit.strength >= 0.6 and c.in_cue(beat - 1) and c.band(beat - 1) is c.preset.high
-                and "pulse" in c.preset.high.play and not c.talking(c.s(beat - 1), hit.t_s)):
-            fills.append(beat)
+    fills = []   # (first beat, end beat) of a tom fill into a strong hit at high intensity
+    for plan in c.stingers:
+        end_b = math.floor(4 * c.tm.s_to_beat(plan.kit_rest_from_s) + 1e-6) / 4
+        if (plan.strength >= 0.6 and c.in_cue(end_b - 1) and c.band(end_b - 1) is c.preset.high
+                and "pulse" in c.preset.high.play and not c.talking(c.s(end_b - 1), plan.t_s)):
+            fills.append((end_b - 1, end_b))
     for bar in c.bars():
         for drum, b0, acc in _bar_drums(c, bar):
             if b0 >= c.end_beat - 1e-9 or not c.in_cue(b0):
                 continue
-            if any(f - 1 <= b0 < f for f in fills):
+            if any(f0 - 1e-9 <= b0 < f1 for f0, f1 in fills):
                 continue
             t0 = c.s(b0)
             talk = c.talking(t0)
@@ -803,37 +856,46 @@ def _pulse(c: _Cue, layer: Layer, breath) -> list[Note | None]:
                 continue
             vel = velocity(layer.velocity, c.intensity(b0), under_dialogue=talk, accent=acc)
             notes.append(_note(t0, t0 + DRUM_NOTE_S, DRUM_NOTES[drum], vel))
-    notes = breath(notes)
     toms = [DRUM_NOTES[d] for d in ("tom_high", "tom_mid", "tom_low", "tom_floor")]
-    for f in fills:
+    for f0, f1 in fills:
         n = 4 if c.spb < 4 else c.spb
         for k in range(n):
-            b0 = f - 1 + k / n
+            b0 = f0 + (f1 - f0) * k / n
             t0 = c.s(b0)
             vel = velocity(layer.velocity, c.intensity(b0), accent=0.75 + 0.35 * k / max(n - 1, 1))
             notes.append(_note(t0, t0 + DRUM_NOTE_S, toms[min(k * len(toms) // n, len(toms) - 1)], vel))
-    # A riser into a strong hit where no fill leads into it: a suspended-cymbal roll
-    # (sixteenth strokes on the ride) swelling over the two beats before, stopping a
-    # sixteenth short so the hit is a fresh attack. Not over a line of dialogue.
-    for hit, beat in c.hits:
-        if (hit.strength >= 0.8 and c.in_cue(beat - 2) and beat not in fills
-                and not c.talking(c.s(beat - 2), hit.t_s)):
+    notes = breath(notes)
+    ringing = {DRUM_NOTES[d] for d in RINGING_DRUMS}
+    notes = [n for n in notes if n is None or n.pitch not in ringing
+             or not any(p.kit_rest_from_s - 1e-9 <= n.start_s < p.t_s for p in c.stingers)]
+    # The kit's roll into a strong hit where no fill leads into it: sixteenth strokes
+    # swelling over the two beats before, through the rest (it is the riser's), stopping
+    # a sixteenth short so the hit is a fresh attack. Not over a line of dialogue.
+    roll = c.preset.stinger.kit_roll
+    for plan in c.stingers:
+        if (roll != "none" and plan.strength >= VERY_STRONG_HIT and c.in_cue(plan.beat - 2)
+                and not any(plan.rest_from_s - 1.0 <= c.s(f1) <= plan.t_s for _, f1 in fills)
+                and not c.talking(c.s(plan.beat - 2), plan.t_s)):
             n = 8
             for k in range(n - 1):
-                b0 = beat - 2 + 2 * k / n
+                b0 = plan.beat - 2 + 2 * k / n
                 t0 = c.s(b0)
                 vel = velocity(layer.velocity, c.intensity(b0), accent=0.2 + 0.5 * k / (n - 1))
-                notes.append(_note(t0, t0 + DRUM_NOTE_S, DRUM_NOTES["ride"], vel))
-    # The accent at every honoured hit: crash and kick, starting exactly at the hit; a
-    # second cymbal doubles the crash on strong hits (General MIDI crashes are soft).
-    for hit, beat in c.hits:
-        talk = c.talking(hit.t_s)
-        vel = velocity(layer.velocity, max(c.intensity(beat), 0.6), under_dialogue=talk,
-                       accent=1.0 + 0.3 * hit.strength)
-        notes.append(_note(hit.t_s, hit.t_s + 0.5, DRUM_NOTES["crash"], vel))
-        notes.append(_note(hit.t_s, hit.t_s + DRUM_NOTE_S, DRUM_NOTES["kick"], vel))
-        if hit.strength >= 0.7 and not talk:
-            notes.append(_note(hit.t_s, hit.t_s + 0.5, DRUM_NOTES["crash2"], vel))
+                notes.append(_note(t0, t0 + DRUM_NOTE_S, DRUM_NOTES[roll], vel))
+    # The kit's share of every stinger, starting exactly on the hit: bass drum, floor tom
+    # and crash; on a strong hit the preset's other cymbals too (General MIDI cymbals are
+    # soft: they are doubled rather than struck harder).
+    for plan in c.stingers:
+        vel = velocity(layer.velocity, max(c.intensity(plan.beat), 0.6), accent=1.15 + 0.3 * plan.strength)
+        kit = ["crash", "kick", "tom_floor"]
+        if plan.strong:
+            kit += [d for d in c.preset.stinger.cymbals if not plan.talk]
+        for drum in dict.fromkeys(kit):
+            # Under a line the drums below the voice keep their weight; the cymbal is softer.
+            soft = plan.talk and drum not in LOW_DRUMS
+            length = DRUM_NOTE_S if drum in LOW_DRUMS else 0.5
+            notes.append(_note(plan.t_s, plan.t_s + length, DRUM_NOTES[drum],
+                               max(1, round(vel * DIALOGUE_GAIN)) if soft else vel))
     end_s = c.button_s
     if c.intensity(c.end_beat) >= 0.35:
         vel = velocity(layer.velocity, c.intensity(c.end_beat), under_dialogue=c.talking(end_s))
@@ -843,36 +905,289 @@ def _pulse(c: _Cue, layer: Layer, breath) -> list[Note | None]:
 
 
 def _hits(c: _Cue, layer: Layer, button_s: float) -> list[Note | None]:
-    """The chord root struck on every honoured hit (a roll into strong ones where the
-    instrument rolls) and on the button."""
+    """The chord root struck on every honoured hit (ringing until the rest before the next
+    one) and on the button."""
     notes: list[Note | None] = []
-    prev_beat = -math.inf
-    for hit, beat in c.hits:
-        chord = c.chord_at(beat)
+    for k, plan in enumerate(c.stingers):
+        chord = c.chord_at(plan.beat)
         pitch = _pitch_of(chord.spec.root_pc, layer.low, layer.high, layer.low)
-        talk = c.talking(hit.t_s)
-        i = c.intensity(beat)
-        nxt = min([b for _, b in c.hits if b > beat] + [beat + 1.0, c.end_beat])
-        vel = velocity(layer.velocity, 0.6 + 0.4 * i, under_dialogue=talk, accent=0.8 + 0.25 * hit.strength)
-        notes.append(_note(hit.t_s, max(c.s(nxt), hit.t_s + 0.1), pitch, vel))
-        # A roll into a strong hit, when the instrument can roll and nothing is said.
-        if (layer.program in ROLL_PROGRAMS and hit.strength >= 0.6 and beat - prev_beat >= 2
-                and c.in_cue(beat - 1) and c.band(beat - 1) is not c.preset.low
-                and not c.talking(c.s(beat - 1), hit.t_s)):
-            t_a = c.s(beat - 1)
-            n = max(4, round((hit.t_s - t_a) / ROLL_STROKE_S))
-            # Crescendo to well under the hit, and the last stroke left out: the hit is
-            # then a fresh, louder attack rather than one more stroke of the roll.
-            for k in range(n - 1):
-                s0 = t_a + (hit.t_s - t_a) * k / n
-                s1 = t_a + (hit.t_s - t_a) * (k + 1) / n
-                notes.append(_note(s0, s1, pitch, max(1, round(vel * (0.25 + 0.35 * k / n)))))
-        prev_beat = beat
+        i = c.intensity(plan.beat)
+        vel = velocity(layer.velocity, 0.6 + 0.4 * i, under_dialogue=plan.talk, accent=0.8 + 0.25 * plan.strength)
+        notes.append(_note(plan.t_s, _ring_end_s(c, k, 1.0), pitch, vel))
     end_s = c.button_s
     chord = c.button
     vel = velocity(layer.velocity, c.intensity(c.end_beat), under_dialogue=c.talking(end_s))
     notes.append(_note(end_s, end_s + button_s, _pitch_of(chord.spec.root_pc, layer.low, layer.high, layer.low), vel))
     return notes
+
+
+# --- stingers --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StingerPlan:
+    """How one honoured hit is played: the rest before it (everything but the riser stops
+    in [rest_from_s, t_s); the kit's ringing drums from kit_rest_from_s), whether a line
+    is spoken over the rest or the hit, and where its riser starts (None: no riser — a
+    weak hit, a line over the lead-in, no room for it, no riser layer)."""
+    t_s: float
+    beat: float
+    strength: float
+    strong: bool
+    rest_from_s: float
+    kit_rest_from_s: float
+    talk: bool
+    riser_from_s: float | None = None
+
+
+def _sixteenth_s(c: "_Cue", t_s: float) -> float:
+    return 0.25 * 60.0 / c.tm.tempo_at_s(max(t_s - 1e-6, c.cue.start_s))
+
+
+def _riser_start(c: "_Cue", layer: Layer, hit: Hit, beat: float, earliest_s: float) -> float | None:
+    """Where the riser into a strong hit starts: a reverse cymbal its sample's lead before
+    the hit (on the nearest sixteenth), a glissando a beat before, a roll one (two into a
+    very strong hit), a swell two beats; None when that would reach back past
+    earliest_s (the cue's start, the hit before) or over a line of dialogue."""
+    kind = riser_kind(layer.program)
+    if kind == RISER_REVERSE:
+        start = c.s(beat - round(REVERSE_LEAD_S / _sixteenth_s(c, hit.t_s)) / 4)
+    else:
+        beats = RISER_BEATS[kind] * (2.0 if kind == RISER_ROLL and hit.strength >= VERY_STRONG_HIT else 1.0)
+        start = c.s(beat - beats)
+        if start < earliest_s:                      # no room for the long one: one beat
+            start = c.s(beat - RISER_BEATS[kind])
+    if start < earliest_s - 1e-9 or c.talking(start, hit.t_s):
+        return None
+    return round(start, 9)
+
+
+def rest_windows(tempo_map: TempoMap, hits: tuple[tuple[float, float, float], ...], *, room_s: float,
+                 start_s: float) -> tuple[tuple[float, float], ...]:
+    """(rest start, hit) in seconds for each honoured hit — hits: (t_s, beat, strength) in
+    time order: the rest before it is at least room_s (up to STRONG_ROOM times that for
+    the strongest hits), in whole sixteenths of the tempo there, never reaching back past
+    the middle of the gap from the hit before, nor past the cue's start (start_s)."""
+    out = []
+    prev_s = None
+    for t_s, _, strength in hits:
+        target = room_s * (1.0 + (STRONG_ROOM - 1.0) * max(0.0, strength - STRONG_HIT) / (1 - STRONG_HIT))
+        six = 0.25 * 60.0 / tempo_map.tempo_at_s(max(t_s - 1e-6, start_s))
+        rest_from = t_s - six * max(1, math.ceil(target / six - 1e-6))
+        floor = start_s if prev_s is None else 0.5 * (prev_s + t_s)
+        out.append((round(max(rest_from, floor), 9), t_s))
+        prev_s = t_s
+    return tuple(out)
+
+
+def stinger_rests(cue_score, preset: Preset) -> tuple[tuple[float, float], ...]:
+    """The rests the arrangement of a composed cue (a CueScore) leaves before its scored
+    hits, (start, hit) in seconds: what else plays in the cue — a bed, a sound effect —
+    may make the same room, so the hit lands out of silence."""
+    hits = tuple((hf.hit.t_s, hf.beat, hf.hit.strength) for hf in cue_score.hit_fits
+                 if hf.hit.scored and hf.hit.t_s <= cue_score.cue.end_s + 1e-9)
+    return rest_windows(cue_score.tempo_map, hits, room_s=preset.stinger.room_s, start_s=cue_score.cue.start_s)
+
+
+def _plan_stingers(c: "_Cue") -> tuple[StingerPlan, ...]:
+    """Every honoured hit as a stinger, scaled by its strength and the preset's mood: the
+    rest before it (rest_windows), the kit's earlier stop, a riser into a strong hit."""
+    riser = c.preset.layer("riser")
+    # A stop-time bar is its own lead-in: the band stops and the hit answers the silence.
+    stopped = {end for _, end, _ in _stop_windows(c)}
+    rests = rest_windows(c.tm, tuple((h.t_s, b, h.strength) for h, b in c.hits), room_s=c.preset.stinger.room_s,
+                         start_s=c.cue.start_s)
+    out = []
+    prev_s = None
+    for (hit, beat), (rest_from, _) in zip(c.hits, rests):
+        strong = hit.strength >= STRONG_HIT
+        floor = c.cue.start_s if prev_s is None else 0.5 * (prev_s + hit.t_s)
+        kit_from = max(rest_from - KIT_RING_S, floor)
+        talk = c.talking(rest_from, hit.t_s)
+        riser_from = None
+        if strong and riser is not None and hit.t_s not in stopped:
+            riser_from = _riser_start(c, riser, hit, beat, c.cue.start_s if prev_s is None else prev_s + 0.2)
+        out.append(StingerPlan(hit.t_s, beat, hit.strength, strong, rest_from, round(kit_from, 9), talk, riser_from))
+        prev_s = hit.t_s
+    return tuple(out)
+
+
+def _stinger_velocity(c: "_Cue", layer: Layer, plan: StingerPlan, *, softer_under_lines: bool = True) -> int:
+    """A stinger layer's velocity: its base (the preset's mood), louder with the hit's
+    strength, never played as softly as a quiet texture around it (at least as at
+    STINGER_INTENSITY: the accent is the point); softer under a line unless it sounds
+    below the voice (a low drum, a bass note: the mix's dip under the line already makes
+    room, and the accent must still be heard)."""
+    return velocity(layer.velocity, max(c.intensity(plan.beat), STINGER_INTENSITY),
+                    under_dialogue=plan.talk and softer_under_lines, accent=0.82 + 0.22 * plan.strength)
+
+
+def _ring_end_s(c: "_Cue", k: int, ring_beats: float) -> float:
+    """How long a struck stinger note rings: ring_beats, but not into the next hit."""
+    plan = c.stingers[k]
+    end = c.s(plan.beat + ring_beats)
+    if k + 1 < len(c.stingers):
+        end = min(end, c.stingers[k + 1].t_s)
+    return max(end, plan.t_s + 0.1)
+
+
+def _low_hit(c: "_Cue", layer: Layer) -> list[Note | None]:
+    """The low hit under the kit's bass drum on every honoured hit: the chord's root at the
+    bottom of the instrument — doubled an octave up where the instrument is pitched
+    (piano, basses: the octave is what makes a low note speak), alone on a drum."""
+    notes: list[Note | None] = []
+    for k, plan in enumerate(c.stingers):
+        root = _pitch_of(c.chord_at(plan.beat).spec.root_pc, layer.low, layer.high, layer.low)
+        pitches = [root] + ([root + 12] if layer.program not in ROLL_PROGRAMS and root + 12 <= layer.high else [])
+        vel = _stinger_velocity(c, layer, plan, softer_under_lines=False)
+        end = _ring_end_s(c, k, 2.0)
+        notes += [_note(plan.t_s, end, p, vel) for p in pitches]
+    return notes
+
+
+def stab_voicing(pcs: tuple[int, ...], low: int, high: int, *, n_voices: int, max_top: int | None = None) -> list[int]:
+    """A full chord for a stab, spaced as an orchestrator would: root at the bottom of the
+    range, the fifth and the octave above it, then the third, fifth and any added tones
+    close at the top; n_voices notes at most, none above max_top. Where a low ceiling
+    leaves the open spacing thin, the remaining chord tones under it fill in (closer, but
+    never a third or less apart below E3, where that turns to mud)."""
+    root = _pitch_of(pcs[0], low, high, low)
+    rel = [(q - pcs[0]) % 12 for q in pcs]
+    third, fifth = rel[1], rel[2] if len(rel) > 2 else 7
+    extra = rel[3:]
+    shape = [0, fifth, 12, 12 + third, 12 + fifth] + [12 + e for e in extra] + [24, 24 + third]
+    top = high if max_top is None else min(high, max_top)
+    out = []
+    for iv in shape:
+        p = root + iv
+        if p <= top and p not in out:
+            out.append(p)
+        if len(out) == n_voices:
+            break
+    for p in range(top, root, -1):
+        if len(out) >= n_voices:
+            break
+        if p % 12 in pcs and p not in out and (p >= 52 or all(abs(p - q) > 4 for q in out)):
+            out.append(p)
+    return sorted(out)
+
+
+def _stab(c: "_Cue", layer: Layer) -> list[Note | None]:
+    """A short full chord on every honoured hit (brass or strings, by preset): six voices
+    on a strong hit, four on a weak one, under the tune where it sounds; under a line only
+    what fits below the speech band; nothing where that leaves less than two notes."""
+    notes: list[Note | None] = []
+    for plan in c.stingers:
+        beat_s = 60.0 / c.tm.tempo_at_s(plan.t_s)
+        length = min(STAB_S[1], max(STAB_S[0], 0.5 * beat_s))
+        cap = SPEECH_TOP_PITCH if c.talking(plan.t_s, plan.t_s + length) else layer.high
+        tune = c.melody_low(plan.t_s, plan.t_s + length)
+        if tune is not None:
+            cap = min(cap, tune - 1)              # the tune stays on top, the stab under it
+        pitches = stab_voicing(c.chord_at(plan.beat).spec.pcs, layer.low, layer.high,
+                               n_voices=6 if plan.strong else 4, max_top=cap)
+        if len(pitches) < 2:
+            continue
+        vel = _stinger_velocity(c, layer, plan)
+        notes += [_note(plan.t_s, plan.t_s + length, p, vel) for p in pitches]
+    return notes
+
+
+def _riser(c: "_Cue", layer: Layer) -> tuple[list[Note | None], list[Control]]:
+    """What rises into each strong hit and lands on it (notes, and the swell's own
+    expression curve): a reverse cymbal peaking on the hit; a timpani or taiko roll
+    crescendo, its last stroke left out so the hit is a fresh attack; a glissando up the
+    chord's scale; or a sustained chord crescendo (CC11) released on the hit."""
+    notes: list[Note | None] = []
+    controls: list[Control] = []
+    kind = riser_kind(layer.program)
+    for plan in c.stingers:
+        if plan.riser_from_s is None:
+            continue
+        t0, t1 = plan.riser_from_s, plan.t_s
+        top = _stinger_velocity(c, layer, plan)
+        chord = c.chord_at(plan.beat)
+        if kind == RISER_REVERSE:
+            key = _fold(REVERSE_KEY, layer.low, layer.high)
+            notes.append(_note(t0, t1, key, top))
+        elif kind == RISER_ROLL:
+            # A measured roll in thirty-seconds, crescendo, on the root of the chord it
+            # sounds under (the hit then brings its own).
+            b0 = c.tm.s_to_beat(t0)
+            per = RISER_STEPS_PER_BEAT[kind]
+            n = max(4, round((plan.beat - b0) * per))
+            for k in range(n - 1):
+                s0, s1 = c.s(b0 + k / per), c.s(b0 + (k + 1) / per)
+                pitch = _pitch_of(c.chord_at(b0 + k / per).spec.root_pc, layer.low, layer.high, layer.low)
+                notes.append(_note(s0, s1, pitch, max(1, round(top * (0.3 + 0.45 * k / n)))))
+        elif kind == RISER_GLISS:
+            # Up the chord's scale to the top of the instrument, the last note ringing into
+            # the hit.
+            sc = set(chord_scale(c.harmony.scale, chord.spec.pcs))
+            b0 = c.tm.s_to_beat(t0)
+            per = RISER_STEPS_PER_BEAT[kind]
+            steps = max(4, round((plan.beat - b0) * per))
+            run = [p for p in range(layer.low, layer.high + 1) if p % 12 in sc][-steps:]
+            first = steps - len(run)                 # a short run starts late, still landing on the hit
+            for k, p in enumerate(run):
+                s0 = c.s(b0 + (first + k) / per)
+                end = t1 if k == len(run) - 1 else c.s(b0 + (first + k + 2) / per)
+                notes.append(_note(s0, end, p, max(1, round(top * (0.5 + 0.4 * k / max(1, len(run) - 1))))))
+        else:   # a swell: the chord before the hit, held and crescendo into it
+            before = c.chord_at(c.tm.s_to_beat(t0))
+            voicing = voice_chord(before.spec.pcs, low=layer.low, high=layer.high, n_voices=3, prev=None,
+                                  centre=layer.low + 0.45 * (layer.high - layer.low))
+            notes += [_note(t0, t1, p, top) for p in voicing]
+            steps = max(4, round((t1 - t0) / 0.05))
+            for k in range(steps + 1):
+                x = k / steps
+                t = round(t0 + (t1 - t0) * x, 6)
+                # Slow at first, fast at the end: a crescendo is heard in its last moments.
+                controls.append(Control(t, EXPRESSION, round(20 + 76 * x ** 2)))
+                controls.append(Control(t, MOD_WHEEL, round(10 + 100 * x ** 2)))
+    return notes, controls
+
+
+def _rest_windows(c: "_Cue") -> list[tuple[float, float]]:
+    return [(p.rest_from_s, p.t_s) for p in c.stingers]
+
+
+def _value_at(controls: tuple[Control, ...], number: int, t_s: float, default: int | None) -> int | None:
+    vals = [x.value for x in controls if x.number == number and x.t_s <= t_s + 1e-9]
+    return vals[-1] if vals else default
+
+
+def _make_room_controls(c: "_Cue", controls: tuple[Control, ...], *, piano: bool) -> tuple[Control, ...]:
+    """The controllers of a part that rests before each hit: expression (CC11, and CC1)
+    falls away at the start of the rest — so what still rings there, a release or the
+    hall's first reflections of it, dies at once — and is back at the hit at the value
+    its curve has there; a piano's pedal lifts with it and is caught again after the hit."""
+    windows = _rest_windows(c)
+    if not windows:
+        return controls
+    inside = lambda t: any(w0 - 1e-9 <= t < w1 - 1e-9 for w0, w1 in windows)  # noqa: E731
+    out = [x for x in controls if not inside(x.t_s)]
+    for w0, w1 in windows:
+        if w1 - w0 < 1e-3:
+            continue                                    # a hit on the cue's first sample: no rest
+        fade = min(ROOM_FADE_S, 0.5 * (w1 - w0))
+        for number, default in ((EXPRESSION, 127), (MOD_WHEEL, None)):
+            was = _value_at(controls, number, w0, default)
+            back = _value_at(controls, number, w1, default)
+            if was is None or back is None:
+                continue
+            floor = ROOM_EXPRESSION if number == EXPRESSION else 0
+            for k in range(3):
+                out.append(Control(round(w0 + fade * k / 2, 6), number, round(was + (floor - was) * (k + 1) / 3)))
+            out.append(Control(w1, number, back))          # exactly on the hit, before its notes
+        if piano and (_value_at(controls, SUSTAIN_PEDAL, w0, 0) or 0) >= 64:
+            out.append(Control(round(w0, 6), SUSTAIN_PEDAL, 0))
+        if piano and (_value_at(controls, SUSTAIN_PEDAL, w1, 0) or 0) >= 64:
+            out.append(Control(round(w1 + 0.03, 6), SUSTAIN_PEDAL, 127))
+    # One value per controller and time: the latest rule wins (a restore over a dip).
+    by_key: dict[tuple[float, int], Control] = {}
+    for x in out:
+        by_key[(x.t_s, x.number)] = x
+    return tuple(sorted(by_key.values(), key=lambda x: (x.t_s, x.number)))
 
 
 def _stop_windows(c: _Cue) -> list[tuple[float, float, float]]:
@@ -906,14 +1221,12 @@ def _stop_time(c: _Cue, notes: list[Note | None]) -> list[Note | None]:
 
 
 def _clear_before_hits(c: _Cue, notes: list[Note | None], *, gap_beats: float, max_gap_s: float) -> list[Note]:
-    """A breath before every honoured hit and the button: nothing starts in the short
-    window before it, and what is sounding stops there, so the accent lands on a clean
-    onset instead of being masked."""
-    stops = [h.t_s for h, _ in c.hits] + [c.button_s]
-    windows = []
-    for t in stops:
-        gap = min(max_gap_s, gap_beats * 60.0 / c.tm.tempo_at_s(max(t - 1e-6, c.cue.start_s)))
-        windows.append((t - gap, t))
+    """The rest before every honoured hit (the stinger's, StingerPlan.rest_from_s) and a
+    short breath before the button (gap_beats, at most max_gap_s): nothing starts in
+    it, and what is sounding stops there, so the hit lands out of silence instead of
+    being masked."""
+    gap = min(max_gap_s, gap_beats * 60.0 / c.tm.tempo_at_s(max(c.button_s - 1e-6, c.cue.start_s)))
+    windows = _rest_windows(c) + [(c.button_s - gap, c.button_s)]
     out = []
     for n in notes:
         if n is None:
@@ -996,7 +1309,8 @@ def _perform(c: _Cue, part: Part, k: int) -> Part:
     pedal on piano."""
     rng = np.random.default_rng([c.variation.perform_seed, k])
     sync = c.sync_s()
-    keep_out = tuple((s.start_s, s.end_s) for s in c.dialogue) + tuple((t - 0.2, t) for t in sync)
+    keep_out = (tuple((s.start_s, s.end_s) for s in c.dialogue) + tuple(_rest_windows(c))
+                + tuple((t - 0.2, t) for t in (c.cue.start_s, c.button_s)))
     rubato = part.name == "melody" and c.variation.texture("melody").idiom == "rubato"
     notes = perform.humanise(list(part.notes), group=part.group, rng=rng, sync_s=sync, keep_out=keep_out,
                              lag_s=(lambda t: perform.RUBATO_S * perform.phrase_arch(_phrase_position(c, t)))
@@ -1011,8 +1325,23 @@ def _perform(c: _Cue, part: Part, k: int) -> Part:
             controls = perform.pedal([ch.start_s for ch in c.body[1:]] + [c.button_s], start_s=start, end_s=end)
         elif part.name in ("pad", "melody", "counter") or part.program in perform.SUSTAINED_PROGRAMS:
             controls = tuple(x for x in _dynamics(c) if x.t_s <= end + 1e-9)
-    return Part(part.name, part.group, part.program, part.is_drums,
-                tuple(sorted(notes, key=lambda n: (n.start_s, n.pitch))), controls)
+    return _with_room(c, Part(part.name, part.group, part.program, part.is_drums,
+                              tuple(sorted(notes, key=lambda n: (n.start_s, n.pitch))), controls))
+
+
+def _with_room(c: _Cue, part: Part) -> Part:
+    """A pitched part with its expression dipped in the rest before each hit (see
+    _make_room_controls); the kit has no controller of its own (General MIDI's drum
+    channel is shared), its notes simply stop."""
+    if part.is_drums or not part.notes:
+        return part
+    controls = part.controls
+    if not any(x.number == EXPRESSION for x in controls):
+        # Full expression from the first note, said rather than assumed, so the dips
+        # below return to a value the file states.
+        controls = (Control(min(n.start_s for n in part.notes), EXPRESSION, 127),) + controls
+    controls = _make_room_controls(c, controls, piano=part.program in perform.PIANO_PROGRAMS)
+    return Part(part.name, part.group, part.program, part.is_drums, part.notes, controls)
 
 
 def arrange(cue: Cue, *, preset: Preset, harmony: Harmony, tempo_map: TempoMap, end_beat: float,
@@ -1041,7 +1370,8 @@ def arrange(cue: Cue, *, preset: Preset, harmony: Harmony, tempo_map: TempoMap, 
                             velocity(bass.velocity, c.intensity(end_beat), under_dialogue=c.talking(c.button_s))))
     c.bass_notes = [n for n in bass_notes if n is not None]
     pad = preset.layer("pad")
-    # Sustained chords only lift briefly: a longer gap would be heard as a hole.
+    # Sustained chords only lift briefly before the button: a longer gap would be heard as
+    # a hole there (before a hit the rest is the stinger's, the same for every layer).
     parts = [_part(pad, _stop_time(c, _clear_before_hits(c, _pad(c, pad, button_s), gap_beats=0.25,
                                                          max_gap_s=0.06))),
              _part(bass, _stop_time(c, bass_notes))]
@@ -1053,8 +1383,22 @@ def arrange(cue: Cue, *, preset: Preset, harmony: Harmony, tempo_map: TempoMap, 
         counter = preset.layer("counter")
         parts.append(_part(counter, _stop_time(c, breath(_counter(c, counter, motif)))))
     parts.append(_part(preset.layer("pulse"), _stop_time(c, _pulse(c, preset.layer("pulse"), breath))))
-    parts.append(_part(preset.layer("hits"), _hits(c, preset.layer("hits"), button_s)))
+    parts.append(_part(preset.layer("hits"), breath(_hits(c, preset.layer("hits"), button_s))))
     parts = [_perform(c, p, k) for k, p in enumerate(parts)]
+    # The stinger's own layers play only on the hits, exactly (nothing to humanise): the
+    # low hit and the stab, and the riser that lands on each strong hit — the one part
+    # that sounds through the rest before it.
+    for role, build in (("low_hit", _low_hit), ("stab", _stab)):
+        layer = preset.layer(role)
+        if layer is not None:
+            notes = [n for n in breath(build(c, layer)) if n is not None]
+            pedal = perform.pedal([p.t_s for p in c.stingers], start_s=min(n.start_s for n in notes),
+                                  end_s=max(n.end_s for n in notes)) \
+                if notes and layer.program in perform.PIANO_PROGRAMS else ()   # a low piano rings with the pedal
+            parts.append(_with_room(c, _part(layer, notes, pedal)))
+    if preset.layer("riser") is not None:
+        notes, controls = _riser(c, preset.layer("riser"))
+        parts.append(_part(preset.layer("riser"), notes, tuple(controls)))
     idioms = {}
     for role in I.IDIOMS:
         if preset.layer(role) is not None:

@@ -177,3 +177,32 @@ class Meter:
         if not self.done:
             raise RuntimeError("the measured stream was not read to its end")
 
+
+def accent_db(samples: np.ndarray, sample_rate: int, t_s: float, *, before_s: float = 0.5,
+              after_s: float = 0.15) -> float:
+    """How much a hit stands out: 10·log10 of the mean square over [t_s, t_s + after_s)
+    over that in the half second before, [t_s − before_s, t_s). samples: (channels, n)
+    or (n,); channels are averaged into one mean square. Windows are cut to the signal;
+    a silent window before the hit reads +inf (a hit out of silence), a silent hit −inf,
+    both silent nan — said, not hidden."""
+    x = np.asarray(samples, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[None, :]
+    if x.ndim != 2:
+        raise ValueError(f"samples must be (channels, n) or (n,), got shape {x.shape}")
+    if before_s <= 0 or after_s <= 0:
+        raise ValueError(f"windows must be positive (before_s={before_s}, after_s={after_s})")
+    n = x.shape[1]
+    at = int(round(t_s * sample_rate))
+    lo, hi = max(0, at - int(round(before_s * sample_rate))), min(n, at + int(round(after_s * sample_rate)))
+    if not 0 < at < n:
+        raise ValueError(f"t_s = {t_s} s is not inside the signal (0 … {n / sample_rate:.3f} s)")
+    before = float(np.mean(np.square(x[:, lo:at])))
+    after = float(np.mean(np.square(x[:, at:hi])))
+    if before == 0.0 and after == 0.0:
+        return float("nan")
+    if before == 0.0:
+        return float("inf")
+    if after == 0.0:
+        return float("-inf")
+    return 10.0 * math.log10(after / before)

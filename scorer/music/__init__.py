@@ -238,7 +238,7 @@ def fifths_apart(a: tuple[str, str], b: tuple[str, str]) -> int:
 DRUM_NOTES: dict[str, int] = {
     "kick": 36, "kick2": 35, "rim": 37, "snare": 38, "clap": 39, "tom_floor": 41,
     "hat": 42, "tom_low": 43, "hat_pedal": 44, "tom_mid": 45, "hat_open": 46,
-    "tom_high": 48, "crash": 49, "ride": 51, "ride_bell": 53, "tambourine": 54,
+    "tom_high": 48, "crash": 49, "ride": 51, "china": 52, "ride_bell": 53, "tambourine": 54,
     "splash": 55, "cowbell": 56, "crash2": 57, "cabasa": 69, "shaker": 70, "claves": 75,
     "woodblock": 76, "woodblock_low": 77, "triangle_mute": 80, "triangle": 81,
 }

@@ -4,7 +4,8 @@ them, render takes their effects and prompts).
 
 A preset says how a mood sounds: its mood centre (to pick it for a cue), mode and tonics,
 tempo range and meter, progressions and cadence, instruments per layer and rhythmic
-figures per intensity band. Every error names the file and the field.
+figures per intensity band, and how its scored hits are played (`[stinger]` and the
+stinger layers: a low hit, a stab, a riser). Every error names the file and the field.
 
 Rhythm patterns cover one bar, one character per step (`rhythm.steps_per_beat` steps a
 beat). Pitched patterns (bass, ostinato): "1" root, "3" third, "5" fifth, "7" seventh (the
@@ -25,7 +26,11 @@ from scorer.errors import InputError, PresetError
 from scorer.music import DRUM_NOTES, GROUPS, MODES, NOTE_PCS, parse_numeral  # noqa: F401
 
 LAYER_ROLES = ("pad", "bass", "pulse", "melody", "hits")   # every preset has these
-OPTIONAL_ROLES = ("ostinato", "counter")
+# The stinger's own instruments (compose/arrange.py): they play only at scored hits — a
+# low hit under the kit's bass drum, a short full chord (the stab) and the riser that
+# lands on a strong hit. A preset without one plays its stingers without that layer.
+STINGER_ROLES = ("low_hit", "stab", "riser")
+OPTIONAL_ROLES = ("ostinato", "counter") + STINGER_ROLES
 BANDS = ("low", "mid", "high")
 # Intensity (0…1) below LOW_MID is "low", below MID_HIGH "mid", else "high".
 LOW_MID, MID_HIGH = 0.35, 0.7
@@ -107,6 +112,48 @@ _FX_RANGES = {"highpass_hz": (10.0, 1000.0), "low_shelf_db": (-18.0, 12.0), "pre
 # Keys of the per-stem reverbs the score had before it played in one hall.
 _RETIRED_FX = ("room_size", "wet", "dry", "width")
 
+# What a riser layer does is decided by its instrument: a reverse cymbal swells into the
+# hit (a sampled swell: it is started so its peak lands on the hit), a drum that rolls
+# rolls, an instrument that sustains crescendos (CC11), anything plucked or struck plays
+# a glissando up into it.
+REVERSE_CYMBAL = 119
+REVERSE_KEY = 60            # the key the arranger plays it on (its sample's length is timed there)
+ROLL_PROGRAMS = frozenset({47, 116, 117})   # timpani, taiko, melodic tom
+SWELL_PROGRAMS = (frozenset(range(16, 24)) | frozenset(range(40, 45)) | frozenset(range(48, 80))
+                  | frozenset(range(80, 96)))
+RISER_REVERSE, RISER_ROLL, RISER_SWELL, RISER_GLISS = "reverse_cymbal", "roll", "swell", "glissando"
+# The kit's own contribution to a riser: a suspended cymbal (rolled on the ride with
+# mallets) or a snare roll, crescendo over the two beats into a strong hit.
+KIT_ROLLS = ("none", "ride", "snare")
+
+
+def riser_kind(program: int) -> str:
+    """How a riser played on General MIDI `program` rises (see SWELL_PROGRAMS &c.)."""
+    if program == REVERSE_CYMBAL:
+        return RISER_REVERSE
+    if program in ROLL_PROGRAMS:
+        return RISER_ROLL
+    if program in SWELL_PROGRAMS:
+        return RISER_SWELL
+    return RISER_GLISS
+
+
+@dataclass(frozen=True)
+class Stinger:
+    """How the preset's mood plays a scored hit (the instruments are its stinger layers).
+
+    cymbals: the kit's cymbals struck with the crash on a strong hit (a weak one gets the
+    crash alone); room_s: how long everything but the riser rests before every hit, so it
+    lands out of a held breath (the strongest hits rest longer; in a hall about half a
+    second is what lets a hit stand 8–10 dB over what precedes it); kit_roll: the kit's
+    own roll into very strong hits ("ride": a suspended-cymbal roll, "snare", or "none")."""
+    cymbals: tuple[str, ...] = ("crash", "crash2")
+    room_s: float = 0.5
+    kit_roll: str = "none"
+
+
+ROOM_S_RANGE = (0.15, 1.0)
+
 # Procedural ambience beds (render/ambience.py) a preset may ask for.
 AMBIENCE_BEDS = ("room", "wind", "rain", "drone", "city", "night", "sea")
 
@@ -149,6 +196,8 @@ class Preset:
     # How each layer may be played (compose/idioms.py): layer → idiom names the seed picks
     # from; a layer not listed plays the band's own figure.
     idioms: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # How a scored hit is played (its instruments: the stinger layers, STINGER_ROLES).
+    stinger: Stinger = Stinger()
 
     def stem_fx(self, group: str) -> StemFx:
         """The effects chain of a stem group (the default room for a group not listed)."""
@@ -318,9 +367,10 @@ def _read_band(r: _Reader, name: str, d: dict, *, steps: int, layers: dict[str, 
     r.only(d, ("play", "chord_bars", "pad_beats", "bass", "ostinato", "pulse"), w)
     play = r.strings(d, "play", w, min_len=0)
     for p in play:
-        if p not in layers or p == "hits":
+        if p not in layers or p == "hits" or p in STINGER_ROLES:
             r.fail(f"{w}play names {p!r}, which is not a playable layer of this preset "
-                   f"({', '.join(sorted(set(layers) - {'hits'}))})")
+                   f"({', '.join(sorted(set(layers) - {'hits', *STINGER_ROLES}))}; the hits and stinger "
+                   "layers play at the hits)")
     ostinato = ""
     if "ostinato" in d:
         ostinato = r.string(d, "ostinato", w, nonempty=False)
@@ -355,7 +405,7 @@ def parse_preset(data: dict, *, path: str, text: str = "") -> Preset:
     file's content, lets errors name the line."""
     r = _Reader(path, text)
     r.only(data, ("name", "description", "prompt", "mood", "harmony", "tempo", "layers", "rhythm",
-                  "fx", "ambience", "idioms"))
+                  "fx", "ambience", "idioms", "stinger"))
     name = r.string(data, "name")
     stem = Path(path).stem
     if name != stem:
@@ -404,6 +454,10 @@ def parse_preset(data: dict, *, path: str, text: str = "") -> Preset:
         if role not in layers_d:
             r.fail(f"missing field 'layers.{role}'")
     layers = {n: _read_layer(r, n, d) for n, d in layers_d.items()}
+    riser = layers.get("riser")
+    if riser is not None and riser.program == REVERSE_CYMBAL and not riser.low <= REVERSE_KEY <= riser.high:
+        r.fail(f"layers.riser.low..high = {riser.low}..{riser.high} leaves out key {REVERSE_KEY}, which the "
+               f"reverse cymbal (program {REVERSE_CYMBAL}) is played on")
 
     rhythm = r.table(data, "rhythm")
     r.only(rhythm, ("steps_per_beat",) + BANDS, "rhythm.")
@@ -448,7 +502,9 @@ def parse_preset(data: dict, *, path: str, text: str = "") -> Preset:
                 if n not in IDIOMS[role]:
                     r.fail(f"idioms.{role} has {n!r}; {role} idioms are {', '.join(sorted(IDIOMS[role]))}")
             idioms[role] = listed
+    stinger = _read_stinger(r, data["stinger"], layers) if "stinger" in data else Stinger()
     return Preset(
+        stinger=stinger,
         idioms=tuple(sorted(idioms.items())),
         fx=tuple(sorted(fx.items())), ambience=ambience,
         name=name, description=r.string(data, "description"), prompt=r.string(data, "prompt"),
@@ -458,6 +514,28 @@ def parse_preset(data: dict, *, path: str, text: str = "") -> Preset:
         min_bpm=min_bpm, max_bpm=max_bpm, beats_per_bar=bpb, steps_per_beat=spb, alt_meters=alt_meters,
         layers=tuple(layers[n] for n in LAYER_ROLES + OPTIONAL_ROLES if n in layers),
         low=bands["low"], mid=bands["mid"], high=bands["high"], path=path)
+
+
+def _read_stinger(r: _Reader, d, layers: dict[str, Layer]) -> Stinger:
+    if not isinstance(d, dict):
+        r.fail("stinger must be a table")
+    r.only(d, ("cymbals", "room_s", "kit_roll"), "stinger.")
+    base = Stinger()
+    cymbals = r.strings(d, "cymbals", "stinger.") if "cymbals" in d else base.cymbals
+    kit = layers["pulse"]
+    for name in cymbals:
+        if name not in DRUM_NOTES:
+            r.fail(f"stinger.cymbals has {name!r}, not a drum name ({', '.join(sorted(DRUM_NOTES))})")
+        if not kit.low <= DRUM_NOTES[name] <= kit.high:
+            r.fail(f"stinger.cymbals has {name!r} (key {DRUM_NOTES[name]}), outside layers.pulse "
+                   f"low..high = {kit.low}..{kit.high}")
+    room_s = r.number(d, "room_s", "stinger.", lo=ROOM_S_RANGE[0], hi=ROOM_S_RANGE[1]) if "room_s" in d \
+        else base.room_s
+    kit_roll = r.string(d, "kit_roll", "stinger.", choices=KIT_ROLLS) if "kit_roll" in d else base.kit_roll
+    if kit_roll != "none" and not kit.low <= DRUM_NOTES[kit_roll] <= kit.high:
+        r.fail(f"stinger.kit_roll = {kit_roll!r} (key {DRUM_NOTES[kit_roll]}) is outside layers.pulse "
+               f"low..high = {kit.low}..{kit.high}")
+    return Stinger(cymbals=cymbals, room_s=room_s, kit_roll=kit_roll)
 
 
 def load_preset_file(path: str | Path) -> Preset:
