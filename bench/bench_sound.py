@@ -41,6 +41,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
+from scorer.deliver.measure import accent_db  # noqa: E402
 from scorer.mix.loudness import KFilter, LoudnessMeter  # noqa: E402
 from scorer.timebase import SAMPLE_RATE  # noqa: E402
 
@@ -102,13 +103,6 @@ def lr_correlation(y: np.ndarray) -> float | None:
     return float(np.corrcoef(y[0, loud], y[1, loud])[0, 1])
 
 
-def accent_db(y: np.ndarray, t_s: float, before_s: float = 0.5, after_s: float = 0.15) -> float:
-    i = round(t_s * SAMPLE_RATE)
-    pre = y[:, max(i - round(before_s * SAMPLE_RATE), 0):i]
-    post = y[:, i:i + round(after_s * SAMPLE_RATE)]
-    return float(10 * np.log10((np.mean(post ** 2) + 1e-20) / (np.mean(pre ** 2) + 1e-20)))
-
-
 def k_level(y: np.ndarray, a: int, b: int) -> float:
     k = KFilter(SAMPLE_RATE, 2)(y[:, max(a - SAMPLE_RATE, 0):b])      # a second of filter run-in
     seg = k[:, a - max(a - SAMPLE_RATE, 0):]
@@ -146,7 +140,7 @@ def measure(cut: Path, out: Path, tmp: Path) -> dict:
     music = read_wav(out / "mix.wav")
     duration_s = music.shape[1] / SAMPLE_RATE
     stems = {p.stem.split("_")[-2]: lr_correlation(read_wav(p)) for p in sorted((out / "stems").glob("*_ALL_*.wav"))}
-    accents = [accent_db(music, h["t_s"]) for h in report["hits"] if h.get("scored")]
+    accents = [accent_db(music, SAMPLE_RATE, h["t_s"]) for h in report["hits"] if h.get("scored")]
     from scorer.io.video import decode_audio
     own = decode_audio(cut, sample_rate=SAMPLE_RATE, mono=False)
     own = np.repeat(own, 2, axis=0) if own.shape[0] == 1 else own

@@ -14,6 +14,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from scorer.mix.loudness import KFilter, SpanLoudness, SpanSquares
 from scorer.timebase import SAMPLE_RATE
 
 BLOCK_SAMPLES = SAMPLE_RATE * 10
@@ -60,40 +61,17 @@ def fork(blocks: Iterable[np.ndarray], n: int = 2) -> list[Iterator[np.ndarray]]
     return [reader(q) for q in queues]
 
 
-class SpanLevels:
+class SpanLevels(SpanSquares):
     """RMS level of a stream over fixed spans [start, end) of samples, fed block by block
     (memory: two numbers per span). Spans may overlap and run past the stream's end."""
-
-    def __init__(self, spans: Sequence[tuple[int, int]]):
-        for a, b in spans:
-            if b < a:
-                raise ValueError(f"span [{a}, {b}) ends before it starts")
-        self.spans = list(spans)
-        self._order = sorted(range(len(spans)), key=lambda i: spans[i][0])
-        self._sum_sq = np.zeros(len(spans))
-        self._count = np.zeros(len(spans), dtype=np.int64)
-        self._pos = 0
-
-    def feed(self, block: np.ndarray) -> None:
-        """The next (channels, n) block of the stream."""
-        a, b = self._pos, self._pos + block.shape[1]
-        for i in self._order:
-            lo, hi = self.spans[i]
-            if lo >= b:
-                break                              # sorted by start: none further overlaps
-            lo, hi = max(lo, a), min(hi, b)
-            if lo < hi:
-                part = block[:, lo - a:hi - a]
-                self._sum_sq[i] += float(np.sum(np.square(part, dtype=np.float64)))
-                self._count[i] += part.size
-        self._pos = b
 
     def rms_dbfs(self) -> list[float | None]:
         """Per span: 10·log10 of the mean square over all its samples and channels (a
         full-scale square wave reads 0 dB, a full-scale sine −3 dB); None where the span
         is silent or outside the stream."""
         out: list[float | None] = []
-        for s, n in zip(self._sum_sq, self._count):
+        for s, frames in zip(self._sum_sq, self._frames):
+            n = frames * self._channels
             ms = s / n if n else 0.0
             out.append(round(10 * math.log10(ms), 2) if ms > 1e-18 else None)
         return out
@@ -138,8 +116,6 @@ class Meter:
 
     def __init__(self, *, spans: Sequence[tuple[int, int]], windows: Sequence[tuple[int, int]],
                  block: int = BLOCK_SAMPLES):
-        from scorer.mix.loudness import KFilter, SpanLoudness
-
         self.music = SpanLevels(spans)
         self.programme = SpanLevels(spans)
         self.production = SpanLevels(spans)

@@ -252,9 +252,8 @@ def mix(stems: Stems, cue_sheet: CueSheet, *, production_audio: "np.ndarray | Au
             prog_meter.add(m + next(prods))
     music_lufs = _plus(music_meter.integrated_lufs(), -music_gain_db)        # at 0 dB, as the stems are
     music_tp = _plus(music_meter.true_peak_dbtp(), -music_gain_db)
+    # (without the cut's own sound music_gain_db is 0: the programme is the music at 0 dB)
     prog_lufs, prog_tp = prog_meter.integrated_lufs(only_s=gate), prog_meter.true_peak_dbtp()
-    if production_audio is None:
-        prog_tp = _plus(prog_tp, -music_gain_db)
     if progress:
         progress("mix", 3, 4)
 

@@ -82,32 +82,49 @@ class KFilter:
         return y
 
 
-class SpanLoudness:
-    """K-weighted level (LUFS, ungated: the loudness of the span as a whole) of a stream
-    over fixed sample spans [start, end), fed K-weighted blocks in order. This is how a
-    line of dialogue and the music under it are compared: both weighted as the ear hears
-    loudness, over exactly the line's samples."""
+class SpanSquares:
+    """Squares of a stream summed over fixed sample spans [start, end), fed (channels, n)
+    blocks in order (memory: two numbers per span). Spans may overlap and run past the
+    stream's end. The one accumulator behind every per-span level: the K-weighted
+    loudness of a line (SpanLoudness) and the delivered files' RMS over it
+    (deliver/measure.py SpanLevels)."""
 
     def __init__(self, spans: Sequence[tuple[int, int]]):
+        for a, b in spans:
+            if b < a:
+                raise ValueError(f"span [{a}, {b}) ends before it starts")
         self.spans = [(int(a), int(b)) for a, b in spans]
-        self._sum_sq = np.zeros(len(self.spans))
-        self._count = np.zeros(len(self.spans), dtype=np.int64)
+        self._order = sorted(range(len(self.spans)), key=lambda i: self.spans[i][0])
+        self._sum_sq = np.zeros(len(self.spans))          # over all channels
+        self._frames = np.zeros(len(self.spans), dtype=np.int64)
+        self._channels = 0
         self._pos = 0
 
-    def feed(self, weighted: np.ndarray) -> None:
-        a, b = self._pos, self._pos + weighted.shape[1]
-        for i, (lo, hi) in enumerate(self.spans):
+    def feed(self, block: np.ndarray) -> None:
+        a, b = self._pos, self._pos + block.shape[1]
+        self._channels = block.shape[0]
+        for i in self._order:
+            lo, hi = self.spans[i]
+            if lo >= b:
+                break                              # sorted by start: none further overlaps
             lo, hi = max(lo, a), min(hi, b)
             if lo < hi:
-                # BS.1770: the channels' mean squares summed (L and R weigh 1)
-                self._sum_sq[i] += float(np.sum(np.square(weighted[:, lo - a:hi - a])))
-                self._count[i] += hi - lo
+                self._sum_sq[i] += float(np.sum(np.square(block[:, lo - a:hi - a], dtype=np.float64)))
+                self._frames[i] += hi - lo
         self._pos = b
 
+
+class SpanLoudness(SpanSquares):
+    """K-weighted level (LUFS, ungated: the loudness of the span as a whole) of a stream
+    over fixed sample spans, fed K-weighted blocks in order. This is how a line of
+    dialogue and the music under it are compared: both weighted as the ear hears
+    loudness, over exactly the line's samples."""
+
     def lufs(self) -> list[float]:
-        """Per span; SILENCE_DB where it is silent or the stream never reached it."""
+        """Per span; SILENCE_DB where it is silent or the stream never reached it.
+        BS.1770: the channels' mean squares summed (L and R weigh 1)."""
         out = []
-        for s, n in zip(self._sum_sq, self._count):
+        for s, n in zip(self._sum_sq, self._frames):
             ms = s / n if n else 0.0
             out.append(-0.691 + 10 * np.log10(ms) if ms > 1e-12 else SILENCE_DB)
         return out

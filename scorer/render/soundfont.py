@@ -168,6 +168,16 @@ def _assign_channels(synth, sfid: int, parts) -> list[int]:
     return channels
 
 
+def _fade_clip_end(block: np.ndarray, b0: int, n: int, fade: int) -> np.ndarray:
+    """(2, b) block starting at clip sample b0, faded linearly to 0 over the clip's last
+    `fade` samples (in place; returned)."""
+    b1 = b0 + block.shape[1]
+    if b1 > n - fade:
+        i = np.arange(max(b0, n - fade), b1)
+        block[:, i - b0] *= ((n - 1 - i) / max(fade - 1, 1)).astype(np.float32)
+    return block
+
+
 def synth_blocks(synth, sfid: int, parts, *, clip_start: int, n: int, block: int = RENDER_BLOCK):
     """Render `parts` as consecutive (2, ≤block) float32 blocks covering [0, n) of a clip
     whose sample 0 is timeline sample clip_start. The synth is cleaned first."""
@@ -203,10 +213,7 @@ def synth_blocks(synth, sfid: int, parts, *, clip_start: int, n: int, block: int
         if pos < b1:
             synth.generate_simple(b1 - pos, buffer=view[(pos - b0) * frame_bytes:(b1 - b0) * frame_bytes])
         # A short fade at the very end of the clip: a note cut at its edge would click.
-        if b1 > n - fade:
-            i = np.arange(max(b0, n - fade), b1)
-            out[i - b0] *= ((n - 1 - i) / max(fade - 1, 1)).astype(np.float32)[:, None]
-        yield out.T
+        yield _fade_clip_end(out.T, b0, n, fade)
     # Events at the clip's very end (note-offs at n) have nothing left to sound into.
 
 
@@ -281,11 +288,8 @@ def render_stem(synth, sfid: int, stem: StemJob, *, clip_start: int, n: int, hal
                     y = board(np.ascontiguousarray(y), SAMPLE_RATE, reset=False)
                     if conv is not None:
                         wet = conv.process(send * y)
-                        # What rings past the clip's end is cut off: a short fade, as the synth's.
-                        if pos + y.shape[1] > n - fade:
-                            k = np.arange(max(pos, n - fade), pos + y.shape[1])
-                            wet[:, k - pos] *= ((n - 1 - k) / max(fade - 1, 1)).astype(np.float32)
-                        y = y + wet
+                        # What rings past the clip's end is cut off: the synth's short fade.
+                        y = y + _fade_clip_end(wet, pos, n, fade)
                 _write(f, pos, y)
                 pos += y.shape[1]
 
