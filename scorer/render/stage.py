@@ -157,7 +157,12 @@ def hall_convolver_spectrum(hall: Hall, block: int, sample_rate: int = SAMPLE_RA
     return scipy.fft.rfft(ir, nfft, axis=2, workers=1)
 
 
+MIN_HALL_BLOCK = 1 << 14
+
+
 def hall_convolver(hall: Hall, block: int) -> Convolver:
     """A fresh Convolver through `hall` for blocks up to `block` samples (the transformed
-    response shared, the overlap state its own)."""
+    response shared, the overlap state its own). A short cue's block is rounded up to a
+    power of two, so the cache holds a few sizes rather than one per cue length."""
+    block = max(MIN_HALL_BLOCK, 1 << max(0, block - 1).bit_length())
     return Convolver(hall_ir(hall), block=block, spectrum=hall_convolver_spectrum(hall, block))
