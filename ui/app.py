@@ -86,25 +86,30 @@ def release_freed_memory() -> None:
         trim(0)
 
 
-def _closing(fn):
+def _closing(fn, *, release: bool = False):
     """The handler, closing the project connections it opened when it (or, for a
     generator, each of its steps) ends: Gradio keeps a request's frames alive in reference
     cycles, which would hold the database files open until the garbage collector ran.
-    Memory the handler freed goes back to the system when it ends."""
+    With `release` (the heavy handlers: analysis, mixes, exports), memory the handler
+    freed goes back to the system when it ends; light handlers free too little to be
+    worth the trim."""
     from scorer.project import closing_connections
 
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def steps(*args, **kwargs):
             it = fn(*args, **kwargs)
-            while True:
-                with closing_connections():
-                    try:
-                        item = next(it)
-                    except StopIteration:
-                        release_freed_memory()
-                        return
-                yield item
+            try:
+                while True:
+                    with closing_connections():
+                        try:
+                            item = next(it)
+                        except StopIteration:
+                            return
+                    yield item
+            finally:
+                if release:
+                    release_freed_memory()
         return steps
 
     @functools.wraps(fn)
@@ -113,8 +118,14 @@ def _closing(fn):
             with closing_connections():
                 return fn(*args, **kwargs)
         finally:
-            release_freed_memory()
+            if release:
+                release_freed_memory()
     return call
+
+
+def _heavy(fn):
+    """_closing for a heavy handler."""
+    return _closing(fn, release=True)
 
 
 def _gr_error(exc: Exception):
@@ -564,24 +575,24 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
         demo.load(_closing(on_load), [folder], [folder, *views], api_name="view", **light)
         remember = "(name) => { const u = new URL(window.location); u.searchParams.set('project', name.trim()); " \
                    "window.history.replaceState(null, '', u); }"
-        create_btn.click(_closing(create), [new_name, cut_file, theme_file], [folder, *views, message], api_name="create_project",
+        create_btn.click(_heavy(create), [new_name, cut_file, theme_file], [folder, *views, message], api_name="create_project",
                          **heavy).success(None, [new_name], None, js=remember)
         open_btn.click(_closing(open_project), [open_name], [folder, *views, message], api_name="open_project",
                        **light).success(None, [open_name], None, js=remember)
         cue_pick.input(_closing(pick), [folder, cue_pick], views, api_name="view_cue", **light)
-        regen_ev = regen_btn.click(_closing(regen), [folder, cue_pick, n_takes], [*views, message], api_name="regenerate", **heavy)
-        neural_ev = regen_neural_btn.click(_closing(regen_neural), [folder, cue_pick], [*views, message],
+        regen_ev = regen_btn.click(_heavy(regen), [folder, cue_pick, n_takes], [*views, message], api_name="regenerate", **heavy)
+        neural_ev = regen_neural_btn.click(_heavy(regen_neural), [folder, cue_pick], [*views, message],
                                            api_name="regenerate_musicgen", concurrency_limit=NEURAL_LIMIT,
                                            concurrency_id="neural")
-        regen_all_ev = regen_all_btn.click(_closing(regen_all), [folder, cue_pick], [*views, message], api_name="regenerate_all", **heavy)
-        refine_ev = refine_btn.click(_closing(refine), [folder, cue_pick, refine_what, refine_preset, refine_value],
+        regen_all_ev = regen_all_btn.click(_heavy(regen_all), [folder, cue_pick], [*views, message], api_name="regenerate_all", **heavy)
+        refine_ev = refine_btn.click(_heavy(refine), [folder, cue_pick, refine_what, refine_preset, refine_value],
                                      [*views, message], api_name="refine", **heavy)
-        export_ev = export_btn.click(_closing(do_export), [folder, spec], [export_file, player, message], api_name="export", **heavy)
+        export_ev = export_btn.click(_heavy(do_export), [folder, spec], [export_file, player, message], api_name="export", **heavy)
         cancel_btn.click(None, None, None, cancels=[regen_ev, neural_ev, regen_all_ev, refine_ev, export_ev])
         take_a.change(_closing(audio_of), [folder, take_a], [audio_a], api_name="take_audio_a", **light)
         take_b.change(_closing(audio_of), [folder, take_b], [audio_b], api_name="take_audio_b", **light)
-        watch_a.click(_closing(watch), [folder, take_a], [player], api_name="watch_a", **heavy)
-        watch_b.click(_closing(watch), [folder, take_b], [player], api_name="watch_b", **heavy)
+        watch_a.click(_heavy(watch), [folder, take_a], [player], api_name="watch_a", **heavy)
+        watch_b.click(_heavy(watch), [folder, take_b], [player], api_name="watch_b", **heavy)
         select_a.click(_closing(select), [folder, cue_pick, take_a], [*views, message], api_name="select_a", **light)
         select_b.click(_closing(select), [folder, cue_pick, take_b], [*views, message], api_name="select_b", **light)
         status_btn.click(_closing(move_status), [folder, cue_pick, status_to], [*views, message], api_name="set_status", **light)
