@@ -39,7 +39,8 @@ from scorer.timebase import SAMPLE_RATE, s_to_sample
 from scorer.types import SUSTAIN_PEDAL, Clip, CueScore, Part, Score, Stems
 
 DEFAULT_SOUNDFONTS = (
-    Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"),   # Debian fluid-soundfont-gm (MIT)
+    # Debian fluid-soundfont-gm (MIT), chosen by measurement: bench/README.md "SoundFonts".
+    Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"),
 )
 # Headroom: many voices summed at full GM velocity clip easily; mix/ sets the final level.
 SYNTH_GAIN_DB = -12.0
