@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
@@ -170,24 +171,34 @@ def render_mix_deliver(composed, sheet: CueSheet, cut: str | os.PathLike, out_di
     # than in a temporary folder that may live in RAM; removed when the run ends.
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     remove_stale(out_dir)             # what a killed earlier run left there
-    with (contextlib.nullcontext(store) if store is not None else ClipStore(out_dir)) as store:
+    with (contextlib.nullcontext(store) if store is not None else ClipStore(out_dir)) as store, \
+            ThreadPoolExecutor(max_workers=2, thread_name_prefix="scorer-beside") as beside:
+        # Work that does not wait for the score runs beside its render, on the other core:
+        # the cut's sound decoded (in its own process) and the procedural ambience beds
+        # (numpy and scipy, which release the interpreter while they compute). AudioGen,
+        # where it is used, delivers the ambience stem instead.
+        production_job = beds_job = None
+        if sheet.source.has_audio:
+            from scorer.io.video import decode_audio
+            from scorer.timebase import SAMPLE_RATE
+            production_job = beside.submit(decode_audio, cut, sample_rate=SAMPLE_RATE, mono=False, into=store)
+        if ambience and "audiogen" not in used:
+            from scorer.render.ambience import render_ambience
+            beds_job = beside.submit(render_ambience, composed, sheet, presets=presets, store=store)
         t = time.perf_counter()
         stems = render_plan(to_render, backend_by_cue=backend_by_cue, default=backend, layers=layers,
                             options=options, progress=progress, presets=presets, store=store)
         if recorded:
             stems = with_recorded(stems, recorded, store=store)
-        if ambience and "ambience" not in stems.groups:
-            from scorer.render.ambience import render_ambience
-            beds = render_ambience(composed, sheet, presets=presets, store=store, progress=progress)
+        if beds_job is not None:
+            beds = beds_job.result()
+            if progress:
+                progress("ambience", len(beds), len(beds))
             stems = replace(stems, groups={**stems.groups, "ambience": beds})
         timings["render"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        production = None
-        if sheet.source.has_audio:
-            from scorer.io.video import decode_audio
-            from scorer.timebase import SAMPLE_RATE
-            production = decode_audio(cut, sample_rate=SAMPLE_RATE, mono=False, into=store)
+        production = None if production_job is None else production_job.result()
         mixed = mix(stems, sheet, production_audio=production, spec=spec, ducking=ducking,
                     crossfade_s=crossfade_s, progress=progress)
         timings["mix"] = time.perf_counter() - t

@@ -17,6 +17,7 @@ a shaped clip whole and any blocking of the timeline gives the same samples.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
 
@@ -78,6 +79,11 @@ class TailAndDuck:
     ducking: Ducking = Ducking()
 
     def gain(self, start_sample: int, n: int) -> np.ndarray | None:
+        # Every stem group of a cue has an equal gain, read over the same windows: computed
+        # once per window, not once per group.
+        return _tail_and_duck_gain(self, start_sample, n)
+
+    def _compute(self, start_sample: int, n: int) -> np.ndarray | None:
         g = None
         if any(self.gains_db):
             env_db = duck_envelope_db(self.dialogue, start_sample=start_sample, n=n,
@@ -89,6 +95,14 @@ class TailAndDuck:
             if fade is not None:
                 g = fade if g is None else g * fade
         return g
+
+
+@functools.lru_cache(maxsize=8)
+def _tail_and_duck_gain(shape: TailAndDuck, start_sample: int, n: int) -> np.ndarray | None:
+    g = shape._compute(start_sample, n)
+    if g is not None:
+        g.setflags(write=False)          # shared by the callers that read the same window
+    return g
 
 
 def tail_and_duck(clip: Clip, *, cue_end_s: float | None, next_start_s: float | None,

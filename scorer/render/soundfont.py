@@ -49,8 +49,10 @@ RENDER_BLOCK = SAMPLE_RATE * 10     # synth → effects → file in blocks of th
 # more memory than they save time.
 MAX_WORKERS = 4
 # Below this much clip audio (seconds, summed over cues and groups) starting worker
-# processes (~1 s each) costs more than it saves.
-POOL_MIN_AUDIO_S = 120.0
+# processes costs more than it saves. Measured on 2 cores: one process renders ~115 s of
+# clip audio a second; a pool of two pays ~1.3 s to start (interpreter, imports, SoundFont),
+# so it gains only past ~300 s (the demo, 230 s: 2.0 s alone, 2.3 s in two workers).
+POOL_MIN_AUDIO_S = 300.0
 
 
 def find_soundfont(explicit: str | os.PathLike | None = None) -> Path:
@@ -319,6 +321,11 @@ def _cached_synth(soundfont: Path):
     return _synths.held[1]
 
 
+def _start_worker(hall_irs: dict) -> None:
+    from scorer.render.stage import adopt_hall_irs
+    adopt_hall_irs(hall_irs)
+
+
 def _render_in_worker(soundfont: str, job: CueJob) -> None:
     render_cue(*_cached_synth(Path(soundfont)), job)
 
@@ -398,8 +405,13 @@ def _render_pool(soundfont: str, jobs: list[CueJob], n_workers: int, done) -> No
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
+    from scorer.render.stage import hall_ir
+
     order = sorted(range(len(jobs)), key=lambda i: -jobs[i].n_samples * len(jobs[i].stems))
-    pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=mp.get_context("spawn"))
+    # The hall's response is built here once and handed to every worker, not built in each.
+    irs = {(h, SAMPLE_RATE): hall_ir(h) for h in {job.hall for job in jobs} - {None}}
+    pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=mp.get_context("spawn"),
+                               initializer=_start_worker, initargs=(irs,))
     try:
         futures = {pool.submit(_render_in_worker, soundfont, jobs[i]): i for i in order}
         for k, fut in enumerate(as_completed(futures)):

@@ -63,10 +63,31 @@ class Hall:
         return self.predelay_ms / 1000 + max(t for _, t in self.rt60_s) * 1.05
 
 
-@functools.lru_cache(maxsize=4)
+# Built responses by (hall, sample rate). A render worker is handed its parent's
+# (adopt_hall_irs): building one costs the import of scipy.signal and ~0.2 s, more than a
+# short cue's render.
+_IRS: dict[tuple[Hall, int], np.ndarray] = {}
+
+
 def hall_ir(hall: Hall, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """(2 inputs, 2 outputs, n) float32 impulse response of `hall`; each path carries half
-    the energy, so a centred (mono) signal comes back at its own power."""
+    the energy, so a centred (mono) signal comes back at its own power. Built once per
+    process (read-only: shared by every caller)."""
+    key = (hall, sample_rate)
+    if key not in _IRS:
+        ir = _build_hall_ir(hall, sample_rate)
+        ir.setflags(write=False)
+        _IRS[key] = ir
+    return _IRS[key]
+
+
+def adopt_hall_irs(irs: dict[tuple[Hall, int], np.ndarray]) -> None:
+    """Take responses another process built (the same bytes hall_ir would build here)."""
+    for key, ir in irs.items():
+        _IRS.setdefault(key, ir)
+
+
+def _build_hall_ir(hall: Hall, sample_rate: int) -> np.ndarray:
     from scipy.signal import butter, sosfilt
 
     n = int(round(hall.length_s * sample_rate))
