@@ -43,12 +43,40 @@ def test_wind_lives_between_200_hz_and_2_khz_and_its_centre_moves():
     assert max(centroids) - min(centroids) > 150
 
 
-def test_rain_is_many_small_transients_over_a_hiss():
-    import librosa
+def _region_correlation(y, lo, hi):
+    from scipy.signal import butter, sosfilt
+    sos = butter(4, (lo, hi), "bandpass", fs=SR, output="sos")
+    a, b = sosfilt(sos, y[0].astype(np.float64)), sosfilt(sos, y[1].astype(np.float64))
+    return float(np.sum(a * b) / np.sqrt(np.sum(a * a) * np.sum(b * b)))
+
+
+def _grain_db(y):
+    """The 99th percentile of the 5 ms level over its median (steady noise: about 6 dB)."""
+    m = y.mean(axis=0)
+    frames = np.mean(np.square(m[:m.size // 240 * 240].reshape(-1, 240), dtype=np.float64), axis=1)
+    db = 10 * np.log10(frames + 1e-20)
+    return float(np.percentile(db, 99) - np.median(db))
+
+
+def test_rain_is_a_roar_with_drops_standing_out_of_it():
+    # Recorded rain (bench_ambience.py): its weight below 300 Hz, a hiss over it, and
+    # its near drops 10–16 dB over the texture's median in 5 ms frames.
     y = bed("rain", N, rng=_rng(), dark=0.3, movement=1.0)
-    onsets = librosa.onset.onset_detect(y=y[0].astype(np.float32), sr=SR, units="time")
-    assert len(onsets) / (N / SR) > 5
-    assert _band_share(y, 1500, 20000) > 0.5
+    assert 0.2 < _band_share(y, 20, 300) < 0.7
+    assert _band_share(y, 1500, 20000) > 0.06          # the references: about 0.1
+    assert _grain_db(y) > 9.0
+
+
+def test_night_is_a_chorus_of_insects_between_2_and_8_khz():
+    # Recorded nights: most of the energy at 2–8 kHz, dense (grain about 5 dB, not on/off).
+    y = bed("night", N, rng=_rng(), dark=0.8, movement=1.0)
+    assert _band_share(y, 2000, 8000) > 0.6
+    assert _band_share(y, 20, 500) < 0.1
+    assert 3.0 < _grain_db(y) < 9.0
+    from scipy.signal import butter, sosfilt
+    band = sosfilt(butter(4, (2000, 8000), "bandpass", fs=SR, output="sos"), y[0])
+    env = np.abs(band).reshape(-1, SR // 100).mean(axis=1)       # 10 ms frames
+    assert np.percentile(env, 90) > 1.5 * np.percentile(env, 20)   # trills that come and go
 
 
 def test_the_drone_sounds_the_keys_tonic_and_fifth():
@@ -60,15 +88,6 @@ def test_the_drone_sounds_the_keys_tonic_and_fifth():
     assert any(abs(p - tonic) < 1 for p in peaks) and any(abs(p - 1.5 * tonic) < 1 for p in peaks)
 
 
-def test_night_has_crickets_at_4_to_5_khz_in_pulses():
-    y = bed("night", N, rng=_rng(), dark=0.8, movement=1.0)
-    assert _band_share(y, 4000, 5200) > 0.3
-    from scipy.signal import butter, sosfilt
-    band = sosfilt(butter(4, (4000, 5200), "bandpass", fs=SR, output="sos"), y[0])
-    env = np.abs(band).reshape(-1, SR // 100).mean(axis=1)       # 10 ms frames
-    assert np.percentile(env, 90) > 5 * np.percentile(env, 20)   # on and off, not a steady tone
-
-
 def test_room_tone_is_low_and_sea_swells():
     room = bed("room", N, rng=_rng(), dark=0.5, movement=1.0)
     assert _band_share(room, 20, 500) > 0.7
@@ -78,13 +97,17 @@ def test_room_tone_is_low_and_sea_swells():
 
 
 @pytest.mark.parametrize("name", ["room", "wind", "rain", "drone", "city", "night", "sea"])
-def test_every_bed_is_wide_and_repeatable(name):
+def test_every_bed_is_heard_by_a_pair_of_microphones_and_repeatable(name):
     a = bed(name, SR * 4, rng=_rng(3), dark=0.5, movement=1.0)
     b = bed(name, SR * 4, rng=_rng(3), dark=0.5, movement=1.0)
     c = bed(name, SR * 4, rng=_rng(4), dark=0.5, movement=1.0)
     assert np.array_equal(a, b) and not np.array_equal(a, c)
-    if name != "drone":            # a tuned drone is correlated by nature; noise beds are not
-        assert abs(np.corrcoef(a[0], a[1])[0, 1]) < 0.5
+    if name != "drone":            # a tuned drone is correlated by nature
+        # As the recordings (bench_ambience.py: 0.4–0.9 below 300 Hz, 0.1–0.6 above 3 kHz):
+        # the long wavelengths heard alike, the short ones largely apart (two unrelated
+        # noises read 0 in both, one noise in both channels 1).
+        assert _region_correlation(a, 40, 250) > 0.5
+        assert abs(_region_correlation(a, 4000, 12000)) < 0.65
 
 
 @pytest.mark.parametrize("name", ["wind", "rain", "city", "sea"])

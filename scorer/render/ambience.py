@@ -7,8 +7,14 @@ cut-off), slightly louder bed; faster cutting and a more agitated cue give more 
 (gusts, drops, swells). The drone is tuned to the cue's key. The bed's RMS level is the
 preset's level_db; it fades in over CROSSFADE_S at the cue start and out over CROSSFADE_S
 after the cue end, with equal-power curves, so beds of touching cues crossfade at
-constant power. Left and right are independent noise, so the bed is wide. Deterministic
-from (seed, cue id). AudioGen takes replace these beds when weights are present.
+constant power. Deterministic from (seed, cue id). AudioGen takes replace these beds when
+weights are present.
+
+The beds are measured against field recordings of rain, wind and night (bench/
+bench_ambience.py, Debian's megaglest-data): their balance of lows and highs per octave,
+their movement and grain, and their stereo as a pair of microphones hears a place — alike
+in the long wavelengths, independent in the short ones (`_microphone_pair`), not two
+unrelated noises, which sound hollow and fold down to mono unlike any room.
 """
 from __future__ import annotations
 
@@ -64,6 +70,35 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / r if r > 0 else x
 
 
+# L/R correlation a spaced pair of microphones gives a diffuse field, per region (Hz),
+# near the medians of the recordings bench_ambience.py measures (0.84/0.51/0.45 rain,
+# 0.59/0.37/0.13 wind, 0.40/0.57/0.38 night).
+PAIR_CORRELATION = ((300.0, 0.75), (3000.0, 0.45), (None, 0.25))
+
+
+def _microphone_pair(y: np.ndarray) -> np.ndarray:
+    """(2, n) bed whose channels were made independently, made to sound as one place heard
+    by two microphones: its side signal (L − R) cut per frequency region so the channels
+    correlate by PAIR_CORRELATION (two independent channels of equal power correlate by
+    (1 − g²)/(1 + g²) once their side is scaled by g), the total power kept."""
+    from scipy.signal import sosfilt
+
+    mid, side = 0.5 * (y[0] + y[1]), 0.5 * (y[0] - y[1])
+    shaped = np.zeros_like(side)
+    lo = None
+    for hi, rho in PAIR_CORRELATION:
+        if lo is None:
+            sos = _sos("lowpass", hi, 4)
+        elif hi is None:
+            sos = _sos("highpass", lo, 4)
+        else:
+            sos = _sos("bandpass", (lo, hi), 4)
+        shaped += np.float32(np.sqrt((1 - rho) / (1 + rho))) * sosfilt(sos, side).astype(np.float32)
+        lo = hi
+    out = np.stack([mid + shaped, mid - shaped]).astype(np.float32)
+    return out * np.float32(_rms(y) / max(_rms(out), 1e-12))
+
+
 def bed(name: str, n: int, *, rng: np.random.Generator, dark: float, movement: float,
         tonic_hz: float = 55.0) -> np.ndarray:
     """One bed, (2, n) at unit RMS. dark 0…1 (1 = darkest scene), movement ~0.3…2."""
@@ -72,25 +107,37 @@ def bed(name: str, n: int, *, rng: np.random.Generator, dark: float, movement: f
         y = _noise(rng, n, _sos("lowpass", 400 * cut)) + 0.15 * _noise(rng, n, _sos("bandpass", (800, 3000)))
         y = _unit(y) + 0.05 * _hum(n, 50.0, 1.0)
     elif name == "wind":
-        low = _noise(rng, n, _sos("bandpass", (200 * cut, 900 * cut)))
-        high = _noise(rng, n, _sos("bandpass", (700 * cut, 2000 * cut)))
-        gust = _slow(rng, n, 0.25 * movement, 0.8).clip(0.05)
+        # Recorded wind peaks around 500 Hz and falls ~15 dB an octave above 1 kHz.
+        low = _noise(rng, n, _sos("bandpass", (180 * cut, 650 * cut), 3))
+        high = _noise(rng, n, _sos("bandpass", (350 * cut, 1100 * cut), 3))
+        gust = _slow(rng, n, 0.25 * movement, 0.45).clip(0.05)
+        # The rumble a microphone picks up in moving air, and the air's faint hiss.
+        rumble = 0.3 * _unit(_noise(rng, n, _sos("lowpass", 120 * cut))) * gust
+        air = 0.004 * _unit(_noise(rng, n, _sos("highpass", 3000 * cut)))
         swap = _slow(rng, n, 0.15 * movement, 1.0).clip(0, 2) / 2          # moves the centre up and down
-        y = _unit(low) * gust * (1 - swap) + _unit(high) * gust * swap
+        y = _unit(low) * gust * (1 - swap) + _unit(high) * gust * swap + rumble + air
     elif name == "rain":
         from scipy.signal import lfilter
-        hiss = 0.3 * _unit(_noise(rng, n, _sos("highpass", 1500 * cut)))
-        rate = 120.0 * movement                   # drops a second
+        # Recorded rain is a broad roar with its weight below 500 Hz (water on every
+        # surface near and far), a hiss over it, and near drops standing out of it.
+        roar = _unit(_noise(rng, n, _sos("lowpass", 300 * cut)))
+        hiss = 0.3 * _unit(_noise(rng, n, _sos("bandpass", (1500 * cut, 9000 * cut))))
+        shower = _slow(rng, n, 0.08 * movement, 0.6).clip(0.2)   # the rain comes and goes
+        rate = 30.0 * movement                    # near drops a second
         drops = np.zeros((2, n), np.float32)
         for ch in range(2):
             k = rng.poisson(rate * n / SAMPLE_RATE)
             at = rng.integers(0, n, k)
-            drops[ch, at] = rng.uniform(0.2, 1.0, k) * rng.choice([-1, 1], k)
+            drops[ch, at] = np.minimum(rng.lognormal(0.0, 1.0, k), 6.0) * rng.choice([-1, 1], k)   # a few big ones
         out = np.zeros_like(drops)
-        for f0 in (2500 * cut, 4200 * cut):       # each drop rings two short resonances
-            r, w = 0.995 - 0.002 * (f0 / 4000), 2 * np.pi * f0 / SAMPLE_RATE
-            out += lfilter([1.0], [1.0, -2 * r * np.cos(w), r * r], drops, axis=1).astype(np.float32)
-        y = hiss + _unit(out)
+        # Each drop a short, broad ring (low Q: a click with a pitch, not a tone), the
+        # drops spread over resonances between leaves, stone and water.
+        centres = np.sort(rng.uniform(700, 5000, 6)) * cut
+        which = rng.integers(0, len(centres), drops.shape)
+        for i, f0 in enumerate(centres):
+            r, w = 0.975, 2 * np.pi * f0 / SAMPLE_RATE
+            out += lfilter([1.0 - r], [1.0, -2 * r * np.cos(w), r * r], drops * (which == i), axis=1).astype(np.float32)
+        y = (roar + hiss) * shower + _unit(out)
     elif name == "drone":
         t = np.arange(n) / SAMPLE_RATE
         lfo = _slow(rng, n, 0.05 * movement, 0.3)
@@ -113,23 +160,37 @@ def bed(name: str, n: int, *, rng: np.random.Generator, dark: float, movement: f
         y = traffic + 0.8 * swish + 0.04 * _hum(n, 60.0, 1.0)
     elif name == "night":
         t = np.arange(n) / SAMPLE_RATE
-        bedn = 0.4 * _unit(_noise(rng, n, _sos("lowpass", 250 * cut)))
+        # Recorded nights: a chorus of many insects, most of the energy between 2 and 8 kHz,
+        # dense enough to read as a texture (its 5 ms level barely 6 dB over its median),
+        # over a faint low air.
+        bedn = 0.15 * _unit(_noise(rng, n, _sos("lowpass", 250 * cut)))
         chirps = np.zeros((2, n), np.float32)
-        for ch in range(2):
-            f0 = rng.uniform(4200, 4900)
-            pulse = (np.sin(2 * np.pi * rng.uniform(25, 35) * t) > 0.3)           # 30 pulses a second
-            burst = (np.sin(2 * np.pi * rng.uniform(0.8, 1.4) * movement * t + rng.uniform(0, 6)) > 0.5)
-            chirps[ch] = np.sin(2 * np.pi * f0 * t) * pulse * burst
+        for _ in range(9):
+            f0 = rng.uniform(2500, 7000)
+            pulse = 0.5 + 0.5 * np.sin(2 * np.pi * rng.uniform(15, 45) * t + rng.uniform(0, 6))   # its trill
+            burst = np.clip(np.sin(2 * np.pi * rng.uniform(0.3, 1.2) * movement * t + rng.uniform(0, 6)) + 0.6, 0, 1)
+            # A stridulation is noisy, not a sine: noise in a band ±4 % around its pitch;
+            # each microphone hears the insect itself and its own share of its echoes
+            # (a band of the same noise of its own), so the pair is partly coherent.
+            band = _sos("bandpass", (0.96 * f0, 1.04 * f0))
+            song = _unit(_noise(rng, n, band))
+            heard = song[0] + 0.8 * song[1]
+            echo = _unit(_noise(rng, n, band))
+            gate = (pulse * burst).astype(np.float32)
+            near = rng.uniform(0.3, 1.0)                      # where it sits: louder on one side
+            chirps += np.stack([near * (heard + 1.1 * echo[0]), (1.3 - near) * (heard + 1.1 * echo[1])]) \
+                * gate * np.float32(rng.uniform(0.3, 1.0))
+        chirps += 0.3 * _unit(_noise(rng, n, _sos("bandpass", (1200, 12000)))) * np.float32(_rms(chirps))
         y = bedn + _unit(chirps)
     elif name == "sea":
         t = np.arange(n) / SAMPLE_RATE
         period = rng.uniform(6.0, 10.0) / movement
         swell = (0.25 + 0.75 * (0.5 - 0.5 * np.cos(2 * np.pi * t / period))).astype(np.float32)
         y = _unit(_noise(rng, n, _sos("lowpass", 600 * cut))) * swell \
-            + 0.3 * _unit(_noise(rng, n, _sos("highpass", 2500 * cut))) * swell ** 3
+            + 0.3 * _unit(_noise(rng, n, _sos("bandpass", (2500 * cut, 9000 * cut)))) * swell ** 3
     else:
         raise ValueError(f"unknown ambience bed {name!r}")
-    return _unit(np.asarray(y, dtype=np.float32)).astype(np.float32)
+    return _unit(_microphone_pair(np.asarray(y, dtype=np.float32))).astype(np.float32)
 
 
 def _scene(cue_sheet: CueSheet, start_s: float, end_s: float) -> tuple[float, float]:
