@@ -215,9 +215,11 @@ class Preset:
 
 
 def default_directory() -> Path:
-    """The repository's presets/ folder, found next to the scorer package (source checkout
-    or editable install)."""
-    return Path(__file__).resolve().parents[2] / "presets"      # scorer/music/presets.py → the repository
+    """The shipped presets: package data `scorer/presets` (in a checkout a link to the
+    repository's presets/ folder, in a built wheel a copy of it), so an installed scorer
+    finds them wherever it was installed."""
+    from importlib.resources import files
+    return Path(str(files("scorer") / "presets"))
 
 
 # --- validation ---------------------------------------------------------------------------------
@@ -556,10 +558,10 @@ def load_preset_file(path: str | Path) -> Preset:
 
 
 def load_presets(directory: str | Path | None = None) -> dict[str, Preset]:
-    """Every `*.toml` preset in `directory` (default: the repository's presets/), by name."""
+    """Every `*.toml` preset in `directory` (default: the shipped presets, default_directory()), by name."""
     folder = Path(directory) if directory is not None else default_directory()
     if not folder.is_dir():
-        where = "" if directory is not None else " (the repository's presets/ folder, next to the scorer package)"
+        where = "" if directory is not None else " (the shipped presets, package data scorer/presets)"
         raise PresetError(f"preset folder not found{where}", path=str(folder))
     files = sorted(folder.glob("*.toml"))
     if not files:
