@@ -60,6 +60,35 @@ def analyze_and_spot(cut: str | os.PathLike, *, preset: str | None = None,
     return sheet
 
 
+def check_inputs(out_dir: str | os.PathLike, *, preset: str | None = None, spec: str = "ebu",
+                 soundfont: str | None = None, timeline: str | os.PathLike | None = None,
+                 notes: str | os.PathLike | None = None, cues: str | os.PathLike | None = None) -> None:
+    """The quick checks of a run's options, before any work and before any folder is made:
+    the loudness spec, the preset (a shipped name or a readable, valid file), the SoundFont,
+    the files named, and an output folder that can be one. InputError/PresetError naming
+    the option or file."""
+    from scorer.mix.loudness import get_spec
+
+    get_spec(spec)
+    presets, name = presets_with(preset)
+    if name is not None and name not in presets:
+        from scorer.errors import PresetError
+        raise PresetError(f"no preset {name!r}; presets: {', '.join(sorted(presets))} "
+                          f"(or a .toml file of your own)")
+    if soundfont is not None:
+        from scorer.render.soundfont import find_soundfont
+        find_soundfont(soundfont)
+    for what, path in (("timeline", timeline), ("notes", notes), ("cue sheet", cues)):
+        if path is not None and not Path(path).is_file():
+            raise InputError(f"{what} file not found", path=str(path))
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError("the output must be a folder; a file of that name is in the way", path=str(out))
+    parent = next((q for q in (out, *out.parents) if q.exists()), None)
+    if parent is None or not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError("no permission to write the output folder here", path=str(out))
+
+
 def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
           preset: str | None = None, cues: CueSheet | str | os.PathLike | None = None,
           timeline: str | os.PathLike | None = None, notes: str | os.PathLike | None = None,
@@ -97,6 +126,8 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
     cut = Path(cut)
     timings: dict[str, float] = {}
     start = time.perf_counter()
+    check_inputs(out_dir, preset=preset, spec=spec, soundfont=soundfont, timeline=timeline, notes=notes,
+                 cues=cues if not isinstance(cues, CueSheet) else None)
     for name in {backend, *(backend_by_cue or {}).values(), *layers}:
         get_backend(name)  # fail before the long analysis if a backend can't run
     if not crossfade_s >= 0 or crossfade_s == float("inf"):

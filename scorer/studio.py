@@ -53,12 +53,33 @@ def new_project(folder: str | os.PathLike, cut: str | os.PathLike, *, seed: int 
     if theme is not None:
         from scorer.compose.theme import load_theme
         load_theme(theme)                       # refuse an unreadable theme before the analysis
+    from scorer.music.presets import presets_with
+
+    _, name = presets_with(preset)              # a user preset file is read and checked now
+    user = None
+    if name is not None and name != preset:
+        user = {name: Path(preset).read_text(encoding="utf-8")}
     sheet = analyze_and_spot(cut, preset=preset, progress=progress)
     p = Project.create(folder, cut_path=cut, cue_sheet=sheet)
     p.set_setting("seed", str(int(seed)))
     if theme is not None:
         p.set_setting("theme", str(Path(theme).resolve()))
+    if user:
+        # The project keeps the preset's text, not its path: it composes the same if the
+        # file is edited, moved or lost.
+        p.set_setting("user_presets", json.dumps(user))
     return p
+
+
+def project_presets(p: Project) -> dict:
+    """The presets a project composes with: the shipped ones and the user presets it was
+    created with (kept in the project)."""
+    from scorer.music.presets import load_presets, parse_preset_text
+
+    presets = load_presets()
+    for name, text in json.loads(p.setting("user_presets") or "{}").items():
+        presets[name] = parse_preset_text(text, path=f"{p.folder / 'project.db'}:user-presets/{name}.toml")
+    return presets
 
 
 def project_seed(p: Project) -> int:
@@ -80,6 +101,13 @@ class Composer:
     project: Project
     _key: str = ""
     _base: Score | None = None
+    _presets: dict | None = None
+
+    @property
+    def presets(self) -> dict:
+        if self._presets is None:
+            self._presets = project_presets(self.project)
+        return self._presets
 
     def base(self) -> Score:
         from scorer.compose import compose
@@ -88,22 +116,23 @@ class Composer:
         key = json.dumps([sheet.to_dict(), project_seed(self.project), self.project.setting("theme")],
                          sort_keys=True)
         if self._base is None or key != self._key:
-            self._base = compose(sheet, seed=project_seed(self.project), theme=_theme(self.project))
+            self._base = compose(sheet, seed=project_seed(self.project), theme=_theme(self.project),
+                                 presets=self.presets)
             self._key = key
         return self._base
 
     def cue_score(self, cue_id: str, params: dict) -> Score:
         """The whole score with `cue_id` composed by `params` (see take_params)."""
         sheet = self.project.cue_sheet()
-        return _composed_as(self.base(), sheet, _cue(sheet, cue_id), params)
+        return _composed_as(self.base(), sheet, _cue(sheet, cue_id), params, presets=self.presets)
 
 
-def _composed_as(score: Score, sheet: CueSheet, cue: Cue, params: dict) -> Score:
+def _composed_as(score: Score, sheet: CueSheet, cue: Cue, params: dict, *, presets: dict) -> Score:
     """`score` with `cue` composed by a take's parameters (see take_params)."""
     from scorer.compose import refine
 
     kwargs = {k: params[k] for k in REFINABLE if params.get(k) is not None}
-    return refine(score, cue.id, cue=cue, dialogue=sheet.dialogue, seed=params["seed"], **kwargs)
+    return refine(score, cue.id, cue=cue, dialogue=sheet.dialogue, seed=params["seed"], presets=presets, **kwargs)
 
 
 def take_params(*, seed: int, preset: str | None = None, intensity: float | None = None,
@@ -158,7 +187,7 @@ def _render_take(composer: Composer, cue_id: str, params: dict, *, backend: str,
     # Rendered next to the project (not in a RAM-backed /tmp), so what a killed process
     # leaves is found and removed when the project is next opened.
     with ClipStore(composer.project.folder / "cache") as store:
-        stems = get_backend(backend).render(one, progress=progress, store=store, **options)
+        stems = get_backend(backend).render(one, progress=progress, store=store, presets=composer.presets, **options)
         start, n = _extent(stems)
         audio = _take_audio(stems, cs, start=start, n=n)
         # A neural take cannot be made again from its seed (the soundfont's can): its stems
@@ -434,12 +463,13 @@ def merge_cues(sheet: CueSheet, first_id: str, second_id: str) -> CueSheet:
 
 
 def set_cue(sheet: CueSheet, cue_id: str, *, preset: str | None = None, intensity: float | None = None,
-            note: str | None = None) -> CueSheet:
-    """Preset, mean intensity (0…1, the curve's shape kept) or note of one cue."""
+            note: str | None = None, presets: dict | None = None) -> CueSheet:
+    """Preset, mean intensity (0…1, the curve's shape kept) or note of one cue. presets:
+    the names a cue may take (default: the shipped presets; a project's: project_presets)."""
     c = _cue(sheet, cue_id)
     if preset is not None:
         from scorer.music.presets import load_presets
-        names = load_presets()
+        names = load_presets() if presets is None else presets
         if preset not in names:
             raise InputError(f"no preset {preset!r}; presets: {', '.join(sorted(names))}")
         c = replace(c, preset=preset)
@@ -495,7 +525,7 @@ def chosen_score(p: Project, composer: Composer | None = None) -> Score:
         take = p.selected(cue.id)
         if take is None:
             continue
-        out = _composed_as(out, sheet, cue, take.params)
+        out = _composed_as(out, sheet, cue, take.params, presets=composer.presets)
     return out
 
 
@@ -546,6 +576,7 @@ def export(p: Project, out_zip: str | os.PathLike | None = None, *, spec: str = 
     from scorer.pipeline import render_mix_deliver
 
     sheet = p.cue_sheet()
+    composer = composer or Composer(p)
     score = chosen_score(p, composer)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{secrets.token_hex(2)}"
     folder = p.folder / "exports" / stamp
@@ -554,7 +585,7 @@ def export(p: Project, out_zip: str | os.PathLike | None = None, *, spec: str = 
     try:
         render_mix_deliver(score, sheet, p.cut_path, folder, spec=spec, preview=preview, project=name,
                            backend_by_cue=by_cue or None, recorded=recorded or None, progress=progress,
-                           backend_options=options)
+                           backend_options=options, presets=composer.presets)
     except BaseException:
         import shutil
         shutil.rmtree(folder, ignore_errors=True)        # this export's own folder: no half delivery stays

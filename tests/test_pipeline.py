@@ -287,3 +287,26 @@ def test_cli_scores_with_a_user_preset_file_and_names_the_line_of_a_broken_one(s
     line = next(i for i, t in enumerate(mine.read_text().splitlines(), start=1) if t == "velocity = 480")
     assert r.returncode == 2 and f"mynoir.toml, line {line}: layers.pad.velocity = 480" in r.stderr
     assert not (tmp_path / "o4").exists()
+
+
+@pytest.mark.parametrize("option, message", [
+    (("--spec", "foo"), "unknown loudness spec 'foo'"),
+    (("--preset", "nosuch"), "no preset 'nosuch'"),
+    (("--soundfont", "/no/such.sf2"), "SoundFont not found"),
+    (("--timeline", "/no/such.edl"), "timeline file not found"),
+    (("--notes", "/no/such.txt"), "notes file not found"),
+])
+def test_bad_options_are_refused_before_any_work_and_no_folder_is_made(tmp_path, option, message):
+    # The cut need not even be readable: the options are checked before it is opened.
+    out = tmp_path / "out"
+    r = run_cli("score", tmp_path / "never-opened.mp4", "-o", out, *option)
+    assert r.returncode != 0 and message in r.stderr, r.stderr
+    assert not out.exists()
+
+
+def test_an_output_path_that_is_a_file_is_refused_and_left_alone(tmp_path):
+    out = tmp_path / "taken"
+    out.write_bytes(b"keep me")
+    r = run_cli("score", tmp_path / "never-opened.mp4", "-o", out)
+    assert r.returncode != 0 and "must be a folder" in r.stderr
+    assert out.read_bytes() == b"keep me"

@@ -111,6 +111,33 @@ def test_locked_and_approved_cues_are_left_alone_by_bulk_regeneration(cut, tmp_p
 
 # --- editing the cue sheet ----------------------------------------------------------------------
 
+def test_a_project_made_with_a_user_preset_composes_takes_and_exports_with_it(cut, tmp_path):
+    repo = Path(__file__).resolve().parent.parent
+    text = (repo / "presets" / "noir.toml").read_text(encoding="utf-8").replace('name = "noir"', 'name = "my_noir"', 1)
+    text = text.replace("[tempo]", "[tempo]\n# my own", 1)
+    user = tmp_path / "my_noir.toml"
+    user.write_text(text, encoding="utf-8")
+    p = studio.new_project(tmp_path / "p", cut, seed=2, preset=str(user))
+    user.unlink()                        # the project keeps the preset, not a path to it
+    assert {c.preset for c in p.cue_sheet().cues} == {"my_noir"}
+    composer = studio.Composer(p)
+    assert all(cs.cue.preset == "my_noir" for cs in composer.base().cues)
+    cue_id = p.cue_sheet().cues[0].id
+    take = studio.make_take(p, cue_id, studio.take_params(seed=5), composer=composer)
+    assert take.status == "done"
+    # A cue may be set to the user preset and back to a shipped one; an unknown name is refused.
+    presets = studio.project_presets(p)
+    sheet = studio.set_cue(p.cue_sheet(), cue_id, preset="tension", presets=presets)
+    sheet = studio.set_cue(sheet, cue_id, preset="my_noir", presets=presets)
+    with pytest.raises(InputError, match="no preset 'nosuch'"):
+        studio.set_cue(sheet, cue_id, preset="nosuch", presets=presets)
+    p.select(cue_id, take.id)
+    out = studio.export(p, tmp_path / "export.zip", preview=False)
+    report = json.loads(zipfile.ZipFile(out).read(next(n for n in zipfile.ZipFile(out).namelist()
+                                                       if n.endswith("report.json"))))
+    assert {c["preset"] for c in report["cues"]} == {"my_noir"}
+
+
 def test_split_merge_move_and_hits_edit_the_cue_sheet(project):
     sheet = project.cue_sheet()
     c = sheet.cues[0]

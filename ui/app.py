@@ -539,7 +539,13 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
             return float(x)
 
         do_move = edit(lambda s, c, a, b: (studio.move_cue(s, c, start_s=a, end_s=b), [c], c))
-        do_set = edit(lambda s, c, pr, it: (studio.set_cue(s, c, preset=pr, intensity=it), [c], c))
+        def do_set(f, cue_id, pr, it):
+            try:
+                presets = studio.project_presets(_open(f))      # a user preset the project keeps, too
+            except (ScorerError, TypeError, ValueError) as exc:
+                raise _gr_error(exc)
+            return edit(lambda s, c, pr, it: (studio.set_cue(s, c, preset=pr, intensity=it, presets=presets),
+                                              [c], c))(f, cue_id, pr, it)
         do_split = edit(lambda s, c, at: (studio.split_cue(s, c, _num(at, "where to split")), [c], c))
 
         def _merge(s, c):

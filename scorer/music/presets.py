@@ -544,17 +544,25 @@ def load_preset_file(path: str | Path) -> Preset:
     """Read and validate one preset TOML file."""
     path = Path(path)
     try:
-        text = path.read_bytes()
+        raw = path.read_bytes()
     except OSError as exc:
         raise PresetError(f"cannot read preset ({exc.strerror or exc})", path=str(path))
     try:
-        data = tomllib.loads(text.decode("utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PresetError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path=str(path))
+    return parse_preset_text(text, path=str(path))
+
+
+def parse_preset_text(text: str, *, path: str) -> Preset:
+    """One preset from its TOML text (a file's, or the copy a project keeps); `path` names
+    it in errors."""
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         # tomllib's message carries "(at line L, column C)".
-        raise PresetError(f"TOML syntax error: {exc}", path=str(path))
-    return parse_preset(data, path=str(path), text=text.decode("utf-8"))
+        raise PresetError(f"TOML syntax error: {exc}", path=path)
+    return parse_preset(data, path=path, text=text)
 
 
 def load_presets(directory: str | Path | None = None) -> dict[str, Preset]:
