@@ -337,7 +337,10 @@ def main(argv: list[str] | None = None) -> int:
 def _summary(report: dict, out: Path) -> None:
     hs = report["hits_summary"]
     loud = report["loudness"]
-    print(f"TEMP SCORE written to {out}/")
+    folder = report["files"].get("folder")
+    version = report["files"]["version"]
+    kept = "; earlier versions kept beside it" if version > 1 else ""
+    print(f"TEMP SCORE written to {out}/" + (f" (version {version:02d}: {out.parent / folder}/{kept})" if folder else ""))
     for cue in report["cues"]:
         tempi = sorted({round(s["tempo_bpm"], 1) for s in cue["tempo_map"]["segments"]})
         print(f"  {cue['id']:5} {cue['preset']:14} {cue['key']:10} {tempi[0]:g}"

@@ -81,10 +81,11 @@ def check_inputs(out_dir: str | os.PathLike, *, preset: str | None = None, spec:
     for what, path in (("timeline", timeline), ("notes", notes), ("cue sheet", cues)):
         if path is not None and not Path(path).is_file():
             raise InputError(f"{what} file not found", path=str(path))
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise InputError("the output must be a folder; a file of that name is in the way", path=str(out))
-    parent = next((q for q in (out, *out.parents) if q.exists()), None)
+    from scorer.deliver.versions import check_target
+
+    out = Path(os.path.abspath(out_dir))
+    check_target(out)
+    parent = next((q for q in out.parents if q.exists()), None)
     if parent is None or not os.access(parent, os.W_OK | os.X_OK):
         raise InputError("no permission to write the output folder here", path=str(out))
 
@@ -152,17 +153,28 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
     if progress:
         progress("compose", 1, 1)
 
-    report = render_mix_deliver(composed, sheet, cut, out_dir, backend=backend, presets=presets, spec=spec,
-                                soundfont=soundfont, preview=preview, project=project,
-                                per_cue_stems=per_cue_stems, ambience=ambience, click=click, burn_in=burn_in,
-                                ducking=ducking, crossfade_s=crossfade_s, store=store, timings_s=timings,
-                                backend_by_cue=backend_by_cue, layers=layers, backend_options=backend_options,
-                                progress=progress)
-    timings["total"] = time.perf_counter() - start
-    report["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
-    report["realtime_factor"] = round(sheet.source.duration_s / timings["total"], 2)
-    from scorer.io.files import write_json
-    write_json(Path(out_dir) / "report.json", report)
+    # The delivery is written whole into a staging folder and appears at once as the next
+    # version (deliver/versions.py): a failed or killed run leaves the last one as it was.
+    from scorer.deliver import versions
+    staged = versions.begin(out_dir)
+    try:
+        report = render_mix_deliver(composed, sheet, cut, staged.folder, backend=backend, presets=presets,
+                                    spec=spec, soundfont=soundfont, preview=preview, project=project,
+                                    per_cue_stems=per_cue_stems, ambience=ambience, click=click,
+                                    burn_in=burn_in, ducking=ducking, crossfade_s=crossfade_s, store=store,
+                                    timings_s=timings, backend_by_cue=backend_by_cue, layers=layers,
+                                    backend_options=backend_options, version=staged.version,
+                                    progress=progress)
+        timings["total"] = time.perf_counter() - start
+        report["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
+        report["realtime_factor"] = round(sheet.source.duration_s / timings["total"], 2)
+        report["files"]["folder"] = staged.final.name
+        from scorer.io.files import write_json
+        write_json(staged.folder / "report.json", report)
+        versions.commit(staged)
+    except BaseException:
+        versions.abandon(staged)
+        raise
     return report
 
 
@@ -174,13 +186,14 @@ def render_mix_deliver(composed, sheet: CueSheet, cut: str | os.PathLike, out_di
                        store: ClipStore | None = None, timings_s: dict | None = None,
                        backend_by_cue: dict[str, str] | None = None, layers: tuple[str, ...] = (),
                        backend_options: dict[str, dict] | None = None, recorded: dict | None = None,
-                       progress: ProgressFn | None = None) -> dict:
+                       version: int | None = None, progress: ProgressFn | None = None) -> dict:
     """A composed Score (scorer.types.Score) of `sheet` rendered, mixed under the cut's own
     sound and delivered into out_dir (the part of score() after composing; the studio's
     export calls it with the takes people chose). Options as for score(); timings_s
     collects the stages' seconds. recorded: cue id → {"start_sample", "groups": group →
     (audio file, gain)}: those cues' stems as already rendered (a neural take's), not
-    rendered again. Returns deliver()'s report."""
+    rendered again. version: the delivery's number in the file names (deliver()).
+    Returns deliver()'s report."""
     from scorer.deliver import deliver
     from scorer.mix import mix
     from scorer.render.plan import render_plan
@@ -237,7 +250,7 @@ def render_mix_deliver(composed, sheet: CueSheet, cut: str | os.PathLike, out_di
         t = time.perf_counter()
         report = deliver(composed, mixed, sheet, out_dir, cut_path=cut, timings_s=dict(timings),
                          preview=preview, project=project, per_cue_stems=per_cue_stems, click=click,
-                         burn_in=burn_in, progress=progress)
+                         burn_in=burn_in, version=version, progress=progress)
         timings["deliver"] = time.perf_counter() - t
     return report
 

@@ -10,6 +10,8 @@ beats, the music level under each line, the preview's picture untouched (or burn
 """
 from __future__ import annotations
 
+import os
+
 import csv
 import importlib
 import json
@@ -492,13 +494,16 @@ def test_next_version_counts_only_this_projects_stems(tmp_path):
 
 def test_a_second_delivery_takes_the_next_version_and_keeps_the_first(delivered, tmp_path):
     out, report = delivered.out, delivered.report
-    before = {name: (out / name).read_bytes() for name in report["files"]["stems"].values()}
+    first = out.parent / os.readlink(out)
+    before = {str(p.relative_to(first)): p.read_bytes() for p in first.rglob("*") if p.is_file()}
     again = scorer.score(delivered.cut, out, seed=3, preview=False, cues=out / "cues.json")
-    assert again["files"]["version"] == 2
+    # The whole delivery is the next version; OUT points at it; the first is untouched.
+    assert again["files"]["version"] == 2 and os.readlink(out) == f"{out.name}.v02"
+    assert again["files"]["folder"] == f"{out.name}.v02"
     for group, name in again["files"]["stems"].items():
         assert name.endswith("_v02.wav") and (out / name).exists()
-    for name, data in before.items():
-        assert (out / name).read_bytes() == data
+    assert not any(n.endswith("_v01.wav") for n in os.listdir(out / "stems"))     # no orphans
+    assert {str(p.relative_to(first)): p.read_bytes() for p in first.rglob("*") if p.is_file()} == before
 
 
 # --- the pieces on their own ---------------------------------------------------------------
