@@ -336,7 +336,7 @@ def take_preview(p: Project, take_id: int, *, pre_roll_s: float = 2.0,
     mix/duck.py). Derived
     from the take, so it lives in the project's cache, not among the take's files."""
     from scorer.io.audio import read_wav
-    from scorer.io.preview import write_excerpt
+    from scorer.deliver.preview import write_excerpt
     from scorer.mix import MUSIC_UNDER_PRODUCTION_LU
     from scorer.mix.duck import duck_envelope_db, line_gain_db
     from scorer.mix.loudness import SILENCE_DB, LoudnessMeter, db_to_gain, measure

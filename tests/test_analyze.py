@@ -166,7 +166,7 @@ def test_decoding_runs_in_a_worker_process(cut_2398):
     from scorer.io.video import PictureJob
 
     path, truth, _, _ = cut_2398
-    with PictureJob(path) as job:
+    with PictureJob(path, features=PictureFeatures) as job:
         out = job.result()
     assert job.worker_pid is not None and job.worker_pid != os.getpid()
     assert len(out["arrays"]["pts"]) == truth["n_frames"]
@@ -176,7 +176,7 @@ def test_a_dead_worker_is_an_input_error_naming_the_file(cut_2398):
     from scorer.io.video import PictureJob
 
     path, _, _, _ = cut_2398
-    with PictureJob(path) as job:
+    with PictureJob(path, features=PictureFeatures) as job:
         os.kill(job._proc.pid, signal.SIGKILL)
         with pytest.raises(InputError, match="killed by signal 9") as info:
             job.result()
@@ -187,7 +187,7 @@ def test_a_hung_worker_is_stopped_with_an_input_error(cut_2398):
     from scorer.io.video import PictureJob
 
     path, _, _, _ = cut_2398
-    with PictureJob(path, stall_timeout_s=1.0) as job:
+    with PictureJob(path, features=PictureFeatures, stall_timeout_s=1.0) as job:
         os.kill(job._proc.pid, signal.SIGSTOP)    # frozen: it will never report again
         with pytest.raises(InputError, match="sent nothing for 1 s") as info:
             job.result()

@@ -409,7 +409,7 @@ def test_audiogen_continue_mode_and_windows(audiogen_model):
 
 def test_plan_mixes_backends_per_cue_and_layers_symbolic_percussion(text_model, audiogen_model, tmp_path):
     from scorer.render.plan import render_plan
-    from scorer.render.neural.take import write_sidecars
+    from scorer.io.takes import write_sidecars
     a, b = cue_score("1M1", bars=1), cue_score("1M2", start_s=6.5, bars=1)
     stems = render_plan(make_score(a, b), backend_by_cue={"1M1": "musicgen"}, default="soundfont",
                         layers=("audiogen",),

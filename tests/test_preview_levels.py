@@ -204,7 +204,7 @@ def _programme_at(audio: np.ndarray, gain_db: float):
 def test_an_overshooting_encode_is_limited_lower_and_only_its_sound_encoded_again(picture, tmp_path, monkeypatch):
     import av
 
-    import scorer.io.preview as preview
+    from scorer.deliver import preview
 
     cut, truth = picture
     # Transients four times a second at a web level: 10 dB of limiting on each, on which
@@ -249,7 +249,7 @@ def test_an_overshooting_encode_is_limited_lower_and_only_its_sound_encoded_agai
 
 
 def test_a_programme_under_the_ceiling_is_encoded_once(picture, tmp_path):
-    from scorer.io.preview import write_preview_under_ceiling
+    from scorer.deliver.preview import write_preview_under_ceiling
 
     cut, truth = picture
     audio = _transients(truth["duration_s"])

@@ -36,11 +36,12 @@ def analyze(path: str | os.PathLike, *, progress: ProgressFn | None = None) -> A
     if it cannot be analysed. Called from a script, the call must sit under
     `if __name__ == "__main__":` (the picture worker is a spawned process).
     """
+    from scorer.analyze.picture import PictureFeatures
     from scorer.io.video import PictureJob, probe
 
     t_start = time.perf_counter()
     source = probe(path)
-    with PictureJob(path, progress=progress) as job:
+    with PictureJob(path, features=PictureFeatures, progress=progress) as job:
         # The sound is analysed here while the worker decodes the picture: 2 jobs, 2 cores.
         t_audio = time.perf_counter()
         sound = _analyse_sound(path, has_audio=source.has_audio, progress=progress)

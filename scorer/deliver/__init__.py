@@ -4,9 +4,11 @@ OUT/cues.json  OUT/cuesheet.csv  OUT/score.mid  OUT/theme.musicxml  OUT/leadshee
 OUT/stems/<Project>_ALL_<Group>_v<NN>.wav (and per cue: <Project>_<Cue>_<Group>_v<NN>.wav)
 OUT/mix.wav  OUT/timeline.otio  OUT/preview.mp4  OUT/report.json
 
-Stems and the mix are Broadcast WAVs stamped with the cut's start timecode. A delivery
-into a folder that already holds one takes the next version number, so earlier stems are
-never overwritten.
+Stems and the mix are Broadcast WAVs stamped with the cut's start timecode, their names
+carrying the delivery's version. `scorer score` delivers each run whole as OUT.v01,
+OUT.v02 … with OUT pointing at the newest (deliver/versions.py); deliver() itself writes
+into the folder it is given, a folder that already holds stems taking the next version
+number.
 """
 from __future__ import annotations
 
@@ -185,7 +187,7 @@ def _write_notation(score: Score, out: Path) -> None:
 def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathLike, *,
             cut_path: str | os.PathLike | None = None, timings_s: dict | None = None,
             preview: bool = True, project: str | None = None, per_cue_stems: bool = False,
-            click: bool = False, burn_in: bool = False,
+            click: bool = False, burn_in: bool = False, version: int | None = None,
             progress: Callable[[str, float, float], None] | None = None) -> dict:
     """Write every output into out_dir; returns the report (also written as report.json).
 
@@ -195,11 +197,12 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
     preview shows the timecode and the playing cue's name over the picture. The preview's
     sound is measured as decoded from its AAC and encoded again, limited lower, where its
     true peak passes the spec's ceiling (the report's "preview"; null without a preview).
+    version: the number in the file names (default: one more than out_dir's stems hold).
     """
     out = Path(out_dir)
     (out / "stems").mkdir(parents=True, exist_ok=True)
     project = project_name(project if project is not None else Path(score.source.path).stem)
-    version = next_version(out / "stems", project)
+    version = next_version(out / "stems", project) if version is None else version
     source = score.source
     date = "2000-01-01"
     if cut_path is not None and Path(cut_path).exists():   # the cut's own date: same cut, same bytes
@@ -242,7 +245,7 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
         cue_files = _write_cue_stems(mix, out, project=project, version=version, stamp=stamp)
     # Neural takes: their seed, model, prompt and parameters beside their audio (the audio
     # is the record: MusicGen is not bit-reproducible from a seed).
-    from scorer.render.neural.take import write_sidecars      # (json only: no torch)
+    from scorer.io.takes import write_sidecars
     take_files = [str(p.relative_to(out)) for p in write_sidecars(mix.stems, out / "stems")]
     from scorer.deliver.timeline import write_timeline
     write_timeline(out / "timeline.otio", score, cue_sheet, mix_file="mix.wav", stem_files=stem_files,
@@ -254,7 +257,7 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
     music, music_for_programme = fork(mix.music_blocks())    # the clips are read once
     preview_levels = None
     if preview and cut_path is not None:
-        from scorer.io.preview import write_preview_under_ceiling
+        from scorer.deliver.preview import write_preview_under_ceiling
         from scorer.mix import GATE_DIALOGUE
 
         programme = None

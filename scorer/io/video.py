@@ -250,15 +250,15 @@ def _analysis_size(width: int, height: int, target_width: int) -> tuple[int, int
 
 # --- the worker process ------------------------------------------------------------------------
 
-def _picture_worker(path: str, width: int, conn) -> None:
-    """Runs in the spawned process: decode every frame, scale it in FFmpeg, compute features
-    in batches, send ("result", arrays). Errors are sent as ("input" | "bug", text)."""
+def _picture_worker(path: str, width: int, features_factory, conn) -> None:
+    """Runs in the spawned process: decode every frame, scale it in FFmpeg, hand the frames
+    in batches to a features_factory() object (.add(batch), .arrays()), send ("result",
+    arrays). Errors are sent as ("input" | "bug", text)."""
     try:
         conn.send(("started", os.getpid()))
         import av
         from av.video.reformatter import VideoReformatter
 
-        from scorer.analyze.picture import PictureFeatures
         # After the imports: the cap is for what decoding allocates, not for loading code.
         _limit_memory(int(limit("SCORER_DECODE_MEMORY_MB", WORKER_MEMORY_MB)))
 
@@ -273,7 +273,7 @@ def _picture_worker(path: str, width: int, conn) -> None:
             total = int(v.frames or 0)          # what the header lists (0: it doesn't)
             expected = total or _estimated_frames(v, c)
             reformatter = VideoReformatter()
-            features = PictureFeatures()
+            features = features_factory()
             batch = np.empty((BATCH_FRAMES, h, w, 3), dtype=np.uint8)
             pts: list[int] = []
             time_base = v.time_base
@@ -365,12 +365,14 @@ def _estimated_frames(stream, container) -> int:
 class PictureJob:
     """Picture analysis of one file running in a worker process.
 
+    features: a picklable factory (a class) of the object that turns decoded frames into
+    features, made in the worker (analyze's PictureFeatures: io decodes, analyze computes).
     Starts at construction; result() waits for the arrays. progress("video", done, total)
     is called from a helper thread as frames are decoded. close() (or leaving a `with`
     block) stops a worker that is still running.
     """
 
-    def __init__(self, path: str | os.PathLike, *, progress: ProgressFn | None = None,
+    def __init__(self, path: str | os.PathLike, *, features, progress: ProgressFn | None = None,
                  width: int = ANALYSIS_WIDTH, stall_timeout_s: float = STALL_TIMEOUT_S,
                  timeout_s: float | None = None):
         self.path = str(path)
@@ -388,7 +390,7 @@ class PictureJob:
         self._done = threading.Event()
         ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe(duplex=False)
-        self._proc = ctx.Process(target=_picture_worker, args=(self.path, width, child),
+        self._proc = ctx.Process(target=_picture_worker, args=(self.path, width, features, child),
                                  name="scorer-picture", daemon=True)
         self._proc.start()
         child.close()

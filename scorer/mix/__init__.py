@@ -107,7 +107,7 @@ class Mix:
         music_blocks: the music as music_blocks() yields it, when the caller reads it too
         (e.g. one branch of deliver.measure.fork(mix.music_blocks())), so the clips are read once.
         ceiling_dbtp: limit to this ceiling instead of the spec's (the preview's AAC adds
-        to the peaks, so its programme may be limited lower: io/preview.py).
+        to the peaks, so its programme may be limited lower: deliver/preview.py).
         """
         music = self.music_blocks() if music_blocks is None else music_blocks
         return limit(_programme(music, self.production_audio, n_total=self.n_samples,

@@ -5,6 +5,8 @@ memory and time are capped (the limits are environment variables, see scorer/io/
 """
 from __future__ import annotations
 
+from scorer.analyze.picture import PictureFeatures
+
 import os
 import socket
 import struct
@@ -236,7 +238,7 @@ def test_a_decoder_killed_mid_job_is_an_input_error_and_the_next_job_works(tmp_p
 
     from scorer.io.video import PictureJob
 
-    job = PictureJob(good)
+    job = PictureJob(good, features=PictureFeatures)
     try:
         while job.worker_pid is None:
             job._done.wait(0.01)
