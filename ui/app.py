@@ -419,6 +419,12 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
             except ScorerError as exc:
                 raise _gr_error(exc)
 
+        def preset_lists(f):
+            """The preset menus list what the open project can compose with: the shipped
+            presets and the user presets it keeps."""
+            names = sorted(studio.project_presets(_open(f))) if f else preset_names
+            return gr.update(choices=names), gr.update(choices=names)
+
         def pick(f, cue_id):
             try:
                 return refresh(f, cue_id)
@@ -584,13 +590,17 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
 
         heavy = {"concurrency_limit": HEAVY_LIMIT, "concurrency_id": "heavy"}
         light = {"concurrency_limit": None, "show_progress": "hidden"}
-        demo.load(_closing(on_load), [folder], [folder, *views], api_name="view", **light)
+        load_ev = demo.load(_closing(on_load), [folder], [folder, *views], api_name="view", **light)
         remember = "(name) => { const u = new URL(window.location); u.searchParams.set('project', name.trim()); " \
                    "window.history.replaceState(null, '', u); }"
-        create_btn.click(_heavy(create), [new_name, cut_file, theme_file], [folder, *views, message], api_name="create_project",
-                         **heavy).success(None, [new_name], None, js=remember)
-        open_btn.click(_closing(open_project), [open_name], [folder, *views, message], api_name="open_project",
-                       **light).success(None, [open_name], None, js=remember)
+        create_ev = create_btn.click(_heavy(create), [new_name, cut_file, theme_file], [folder, *views, message],
+                                     api_name="create_project", **heavy)
+        create_ev.success(None, [new_name], None, js=remember)
+        open_ev = open_btn.click(_closing(open_project), [open_name], [folder, *views, message], api_name="open_project",
+                                 **light)
+        open_ev.success(None, [open_name], None, js=remember)
+        for ev in (load_ev, create_ev, open_ev):
+            ev.success(_closing(preset_lists), [folder], [refine_preset, edit_preset], api_name=False, **light)
         cue_pick.input(_closing(pick), [folder, cue_pick], views, api_name="view_cue", **light)
         regen_ev = regen_btn.click(_heavy(regen), [folder, cue_pick, n_takes], [*views, message], api_name="regenerate", **heavy)
         neural_ev = regen_neural_btn.click(_heavy(regen_neural), [folder, cue_pick], [*views, message],
