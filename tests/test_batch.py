@@ -31,17 +31,30 @@ def cuts(tmp_path_factory):
     return [a, b, c]
 
 
+def kill_once(markers: dict):
+    """A take hook (batch.run's take_hook) armed at each point in `markers` (point →
+    marker file): the first take task to reach the point kills its worker (os._exit) and
+    leaves the marker, which disarms it, so Ray's retry runs normally. A closure, so Ray
+    pickles it by value: this test module is not importable in the workers."""
+    def hook(point: str) -> None:
+        marker = markers.get(point)
+        if marker is None:
+            return
+        try:
+            fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return
+        os.close(fd)
+        os._exit(1)
+
+    return hook
+
+
 @pytest.fixture(scope="module")
-def ray_local(tmp_path_factory):
-    """A local instance of 2 CPUs whose workers carry two armed faults: the first take
-    task to reach each point kills its worker (once: the marker file disarms it)."""
-    marks = tmp_path_factory.mktemp("marks")
-    faults = {"compose": marks / "compose", "finished": marks / "finished"}
-    # The workers inherit the driver's environment when the instance starts.
-    os.environ[batch.FAULT_ENV] = ",".join(f"{k}:{v}" for k, v in faults.items())
+def ray_local():
+    """A local instance of 2 CPUs."""
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    os.environ.pop(batch.FAULT_ENV, None)
-    yield faults
+    yield
     ray.shutdown()
 
 
@@ -50,9 +63,11 @@ def first_run(cuts, tmp_path_factory, ray_local):
     """One batch run in which two take tasks kill their workers: one while its take is
     'running', one after the take is done but before it reports back."""
     out = tmp_path_factory.mktemp("batch_out")
-    assert not any(f.exists() for f in ray_local.values())
-    runs = batch.run([str(c) for c in cuts], out, takes=TAKES, seed=SEED, preview=False, quiet=True)
-    return out, runs, ray_local
+    marks = tmp_path_factory.mktemp("marks")
+    faults = {"compose": marks / "compose", "finished": marks / "finished"}
+    runs = batch.run([str(c) for c in cuts], out, takes=TAKES, seed=SEED, preview=False, quiet=True,
+                     take_hook=kill_once(faults))
+    return out, runs, faults
 
 
 def _done(p: Project) -> list:
@@ -64,6 +79,7 @@ def _export_folder(p: Project):
     return p.folder / "exports" / z.stem, z
 
 
+@pytest.mark.ray
 def test_batch_matches_three_sequential_scorer_score_runs(first_run, cuts, tmp_path):
     out, runs, _ = first_run
     assert [r.error for r in runs] == ["", "", ""]
@@ -83,6 +99,7 @@ def test_batch_matches_three_sequential_scorer_score_runs(first_run, cuts, tmp_p
             assert zf.read(f"{folder.name}/score.mid") == (theirs / "score.mid").read_bytes()
 
 
+@pytest.mark.ray
 def test_every_take_is_the_one_the_studio_makes(first_run, cuts, tmp_path):
     out, _, _ = first_run
     for cut in cuts:
@@ -103,6 +120,7 @@ def test_every_take_is_the_one_the_studio_makes(first_run, cuts, tmp_path):
         assert p.verify() == []
 
 
+@pytest.mark.ray
 def test_a_killed_worker_is_retried_without_duplicating_a_take(first_run):
     out, runs, faults = first_run
     assert all(f.exists() for f in faults.values())                     # both workers did die
@@ -117,6 +135,7 @@ def test_a_killed_worker_is_retried_without_duplicating_a_take(first_run):
     assert failed == 1        # the take whose worker died while writing it, marked by recover()
 
 
+@pytest.mark.ray
 def test_a_rerun_resumes_and_makes_nothing_new(first_run, cuts, capsys):
     out, _, _ = first_run
     before = {c.stem: [(t.id, t.status, t.files) for t in Project.open(out / c.stem).takes()] for c in cuts}
@@ -153,6 +172,7 @@ def test_bad_batch_requests_are_refused_before_anything_runs(cuts, tmp_path, cap
 # --- a neural backend ----------------------------------------------------------------------------
 # (an actor serving many cues with one load, on a GPU node of a cluster: test_batch_cluster.py)
 
+@pytest.mark.ray
 def test_missing_weights_stop_a_neural_batch_with_the_backends_message(cuts, tmp_path, ray_local):
     """The actor fails to load before any analysis starts, with the backend's own words."""
     with pytest.raises(BackendUnavailable, match="musicgen-small"):

@@ -23,6 +23,8 @@ from scorer import batch, studio
 from scorer.project import Project
 from scorer.timebase import SAMPLE_RATE, s_to_sample
 
+pytestmark = [pytest.mark.ray, pytest.mark.neural]
+
 SEED = 3
 
 

@@ -28,11 +28,14 @@ except ImportError:
     pass                       # no torch/torchaudio: audiocraft is not importable either, and we skip
 pytest.importorskip("audiocraft")
 
+from scorer.config import Config, using  # noqa: E402
 from scorer.errors import BackendUnavailable, InputError  # noqa: E402
 from scorer.render import get_backend  # noqa: E402
 from scorer.render.neural import models, random_models as R, windows  # noqa: E402
 from scorer.timebase import SAMPLE_RATE, s_to_sample  # noqa: E402
 from scorer.types import Cue, CueScore, Hit, HitFit, Note, Part, Score, Source, TempoMap  # noqa: E402
+
+pytestmark = pytest.mark.neural
 
 FPS = Fraction(24, 1)
 WIN = dict(window_s=3.0, context_s=1.0, crossfade_s=0.25)
@@ -155,11 +158,10 @@ def test_unknown_and_bad_options_are_input_errors(text_model):
 
 def test_missing_weights_fail_fast_with_instructions(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
-    monkeypatch.delenv("SCORER_MODEL_PATH", raising=False)
     import huggingface_hub.constants as hc
     monkeypatch.setattr(hc, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
     t = time.perf_counter()
-    with pytest.raises(BackendUnavailable) as err:
+    with using(Config()), pytest.raises(BackendUnavailable) as err:      # no SCORER_MODEL_PATH
         get_backend("musicgen").render(make_score(cue_score()))
     assert time.perf_counter() - t < 5.0
     msg = str(err.value)
@@ -167,18 +169,16 @@ def test_missing_weights_fail_fast_with_instructions(tmp_path, monkeypatch):
     assert "CC-BY-NC" in msg
     with pytest.raises(BackendUnavailable, match="holds no state_dict.bin"):
         models.load("musicgen", "facebook/musicgen-small", model_path=tmp_path)
-    monkeypatch.setenv("SCORER_MODEL_PATH", str(tmp_path))
-    with pytest.raises(BackendUnavailable, match="SCORER_MODEL_PATH"):
+    with using(Config(model_path=tmp_path)), pytest.raises(BackendUnavailable, match="SCORER_MODEL_PATH"):
         get_backend("audiogen").render(make_score(cue_score()))
 
 
 def test_separation_weights_missing_is_clear(tmp_path, monkeypatch):
     from scorer.render.neural.separate import find_htdemucs
-    monkeypatch.delenv("SCORER_SEPARATION_PATH", raising=False)
     import huggingface_hub.constants as hc
     monkeypatch.setattr(hc, "HF_HUB_CACHE", str(tmp_path / "empty"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    with pytest.raises(BackendUnavailable, match="separate=False"):
+    with using(Config()), pytest.raises(BackendUnavailable, match="separate=False"):   # no SCORER_SEPARATION_PATH
         find_htdemucs()
 
 
@@ -189,18 +189,37 @@ def test_a_checkpoint_folder_loads_once_and_is_released(tmp_path, monkeypatch):
     m = R.build("musicgen", R.lm_config(lm=R.TINY_LM, max_duration_s=20),
                 R.compression_config(seanet=R.TINY_SEANET, rvq=R.TINY_RVQ, sample_rate=32000))
     R.save_checkpoint(m, tmp_path / "musicgen-small")
-    monkeypatch.setenv("SCORER_MODEL_PATH", str(tmp_path))
-    loaded = models.load("musicgen", "facebook/musicgen-small", device="cpu")
-    assert loaded.source == "SCORER_MODEL_PATH" and loaded.version.startswith("sha256")
-    assert models.load("musicgen", "facebook/musicgen-small", device="cpu") is loaded      # once per process
-    ref = weakref.ref(loaded.model)
-    score = make_score(cue_score(bars=1))
-    stems = get_backend("musicgen").render(score, model="facebook/musicgen-small", device="cpu",
-                                           separate=False, conform=False, keep_model=False, **WIN)
+    monkeypatch.setattr(models, "LOADER", models.ModelLoader())      # this test's own, empty
+    with using(Config(model_path=tmp_path)):                         # as SCORER_MODEL_PATH sets it
+        loaded = models.load("musicgen", "facebook/musicgen-small", device="cpu")
+        assert loaded.source == "SCORER_MODEL_PATH" and loaded.version.startswith("sha256")
+        assert models.load("musicgen", "facebook/musicgen-small", device="cpu") is loaded   # once per process
+        assert models.load_count() == 1
+        ref = weakref.ref(loaded.model)
+        score = make_score(cue_score(bars=1))
+        stems = get_backend("musicgen").render(score, model="facebook/musicgen-small", device="cpu",
+                                               separate=False, conform=False, keep_model=False, **WIN)
     assert stems.info["model"]["source"] == "SCORER_MODEL_PATH"
     del loaded
     assert models.cached() == ()
     assert ref() is None
+
+
+def test_loaders_are_separate(tmp_path):
+    """A ModelLoader holds its own models: another loader, or the process's, loads its own copy."""
+    m = R.build("musicgen", R.lm_config(lm=R.TINY_LM, max_duration_s=20),
+                R.compression_config(seanet=R.TINY_SEANET, rvq=R.TINY_RVQ, sample_rate=32000))
+    R.save_checkpoint(m, tmp_path / "musicgen-small")
+    a, b = models.ModelLoader(), models.ModelLoader()
+    one = a.load("musicgen", "facebook/musicgen-small", model_path=tmp_path, device="cpu")
+    assert a.load("musicgen", "facebook/musicgen-small", model_path=tmp_path, device="cpu") is one
+    assert b.load("musicgen", "facebook/musicgen-small", model_path=tmp_path, device="cpu") is not one
+    assert (a.load_count(), b.load_count()) == (1, 1) and one not in models.cached()
+    sep = a.keep(("htdemucs", "x", "cpu"), lambda: object())
+    assert a.keep(("htdemucs", "x", "cpu"), lambda: object()) is sep
+    a.release()
+    assert a.cached() == () and a.keep(("htdemucs", "x", "cpu"), lambda: None) is None   # all dropped
+    assert b.cached() != ()
 
 
 def test_out_of_memory_unloads_the_model_and_says_so(monkeypatch, tmp_path):

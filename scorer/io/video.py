@@ -24,8 +24,9 @@ from typing import Callable
 
 import numpy as np
 
+from scorer.config import VARIABLES, Config, current
 from scorer.errors import InputError
-from scorer.timebase import _COMMON_RATES
+from scorer.timebase import _COMMON_RATES, frame_to_s, nearest_frame, s_to_sample, sample_to_s
 from scorer.types import Source
 
 ANALYSIS_WIDTH = 128          # px; height follows the picture's aspect (128x72 for 16:9)
@@ -35,13 +36,10 @@ PROGRESS_EVERY_S = 0.25
 
 ProgressFn = Callable[[str, float, float], None]
 
-# Limits on what scorer agrees to decode (docs/limits in the README). Each can be raised
-# with the environment variable named beside it, for the rare real cut beyond them.
-MAX_PIXELS = 8192 * 4352                  # SCORER_MAX_PIXELS: 8K DCI full container
-MAX_DURATION_S = 12 * 3600.0              # SCORER_MAX_DURATION_S: a 12-hour assembly
-MAX_STREAMS = 64                          # SCORER_MAX_STREAMS
-WORKER_MEMORY_MB = 6144                   # SCORER_DECODE_MEMORY_MB: address space of the decoder
-DECODE_TIMEOUT_S: float | None = None     # SCORER_DECODE_TIMEOUT_S: wall time of a decode
+# The limits on what scorer agrees to decode (picture size, duration, streams, the
+# decoder's memory and wall time) are fields of scorer.config.Config, each raised with its
+# SCORER_* variable. Every entry point here takes `config` (default: config.current()) and
+# hands it to its worker process, which never reads an environment of its own.
 
 # Real container formats (FFmpeg demuxer names) a cut comes in. Everything else — above
 # all playlists and concat lists (hls, concat, …), which make FFmpeg open other files or
@@ -51,18 +49,9 @@ VIDEO_FORMATS = frozenset({"mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "avi", "m
                            "nut", "ivf", "m4v", "yuv4mpegpipe"})
 
 
-def limit(name: str, default: float) -> float:
-    """A decoding limit: the environment variable `name` if set (a positive number)."""
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InputError(f"environment variable {name}={raw!r} is not a number") from None
-    if not value > 0:
-        raise InputError(f"environment variable {name}={raw!r} must be positive")
-    return value
+def _limits(config: Config | None) -> Config:
+    """`config`, or the process's (config.current()) where none is given."""
+    return current() if config is None else config
 
 
 # First bytes of the containers above. A file must start like one of them to be opened at
@@ -105,8 +94,8 @@ def _describe_head(head: bytes) -> str:
 
 # --- opening and probing ---------------------------------------------------------------------
 
-def _open(path: str | os.PathLike):
-    """The container at path, or InputError saying why not."""
+def _open(path: str | os.PathLike, config: Config):
+    """The container at path, or InputError saying why not (config: the limits)."""
     import av
 
     p = Path(path)
@@ -134,33 +123,31 @@ def _open(path: str | os.PathLike):
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"cannot be opened as media ({exc})", path=str(p)) from None
     try:
-        _check_container(c, p)
+        _check_container(c, p, config)
     except BaseException:
         c.close()
         raise
     return c
 
 
-def _check_container(c, p: Path) -> None:
-    """Refuse formats that are not real containers and headers beyond the limits."""
+def _check_container(c, p: Path, config: Config) -> None:
+    """Refuse formats that are not real containers and headers beyond config's limits."""
     if c.format.name not in VIDEO_FORMATS:
         raise InputError(f"is {c.format.long_name or c.format.name} ({c.format.name}), not a video "
                          "container scorer reads", path=str(p))
-    max_streams = int(limit("SCORER_MAX_STREAMS", MAX_STREAMS))
-    if len(c.streams) > max_streams:
-        raise InputError(f"has {len(c.streams)} streams; scorer reads files with at most {max_streams} "
-                         "(set SCORER_MAX_STREAMS to allow more)", path=str(p))
+    if len(c.streams) > config.max_streams:
+        raise InputError(f"has {len(c.streams)} streams; scorer reads files with at most {config.max_streams} "
+                         f"(set {VARIABLES['max_streams']} to allow more)", path=str(p))
     for v in c.streams.video:
         w, h = int(v.codec_context.width or 0), int(v.codec_context.height or 0)
-        max_pixels = limit("SCORER_MAX_PIXELS", MAX_PIXELS)
-        if w * h > max_pixels:
-            raise InputError(f"declares a {w}x{h} picture, beyond the {int(max_pixels)}-pixel limit "
-                             "(set SCORER_MAX_PIXELS to allow it)", path=str(p))
-    max_s = limit("SCORER_MAX_DURATION_S", MAX_DURATION_S)
+        if w * h > config.max_pixels:
+            raise InputError(f"declares a {w}x{h} picture, beyond the {config.max_pixels}-pixel limit "
+                             f"(set {VARIABLES['max_pixels']} to allow it)", path=str(p))
+    max_s = config.max_duration_s
     duration_s = (c.duration or 0) / 1_000_000
     if duration_s > max_s:
         raise InputError(f"declares a duration of {duration_s / 3600:.1f} h, beyond the "
-                         f"{max_s / 3600:.1f} h limit (set SCORER_MAX_DURATION_S to allow it)", path=str(p))
+                         f"{max_s / 3600:.1f} h limit (set {VARIABLES['max_duration_s']} to allow it)", path=str(p))
 
 
 def _video_stream(container, path):
@@ -195,13 +182,14 @@ def _exact_fps(stream, path) -> Fraction:
     return rate
 
 
-def probe(path: str | os.PathLike) -> Source:
+def probe(path: str | os.PathLike, *, config: Config | None = None) -> Source:
     """The cut's exact frame rate, duration, frame count, size and whether it has sound.
 
     n_frames and duration_s come from the container's header; analyze() replaces them with
-    what it actually decoded. Raises InputError for anything that is not a readable video.
+    what it actually decoded. Raises InputError for anything that is not a readable video
+    or is beyond config's limits (default: config.current()).
     """
-    with _open(path) as c:
+    with _open(path, _limits(config)) as c:
         v = _video_stream(c, path)
         fps = _exact_fps(v, path)
         if v.duration is not None and v.time_base:
@@ -210,9 +198,9 @@ def probe(path: str | os.PathLike) -> Source:
             duration_s = c.duration / 1_000_000
         else:
             duration_s = 0.0
-        n_frames = int(v.frames) if v.frames else round(duration_s * fps)
-        if v.frames and abs(duration_s - n_frames / fps) < 2 / fps:
-            duration_s = float(n_frames / fps)   # constant rate: exact
+        n_frames = int(v.frames) if v.frames else nearest_frame(duration_s, fps)
+        if v.frames and abs(duration_s - frame_to_s(n_frames, fps)) < frame_to_s(2, fps):
+            duration_s = frame_to_s(n_frames, fps)   # constant rate: exact
         return Source(path=str(path), fps=fps, duration_s=float(duration_s), n_frames=n_frames,
                       width=int(v.codec_context.width), height=int(v.codec_context.height),
                       has_audio=bool(c.streams.audio), start_timecode=_start_timecode(c, fps, path))
@@ -250,19 +238,19 @@ def _analysis_size(width: int, height: int, target_width: int) -> tuple[int, int
 
 # --- the worker process ------------------------------------------------------------------------
 
-def _picture_worker(path: str, width: int, features_factory, conn) -> None:
+def _picture_worker(path: str, width: int, features_factory, conn, config: Config) -> None:
     """Runs in the spawned process: decode every frame, scale it in FFmpeg, hand the frames
     in batches to a features_factory() object (.add(batch), .arrays()), send ("result",
-    arrays). Errors are sent as ("input" | "bug", text)."""
+    arrays). Errors are sent as ("input" | "bug", text). config: the parent's limits."""
     try:
         conn.send(("started", os.getpid()))
         import av
         from av.video.reformatter import VideoReformatter
 
         # After the imports: the cap is for what decoding allocates, not for loading code.
-        _limit_memory(int(limit("SCORER_DECODE_MEMORY_MB", WORKER_MEMORY_MB)))
+        _limit_memory(config.decode_memory_mb)
 
-        with _open(path) as c:
+        with _open(path, config) as c:
             v = c.streams.video[0]
             v.thread_type = "AUTO"   # frame + slice threads: 1.6–1.8x on 2 cores
             # Every frame is decoded, but without the deblocking filter: ~15 % less decoding
@@ -314,7 +302,7 @@ def _picture_worker(path: str, width: int, features_factory, conn) -> None:
         conn.send(("input", text[len(exc.path) + 2:] if exc.path and text.startswith(exc.path) else text))
     except Exception as exc:  # noqa: BLE001 - sent to the parent, which raises it
         if _out_of_memory(exc):
-            conn.send(("input", _MEMORY_MESSAGE.format(mb=int(limit("SCORER_DECODE_MEMORY_MB", WORKER_MEMORY_MB)))))
+            conn.send(("input", _memory_message(config)))
             return
         av = sys.modules.get("av")
         if av is not None and isinstance(exc, av.FFmpegError):   # e.g. the file changed
@@ -325,8 +313,9 @@ def _picture_worker(path: str, width: int, features_factory, conn) -> None:
         conn.close()
 
 
-_MEMORY_MESSAGE = ("needs more memory to decode than the decoder may use ({mb} MB; "
-                   "set SCORER_DECODE_MEMORY_MB to allow more)")
+def _memory_message(config: Config) -> str:
+    return (f"needs more memory to decode than the decoder may use ({config.decode_memory_mb} MB; "
+            f"set {VARIABLES['decode_memory_mb']} to allow more)")
 
 
 def _out_of_memory(exc: BaseException) -> bool:
@@ -356,9 +345,9 @@ def _estimated_frames(stream, container) -> int:
     """Frame count from duration × rate, for progress only (0 if unknown)."""
     rate = stream.average_rate or stream.guessed_rate
     if stream.duration is not None and stream.time_base and rate:
-        return round(stream.duration * stream.time_base * rate)
+        return nearest_frame(stream.duration * stream.time_base, Fraction(rate))
     if container.duration and rate:
-        return round(container.duration / 1_000_000 * rate)
+        return nearest_frame(container.duration / 1_000_000, Fraction(rate))
     return 0
 
 
@@ -369,17 +358,17 @@ class PictureJob:
     features, made in the worker (analyze's PictureFeatures: io decodes, analyze computes).
     Starts at construction; result() waits for the arrays. progress("video", done, total)
     is called from a helper thread as frames are decoded. close() (or leaving a `with`
-    block) stops a worker that is still running.
+    block) stops a worker that is still running. config: the limits the worker decodes
+    under (default: config.current()); timeout_s, if given, replaces its decode_timeout_s.
     """
 
     def __init__(self, path: str | os.PathLike, *, features, progress: ProgressFn | None = None,
                  width: int = ANALYSIS_WIDTH, stall_timeout_s: float = STALL_TIMEOUT_S,
-                 timeout_s: float | None = None):
+                 timeout_s: float | None = None, config: Config | None = None):
         self.path = str(path)
         self.stall_timeout_s = stall_timeout_s
-        if timeout_s is None and os.environ.get("SCORER_DECODE_TIMEOUT_S"):
-            timeout_s = limit("SCORER_DECODE_TIMEOUT_S", 0.0)
-        self.timeout_s = timeout_s
+        config = _limits(config)
+        self.timeout_s = config.decode_timeout_s if timeout_s is None else timeout_s
         self.worker_pid: int | None = None       # as reported by the worker itself
         self.wall_s = 0.0
         self._progress = progress
@@ -390,7 +379,7 @@ class PictureJob:
         self._done = threading.Event()
         ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe(duplex=False)
-        self._proc = ctx.Process(target=_picture_worker, args=(self.path, width, features, child),
+        self._proc = ctx.Process(target=_picture_worker, args=(self.path, width, features, child, config),
                                  name="scorer-picture", daemon=True)
         self._proc.start()
         child.close()
@@ -504,7 +493,7 @@ def _first_frame_time(container, stream) -> Fraction | None:
 
 
 def decode_audio(path: str | os.PathLike, *, sample_rate: int, mono: bool,
-                 timeout_s: float | None = None, into=None):
+                 timeout_s: float | None = None, into=None, config: Config | None = None):
     """The first audio stream as float32 (channels, n) at sample_rate, channels 1 (mono,
     downmixed by FFmpeg) or 2. Sample 0 is the time of the first video frame: audio that
     starts later is padded with silence, audio that starts earlier is trimmed. The audio is
@@ -515,16 +504,18 @@ def decode_audio(path: str | os.PathLike, *, sample_rate: int, mono: bool,
     samples come back through a temporary file, removed before returning — or, with
     `into` (a scorer.io.clipstore.ClipStore), kept there and returned as a RawAudio read
     in windows, so a feature's sound is never held in memory (the worker streams it to
-    the file as it decodes).
+    the file as it decodes). config: the limits (default: config.current()); timeout_s,
+    if given, replaces its decode_timeout_s.
     InputError if the file has no video or no audio stream, or the audio cannot be decoded.
     """
     import tempfile
 
     if sample_rate <= 0:
         raise InputError(f"sample_rate must be > 0, got {sample_rate}")
-    if timeout_s is None and os.environ.get("SCORER_DECODE_TIMEOUT_S"):
-        timeout_s = limit("SCORER_DECODE_TIMEOUT_S", 0.0)
-    _open(path).close()     # the quick checks (missing, empty, not a video…) in this process
+    config = _limits(config)
+    if timeout_s is None:
+        timeout_s = config.decode_timeout_s
+    _open(path, config).close()     # the quick checks (missing, empty, not a video…) in this process
     if into is None:
         fd, tmp = tempfile.mkstemp(prefix="scorer-audio-", suffix=".f32")
         os.close(fd)
@@ -533,7 +524,8 @@ def decode_audio(path: str | os.PathLike, *, sample_rate: int, mono: bool,
     kept = False
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_audio_worker, args=(str(path), sample_rate, mono, tmp, child), daemon=True)
+    proc = ctx.Process(target=_audio_worker, args=(str(path), sample_rate, mono, tmp, child, config),
+                       daemon=True)
     try:
         proc.start()
         child.close()
@@ -577,33 +569,35 @@ def decode_audio(path: str | os.PathLike, *, sample_rate: int, mono: bool,
             os.unlink(tmp)
 
 
-def _audio_worker(path: str, sample_rate: int, mono: bool, out_path: str, conn) -> None:
-    """Runs in the spawned process: decode, write the samples to out_path, report."""
+def _audio_worker(path: str, sample_rate: int, mono: bool, out_path: str, conn, config: Config) -> None:
+    """Runs in the spawned process: decode, write the samples to out_path, report.
+    config: the parent's limits."""
     try:
         importlib.import_module("av")   # loaded before the cap, which is for decoding, not code
-        _limit_memory(int(limit("SCORER_DECODE_MEMORY_MB", WORKER_MEMORY_MB)))
+        _limit_memory(config.decode_memory_mb)
         with open(out_path, "wb") as f:
-            shape = _decode_audio_here(path, sample_rate=sample_rate, mono=mono, out=f)
+            shape = _decode_audio_here(path, sample_rate=sample_rate, mono=mono, out=f, config=config)
         conn.send(("result", shape))
     except InputError as exc:
         text = str(exc)
         conn.send(("input", text[len(exc.path) + 2:] if exc.path and text.startswith(exc.path) else text))
     except Exception as exc:  # noqa: BLE001 - sent to the parent, which raises it
         if _out_of_memory(exc):
-            conn.send(("input", _MEMORY_MESSAGE.format(mb=int(limit("SCORER_DECODE_MEMORY_MB", WORKER_MEMORY_MB)))))
+            conn.send(("input", _memory_message(config)))
         else:
             conn.send(("bug", traceback.format_exc()))
     finally:
         conn.close()
 
 
-def _decode_audio_here(path: str | os.PathLike, *, sample_rate: int, mono: bool, out=None):
-    """decode_audio's work, in the calling process. With `out` (a binary file), the
-    samples are streamed to it as interleaved float32 frames (n, channels) as they are
-    decoded and (channels, n) is returned; without, the (channels, n) array."""
+def _decode_audio_here(path: str | os.PathLike, *, sample_rate: int, mono: bool, out=None, config: Config):
+    """decode_audio's work, in the calling process, under config's limits. With `out` (a
+    binary file), the samples are streamed to it as interleaved float32 frames
+    (n, channels) as they are decoded and (channels, n) is returned; without, the
+    (channels, n) array."""
     import av
 
-    with _open(path) as c:
+    with _open(path, config) as c:
         t_video = _first_frame_time(c, _video_stream(c, path))
     if t_video is None:
         raise InputError("contains no decodable video frames", path=str(path))
@@ -626,7 +620,7 @@ def _decode_audio_here(path: str | os.PathLike, *, sample_rate: int, mono: bool,
             np.ascontiguousarray(x.T, dtype=np.float32).tofile(out)
         n_written += x.shape[1]
 
-    with _open(path) as c:
+    with _open(path, config) as c:
         if not c.streams.audio:
             raise InputError("has no audio stream", path=str(path))
         stream = c.streams.audio[0]
@@ -637,7 +631,7 @@ def _decode_audio_here(path: str | os.PathLike, *, sample_rate: int, mono: bool,
                     # Sample 0 is the first video frame: audio that starts later is
                     # preceded by silence, audio that starts earlier loses its head.
                     t_audio = frame.pts * frame.time_base if frame.pts is not None else t_video
-                    offset = round(t_audio * sample_rate - t_video * sample_rate)
+                    offset = s_to_sample(t_audio - t_video, sample_rate)
                     if offset > 0:
                         put(np.zeros((channels, offset), np.float32))
                     skip = max(-offset, 0)
@@ -646,7 +640,7 @@ def _decode_audio_here(path: str | os.PathLike, *, sample_rate: int, mono: bool,
             for o in resampler.resample(None):
                 put(o.to_ndarray())
         except av.FFmpegError as exc:
-            raise InputError(f"is damaged or truncated: audio decoding failed after {n_written / sample_rate:.2f} s "
+            raise InputError(f"is damaged or truncated: audio decoding failed after {sample_to_s(n_written, sample_rate):.2f} s "
                              f"(FFmpeg: {exc.strerror or exc})", path=str(path)) from None
     if out is not None:
         return channels, n_written

@@ -31,11 +31,12 @@ import numpy as np
 from scorer.music import DRUM_CHANNEL
 from scorer.music.presets import NO_SEND_DB, Preset, StemFx
 from scorer.music.seating import seat_for
+from scorer.config import VARIABLES, current
 from scorer.errors import BackendUnavailable, InputError
 from scorer.io.clipstore import ClipStore
 from scorer.render.effects import stem_fx_board
 from scorer.render.stage import Hall, hall_convolver, place
-from scorer.timebase import SAMPLE_RATE, s_to_sample
+from scorer.timebase import SAMPLE_RATE, n_samples, s_to_sample
 from scorer.types import SUSTAIN_PEDAL, Clip, CueScore, Part, Score, Stems
 
 DEFAULT_SOUNDFONTS = (
@@ -44,7 +45,7 @@ DEFAULT_SOUNDFONTS = (
 )
 # Headroom: many voices summed at full GM velocity clip easily; mix/ sets the final level.
 SYNTH_GAIN_DB = -12.0
-RENDER_BLOCK = SAMPLE_RATE * 10     # synth → effects → file in blocks of this many samples
+RENDER_BLOCK = n_samples(10.0)      # synth → effects → file in blocks of this many samples
 # Each worker loads the SoundFont (FluidR3_GM: ~450 MB in memory): more than a few cost
 # more memory than they save time.
 MAX_WORKERS = 4
@@ -56,18 +57,18 @@ POOL_MIN_AUDIO_S = 300.0
 
 
 def find_soundfont(explicit: str | os.PathLike | None = None) -> Path:
-    """The SoundFont to use: explicit path, else $SCORER_SOUNDFONT, else the installed GM font."""
+    """The SoundFont to use: explicit path, else $SCORER_SOUNDFONT (config.current()),
+    else the installed GM font."""
     if explicit is not None:
         path = Path(explicit)
         if not path.is_file():
             raise InputError("SoundFont not found", path=str(path))
         return path
-    env = os.environ.get("SCORER_SOUNDFONT")
-    if env:
-        path = Path(env)
-        if not path.is_file():
-            raise InputError("SoundFont named by SCORER_SOUNDFONT not found", path=str(path))
-        return path
+    configured = current().soundfont
+    if configured is not None:
+        if not configured.is_file():
+            raise InputError(f"SoundFont named by {VARIABLES['soundfont']} not found", path=str(configured))
+        return configured
     for path in DEFAULT_SOUNDFONTS:
         if path.is_file():
             return path
@@ -187,7 +188,7 @@ def synth_blocks(synth, sfid: int, parts, *, clip_start: int, n: int, block: int
     _clean(synth)
     events = _events(parts, clip_start, _assign_channels(synth, sfid, parts))
     keys = _Pedals(synth)                   # the pedals' state lives in this clip only
-    fade = min(n, SAMPLE_RATE // 100)
+    fade = min(n, n_samples(0.01))
     k = 0
     for b0 in range(0, n, block):
         b1 = min(b0 + block, n)
@@ -277,7 +278,7 @@ def render_stem(synth, sfid: int, stem: StemJob, *, clip_start: int, n: int, hal
     board = stem_fx_board(stem.fx)
     send = None if hall is None or stem.fx.send_db <= NO_SEND_DB else np.float32(10 ** (stem.fx.send_db / 20))
     conv = None if send is None else hall_convolver(hall, min(RENDER_BLOCK, n))
-    fade = min(n, SAMPLE_RATE // 100)
+    fade = min(n, n_samples(0.01))
     last = len(stem.parts) - 1
     with open(stem.path, "w+b") as f:
         for i, part in enumerate(stem.parts):

@@ -1,7 +1,8 @@
 """Hostile and broken media: each is refused (or handled) with a clear message naming the
 problem, the process stays up, nothing is left behind, no byte of a file a playlist points
 at is read, and a good file works afterwards. Decoding runs in worker processes whose
-memory and time are capped (the limits are environment variables, see scorer/io/video.py).
+memory and time are capped (the limits are scorer.config.Config's, each set by a SCORER_*
+environment variable; tests/test_config.py checks the variables reach them).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import pytest
 from media import make_audio_only, make_cut, truncate
 
 from scorer.analyze import analyze
+from scorer.config import Config, using
 from scorer.errors import InputError
 from scorer.io.video import decode_audio, probe
 
@@ -210,26 +212,23 @@ def test_a_cut_without_audio_is_analysed(tmp_path):
     assert len(a.shots) == 2 and not a.source.has_audio and a.dialogue == ()
 
 
-def test_the_decoders_memory_cap_stops_a_decode_cleanly(tmp_path, good, monkeypatch, private_tmp):
+def test_the_decoders_memory_cap_stops_a_decode_cleanly(tmp_path, good, private_tmp):
     """With the cap far below what decoding needs, the worker fails with a clear message
     (or dies), the caller gets an InputError, and nothing is left behind."""
-    monkeypatch.setenv("SCORER_DECODE_MEMORY_MB", "40")
     before = _temp_leftovers()
     with pytest.raises(InputError, match="memory|decoder process") as e:
-        decode_audio(good, sample_rate=48000, mono=True)
+        decode_audio(good, sample_rate=48000, mono=True, config=Config(decode_memory_mb=40))
     assert str(good) in str(e.value)
     assert _temp_leftovers() == before
-    monkeypatch.delenv("SCORER_DECODE_MEMORY_MB")
-    assert decode_audio(good, sample_rate=48000, mono=True).shape[0] == 1
+    assert decode_audio(good, sample_rate=48000, mono=True, config=Config()).shape[0] == 1
 
 
-def test_the_decoders_time_limit_stops_a_decode(tmp_path, good, monkeypatch):
-    monkeypatch.setenv("SCORER_DECODE_TIMEOUT_S", "0.05")
-    with pytest.raises(InputError, match="was still running after .* and was stopped"):
+def test_the_decoders_time_limit_stops_a_decode(tmp_path, good):
+    with using(Config(decode_timeout_s=0.05)), \
+            pytest.raises(InputError, match="was still running after .* and was stopped"):
         analyze(good)
-    monkeypatch.setenv("SCORER_DECODE_TIMEOUT_S", "zero")
     with pytest.raises(InputError, match="SCORER_DECODE_TIMEOUT_S='zero' is not a number"):
-        analyze(good)
+        Config.from_env({"SCORER_DECODE_TIMEOUT_S": "zero"})
 
 
 def test_a_decoder_killed_mid_job_is_an_input_error_and_the_next_job_works(tmp_path, good, monkeypatch):
@@ -264,12 +263,9 @@ def test_the_cli_stays_clear_on_a_playlist(tmp_path, good, secret):
     assert not (tmp_path / "out").exists()
 
 
-def test_limits_are_configurable(tmp_path, good, monkeypatch):
-    monkeypatch.setenv("SCORER_MAX_PIXELS", str(100 * 100))
-    with pytest.raises(InputError, match="320x180 picture, beyond the 10000-pixel limit"):
-        probe(good)
-    monkeypatch.setenv("SCORER_MAX_PIXELS", "-3")
-    with pytest.raises(InputError, match="must be positive"):
-        probe(good)
-    monkeypatch.delenv("SCORER_MAX_PIXELS")
-    assert probe(good).fps == Fraction(24000, 1001)
+def test_limits_are_configurable(tmp_path, good):
+    with pytest.raises(InputError, match="320x180 picture, beyond the 10000-pixel limit .*SCORER_MAX_PIXELS"):
+        probe(good, config=Config.from_env({"SCORER_MAX_PIXELS": str(100 * 100)}))
+    with pytest.raises(InputError, match="SCORER_MAX_PIXELS='-3' must be positive"):
+        Config.from_env({"SCORER_MAX_PIXELS": "-3"})
+    assert probe(good, config=Config()).fps == Fraction(24000, 1001)

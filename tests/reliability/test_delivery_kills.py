@@ -15,6 +15,8 @@ import pytest
 
 from media import make_cut
 
+pytestmark = pytest.mark.slow          # ~110 s on 2 cores
+
 KILLS = 20
 
 

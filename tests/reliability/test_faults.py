@@ -19,6 +19,7 @@ import pytest
 
 from media import make_cut
 from scorer import studio
+from scorer.config import Config, using
 from scorer.errors import InputError
 from scorer.project import Project
 
@@ -80,6 +81,7 @@ def _assert_sound(p: Project, before: dict) -> None:
     assert not list((p.folder / "cache").glob(".scorer-audio-*"))
 
 
+@pytest.mark.slow                       # ~60 s on 2 cores
 def test_killing_a_take_at_random_points_loses_nothing(project):
     cue = project.cue_sheet().cues[0].id
     script = project.folder.parent / "take_loop.py"
@@ -186,11 +188,9 @@ def test_a_backend_error_or_out_of_memory_fails_the_take_and_the_next_one_works(
     before = _snapshot(project)
     broken = tmp_path / "broken.sf2"
     broken.write_bytes(b"RIFF\x10\x00\x00\x00sfbk" + b"\x00" * 6)      # a truncated SoundFont
-    monkeypatch.setenv("SCORER_SOUNDFONT", str(broken))
-    with pytest.raises(InputError):
+    with using(Config(soundfont=broken)), pytest.raises(InputError):     # as SCORER_SOUNDFONT names it
         studio.regenerate(project, [cue], takes=1)
     assert project.takes()[-1].status == "failed"
-    monkeypatch.delenv("SCORER_SOUNDFONT")
 
     import importlib
     render = importlib.import_module("scorer.render")     # (scorer.render is also a function)

@@ -3,14 +3,18 @@
 Where weights come from, in order: the `model_path` option (a folder holding audiocraft's
 `state_dict.bin` + `compression_state_dict.bin`, or a parent folder with one such folder
 per model named like the model, e.g. `musicgen-melody/`), then $SCORER_MODEL_PATH (the
-same), then the Hugging Face cache ($HF_HOME / $HF_HUB_CACHE). Loading runs with the hub
-offline (HF_HUB_OFFLINE=1 behaviour), so a missing file fails in a fraction of a second
-with a BackendUnavailable saying how to get it, instead of retrying a network for ~24 s.
-Nothing here downloads, and nothing falls back to another backend or model.
+same; scorer.config.current()), then the Hugging Face cache ($HF_HOME / $HF_HUB_CACHE).
+Loading runs with the hub offline (HF_HUB_OFFLINE=1 behaviour), so a missing file fails
+in a fraction of a second with a BackendUnavailable saying how to get it, instead of
+retrying a network for ~24 s. Nothing here downloads, and nothing falls back to another
+backend or model.
 
-A loaded model is kept for the process (`_CACHE`) and reused by every cue and later
-jobs; `release()` drops it, and an out-of-memory error drops it too, so memory comes
-back. The device is chosen automatically (CUDA, then MPS, then CPU) unless given.
+Loaded models are held by a ModelLoader, an explicit object: `LOADER` is the process's,
+which the backends and batch's actors use through the module's functions (load, cached,
+release, load_count, job); a test makes its own ModelLoader, or swaps LOADER for one. A
+loaded model is reused by every cue and later jobs; `release()` drops it, and an
+out-of-memory error drops it too, so memory comes back. The device is chosen
+automatically (CUDA, then MPS, then CPU) unless given.
 """
 from __future__ import annotations
 
@@ -21,11 +25,12 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
+from scorer.config import VARIABLES, current
 from scorer.errors import BackendUnavailable, InputError
 
-MODEL_PATH_ENV = "SCORER_MODEL_PATH"
+MODEL_PATH_ENV = VARIABLES["model_path"]
 STATE_FILES = ("state_dict.bin", "compression_state_dict.bin")
 # The text encoder MusicGen/AudioGen checkpoints name; it lives in the HF cache as well.
 T5_REPOS = {"musicgen": "t5-base", "audiogen": "t5-large"}
@@ -118,7 +123,9 @@ def how_to_get(name: str) -> str:
 
 
 def locate_weights(name: str, model_path: str | os.PathLike | None = None) -> WeightsLocation:
-    """Where `name`'s checkpoint lies; BackendUnavailable (fast, no network) if nowhere."""
+    """Where `name`'s checkpoint lies: model_path, else $SCORER_MODEL_PATH
+    (config.current()), else the Hugging Face cache; BackendUnavailable (fast, no
+    network) if nowhere."""
     if model_path is not None:
         root = Path(model_path)
         folder = _checkpoint_in(root, name) if root.is_dir() else None
@@ -126,12 +133,11 @@ def locate_weights(name: str, model_path: str | os.PathLike | None = None) -> We
             raise BackendUnavailable(f"model_path {str(root)!r} holds no {' + '.join(STATE_FILES)} for "
                                      f"{name!r}; {how_to_get(name)}")
         return WeightsLocation(folder, "model_path", _fingerprint(folder))
-    env = os.environ.get(MODEL_PATH_ENV)
-    if env:
-        root = Path(env)
+    root = current().model_path
+    if root is not None:
         folder = _checkpoint_in(root, name) if root.is_dir() else None
         if folder is None:
-            raise BackendUnavailable(f"{MODEL_PATH_ENV}={env!r} holds no {' + '.join(STATE_FILES)} for "
+            raise BackendUnavailable(f"{MODEL_PATH_ENV}={str(root)!r} holds no {' + '.join(STATE_FILES)} for "
                                      f"{name!r}; {how_to_get(name)}")
         return WeightsLocation(folder, MODEL_PATH_ENV, _fingerprint(folder))
     from huggingface_hub import try_to_load_from_cache
@@ -150,7 +156,9 @@ def locate_weights(name: str, model_path: str | os.PathLike | None = None) -> We
 @contextlib.contextmanager
 def hub_offline() -> Iterator[None]:
     """The Hugging Face hub (and transformers) offline for the block: a missing file is an
-    error at once, never a download or a retry loop."""
+    error at once, never a download or a retry loop. (The one place scorer writes the
+    environment, and only for the load: libraries under audiocraft read these variables
+    themselves rather than huggingface_hub's constant.)"""
     import huggingface_hub.constants as hc
 
     saved_env = {k: os.environ.get(k) for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
@@ -226,11 +234,6 @@ class LoadedModel:
                 "audiocraft": audiocraft.__version__, "torch": torch.__version__}
 
 
-_CACHE: dict[tuple[str, str, str, str], LoadedModel] = {}
-_CACHE_LOCK = threading.Lock()
-_LOADS = 0          # models this process has built from weights (cache misses)
-
-
 def wrap(kind: str, model, *, source: str = "given", version: str = "") -> LoadedModel:
     """An already-built audiocraft model (a caller's own, or a test's tiny one) as a
     LoadedModel; not cached."""
@@ -238,88 +241,153 @@ def wrap(kind: str, model, *, source: str = "given", version: str = "") -> Loade
     return LoadedModel(kind, str(model.name), model, device, source, version or "unversioned")
 
 
-def _load_htdemucs_for_chroma(device: str):
-    from scorer.render.neural.separate import load_separator
-    return load_separator(device=device)
+class ModelLoader:
+    """The neural models one process holds: audiocraft models by (kind, name, weights
+    folder, device), and the models they need beside them (the htdemucs separator), each
+    loaded on first use and reused until released. Thread-safe: two renders asking for
+    the same model at once load it once."""
+
+    def __init__(self) -> None:
+        self._models: dict[tuple[str, str, str, str], LoadedModel] = {}
+        self._others: dict[tuple, Any] = {}
+        self._lock = threading.RLock()      # reentrant: a load builds the chroma's separator
+        self._loads = 0                     # models built from weights (cache misses)
+
+    def load(self, kind: str, name: str, *, model_path=None, device: str | None = None) -> LoadedModel:
+        """The model `name` of `kind` ("musicgen"/"audiogen"), loaded once by this loader."""
+        if kind not in ("musicgen", "audiogen"):
+            raise ValueError(f"unknown model kind {kind!r}")
+        if not isinstance(name, str) or not name:
+            raise InputError(f"model must be a model name such as facebook/musicgen-melody, got {name!r}")
+        where = locate_weights(name, model_path)        # fails fast before importing the heavy stack
+        import_audiocraft()
+        dev = choose_device(device)
+        key = (kind, name, str(where.folder), dev)
+        with self._lock:
+            if key in self._models:
+                return self._models[key]
+            from audiocraft.models import AudioGen, MusicGen, loaders
+
+            try:
+                with hub_offline(), checkpoint_globals(), _htdemucs_from(self, dev):
+                    lm = loaders.load_lm_model(str(where.folder), device=dev)
+                    compression = loaders.load_compression_model(str(where.folder), device=dev)
+            except OSError as exc:            # a file the checkpoint refers to (T5, htdemucs) is missing
+                raise BackendUnavailable(f"cannot load {name!r} from {where.folder} offline ({exc}); "
+                                         f"{how_to_get(name)}")
+            if kind == "musicgen":
+                if "self_wav" in lm.condition_provider.conditioners:   # as MusicGen.get_pretrained does
+                    lm.condition_provider.conditioners["self_wav"].match_len_on_eval = True
+                    lm.condition_provider.conditioners["self_wav"]._use_masking = False
+                model = MusicGen(name, compression, lm)
+            else:
+                model = AudioGen(name, compression, lm)
+            loaded = LoadedModel(kind, name, model, dev, where.source, where.version)
+            self._models[key] = loaded
+            self._loads += 1
+            return loaded
+
+    def keep(self, key: tuple, build: Callable[[], Any]) -> Any:
+        """The model held under `key` (e.g. ("htdemucs", weights file, device)), built by
+        build() the first time it is asked for."""
+        with self._lock:
+            if key not in self._others:
+                self._others[key] = build()
+            return self._others[key]
+
+    def load_count(self) -> int:
+        """How many models this loader has built from their weights (cache hits not counted)."""
+        return self._loads
+
+    def cached(self) -> tuple[LoadedModel, ...]:
+        """The audiocraft models this loader holds."""
+        with self._lock:
+            return tuple(self._models.values())
+
+    def release(self, loaded: LoadedModel | None = None) -> None:
+        """Drop `loaded` (default: every model held, separators too) and give its memory back."""
+        with self._lock:
+            for key in [k for k, v in self._models.items() if loaded is None or v is loaded]:
+                del self._models[key]
+            if loaded is None:
+                self._others.clear()
+        free_memory()
+
+    @contextlib.contextmanager
+    def job(self, loaded: LoadedModel, *, keep: bool, what: str) -> Iterator[None]:
+        """Around one render job: memory is freed afterwards (and the model dropped unless
+        `keep`); an out-of-memory error drops the model and becomes a BackendUnavailable that
+        says what to try — never a silent retry on another device."""
+        try:
+            yield
+        except Exception as exc:
+            if is_out_of_memory(exc):
+                self.release(loaded)
+                raise BackendUnavailable(
+                    f"out of memory on {loaded.device} while {what} with {loaded.name} ({exc}); the model "
+                    "was unloaded. Try a smaller model, shorter windows (window_s), or device='cpu'") from exc
+            raise
+        finally:
+            if not keep:
+                self.release(loaded)
+            else:
+                free_memory()
+
+
+# The process's loader. The functions below are its methods, looked up at each call, so a
+# test that swaps LOADER for its own ModelLoader swaps it for the backends too.
+LOADER = ModelLoader()
 
 
 def load(kind: str, name: str, *, model_path=None, device: str | None = None) -> LoadedModel:
-    """The model `name` of `kind` ("musicgen"/"audiogen"), loaded once per process."""
-    if kind not in ("musicgen", "audiogen"):
-        raise ValueError(f"unknown model kind {kind!r}")
-    if not isinstance(name, str) or not name:
-        raise InputError(f"model must be a model name such as facebook/musicgen-melody, got {name!r}")
-    where = locate_weights(name, model_path)        # fails fast before importing the heavy stack
-    import_audiocraft()
-    dev = choose_device(device)
-    key = (kind, name, str(where.folder), dev)
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
-        from audiocraft.models import AudioGen, MusicGen, loaders
-
-        try:
-            with hub_offline(), checkpoint_globals(), _htdemucs_from_scorer(dev):
-                lm = loaders.load_lm_model(str(where.folder), device=dev)
-                compression = loaders.load_compression_model(str(where.folder), device=dev)
-        except OSError as exc:            # a file the checkpoint refers to (T5, htdemucs) is missing
-            raise BackendUnavailable(f"cannot load {name!r} from {where.folder} offline ({exc}); "
-                                     f"{how_to_get(name)}")
-        if kind == "musicgen":
-            if "self_wav" in lm.condition_provider.conditioners:   # as MusicGen.get_pretrained does
-                lm.condition_provider.conditioners["self_wav"].match_len_on_eval = True
-                lm.condition_provider.conditioners["self_wav"]._use_masking = False
-            model = MusicGen(name, compression, lm)
-        else:
-            model = AudioGen(name, compression, lm)
-        loaded = LoadedModel(kind, name, model, dev, where.source, where.version)
-        _CACHE[key] = loaded
-        global _LOADS
-        _LOADS += 1
-        return loaded
+    """LOADER.load: the model `name` of `kind`, loaded once per process."""
+    return LOADER.load(kind, name, model_path=model_path, device=device)
 
 
 def load_count() -> int:
-    """How many models this process has loaded from their weights (cache hits not counted)."""
-    return _LOADS
+    """LOADER.load_count: models this process has built from their weights."""
+    return LOADER.load_count()
+
+
+def cached() -> tuple[LoadedModel, ...]:
+    """LOADER.cached: the models this process holds."""
+    return LOADER.cached()
+
+
+def release(loaded: LoadedModel | None = None) -> None:
+    """LOADER.release: drop `loaded` (default: every model) and give its memory back."""
+    LOADER.release(loaded)
+
+
+def job(loaded: LoadedModel, *, keep: bool, what: str):
+    """LOADER.job: around one render job (see ModelLoader.job)."""
+    return LOADER.job(loaded, keep=keep, what=what)
 
 
 @contextlib.contextmanager
-def _htdemucs_from_scorer(device: str) -> Iterator[None]:
+def _htdemucs_from(loader: ModelLoader, device: str) -> Iterator[None]:
     """musicgen-melody's chroma conditioner calls demucs.pretrained.get_model('htdemucs'),
-    which would try the network when the weights are not cached; hand it ours (found
-    offline, or a clear BackendUnavailable) for the duration of the load."""
+    which would try the network when the weights are not cached; hand it the loader's
+    (found offline, or a clear BackendUnavailable) for the duration of the load."""
     try:
         import demucs.pretrained as dp
     except ImportError:
         yield
         return
+    from scorer.render.neural.separate import load_separator
+
     original = dp.get_model
 
     def get_model(name, repo=None):
         if name != "htdemucs" or repo is not None:
             return original(name, repo)
-        return _load_htdemucs_for_chroma(device)
+        return load_separator(device=device, loader=loader)
 
     dp.get_model = get_model
     try:
         yield
     finally:
         dp.get_model = original
-
-
-def cached() -> tuple[LoadedModel, ...]:
-    """The models this process holds."""
-    with _CACHE_LOCK:
-        return tuple(_CACHE.values())
-
-
-def release(loaded: LoadedModel | None = None) -> None:
-    """Drop `loaded` (default: every cached model) and give its memory back."""
-    with _CACHE_LOCK:
-        for key in [k for k, v in _CACHE.items() if loaded is None or v is loaded]:
-            del _CACHE[key]
-    free_memory()
 
 
 def free_memory() -> None:
@@ -340,24 +408,3 @@ def free_memory() -> None:
 def is_out_of_memory(exc: BaseException) -> bool:
     import torch
     return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower()
-
-
-@contextlib.contextmanager
-def job(loaded: LoadedModel, *, keep: bool, what: str) -> Iterator[None]:
-    """Around one render job: memory is freed afterwards (and the model dropped unless
-    `keep`); an out-of-memory error drops the model and becomes a BackendUnavailable that
-    says what to try — never a silent retry on another device."""
-    try:
-        yield
-    except Exception as exc:
-        if is_out_of_memory(exc):
-            release(loaded)
-            raise BackendUnavailable(
-                f"out of memory on {loaded.device} while {what} with {loaded.name} ({exc}); the model "
-                "was unloaded. Try a smaller model, shorter windows (window_s), or device='cpu'") from exc
-        raise
-    finally:
-        if not keep:
-            release(loaded)
-        else:
-            free_memory()

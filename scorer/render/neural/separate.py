@@ -8,7 +8,9 @@ the take exactly; the report keeps that residual's level as a measure of the sep
 
 Weights: the htdemucs file in the Hugging Face cache (adefossez/HTDemucs, what demucs 4.1
 loads) or in torch hub's checkpoint folder (what older demucs downloaded), or a file or
-folder given as `separation_path` / $SCORER_SEPARATION_PATH. Found offline or not at all.
+folder given as `separation_path` / $SCORER_SEPARATION_PATH. Found offline or not at all;
+once loaded, the model is held by the caller's ModelLoader (models.py), like the
+generation models.
 """
 from __future__ import annotations
 
@@ -17,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
+from scorer.config import VARIABLES, current
 from scorer.errors import BackendUnavailable
 
 STEMS = ("drums", "bass", "other")
-SEPARATION_PATH_ENV = "SCORER_SEPARATION_PATH"
+SEPARATION_PATH_ENV = VARIABLES["separation_path"]
 HTDEMUCS_SIG = "955717e8"                     # the published htdemucs model's signature
-_LOADED: dict[tuple[str, str], object] = {}
 
 
 def _how_to_get() -> str:
@@ -33,8 +35,10 @@ def _how_to_get() -> str:
 
 
 def find_htdemucs(separation_path: str | os.PathLike | None = None) -> Path:
-    """The htdemucs weights file; BackendUnavailable (fast, offline) if none."""
-    explicit = separation_path if separation_path is not None else os.environ.get(SEPARATION_PATH_ENV) or None
+    """The htdemucs weights file: separation_path, else $SCORER_SEPARATION_PATH
+    (config.current()), else the Hugging Face cache or torch hub's folder;
+    BackendUnavailable (fast, offline) if none."""
+    explicit = separation_path if separation_path is not None else current().separation_path
     if explicit is not None:
         p = Path(explicit)
         if p.is_dir():
@@ -57,23 +61,21 @@ def find_htdemucs(separation_path: str | os.PathLike | None = None) -> Path:
     raise BackendUnavailable(f"no htdemucs weights found offline (Hugging Face cache, {hub}); {_how_to_get()}")
 
 
-def load_separator(*, separation_path=None, device: str = "cpu"):
-    """The htdemucs model, loaded once per process and device."""
+def load_separator(*, loader, separation_path=None, device: str = "cpu"):
+    """The htdemucs model on `device`, loaded once by `loader` (a models.ModelLoader; the
+    backends pass models.LOADER) and held by it until it is released."""
     path = find_htdemucs(separation_path)
-    key = (str(path), device)
-    if key not in _LOADED:
-        if path.suffix == ".safetensors":
-            from demucs.hf import load_safetensors_model
-            model = load_safetensors_model(path)
-        else:
-            from demucs.states import load_model
-            model = load_model(path)
-        _LOADED[key] = model.to(device).eval()
-    return _LOADED[key]
+    return loader.keep(("htdemucs", str(path), device), lambda: _build_separator(path, device))
 
 
-def release() -> None:
-    _LOADED.clear()
+def _build_separator(path: Path, device: str):
+    if path.suffix == ".safetensors":
+        from demucs.hf import load_safetensors_model
+        model = load_safetensors_model(path)
+    else:
+        from demucs.states import load_model
+        model = load_model(path)
+    return model.to(device).eval()
 
 
 def separate(y: np.ndarray, sample_rate: int, *, model, device: str = "cpu") -> tuple[dict[str, np.ndarray], float]:
