@@ -2,12 +2,33 @@
 
 seconds ⇄ frames (exact Fraction rates) ⇄ samples ⇄ SMPTE timecode (incl. drop-frame).
 Musical time (beats) lives in `scorer.types.TempoMap`, which uses only these helpers.
+
+Scalars and arrays, as in librosa's time_to_samples / samples_to_time: a scalar in gives a
+Python int or float out, an array-like in gives an int64 or float64 ndarray of its shape,
+and both give the same answer (for indices below 2**53 / the rate's denominator).
+
+Rounding, one rule: a time (or duration) becomes a sample, frame or tick index by
+rounding to the nearest index, an exact tie going to the later one (half up: 2.5 → 3,
+−2.5 → −2). Later, because a sound a frame late still reads as in sync and one a frame
+early does not. Two questions are not "the nearest" and have their own functions:
+
+- s_to_frame: the frame *showing* at t_s (floor) — timecode, cue sheets, the picture.
+- frames_covering: how many whole frames cover a duration (ceil) — a minimum length.
+
+Both forgive 1e-6 frame of float round-off (0.1 s × 30 fps is 3.0000000000000004 frames:
+frame 3, covered by 3 frames). frame_to_s, sample_to_s and frames_in do not round.
+
+Frame rates are exact: a Fraction or an int (parse_fps reads "23.976" or 29.97); a float
+rate is refused, never guessed. Sample rates are ints (Hz).
 """
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from fractions import Fraction
+
+import numpy as np
 
 from scorer.errors import InputError
 
@@ -19,6 +40,9 @@ _COMMON_RATES = (
     Fraction(48), Fraction(50), Fraction(60000, 1001), Fraction(60),
 )
 
+FRAME_TOLERANCE = 1e-6
+"""Float round-off (in frames) that s_to_frame and frames_covering forgive."""
+
 
 def parse_fps(value: str | int | float | Fraction) -> Fraction:
     """A frame rate as an exact Fraction: "24000/1001", "24", 25, Fraction(30000, 1001).
@@ -28,10 +52,10 @@ def parse_fps(value: str | int | float | Fraction) -> Fraction:
     """
     if isinstance(value, Fraction):
         fps = value
-    elif isinstance(value, int):
-        fps = Fraction(value)
-    elif isinstance(value, float):
-        fps = _rate_from_float(value)
+    elif isinstance(value, numbers.Integral) and not isinstance(value, bool):     # int, numpy ints
+        fps = Fraction(int(value))
+    elif isinstance(value, (float, np.floating)):
+        fps = _rate_from_float(float(value))
     elif isinstance(value, str):
         text = value.strip()
         try:
@@ -59,42 +83,116 @@ def fps_str(fps: Fraction) -> str:
     return f"{fps.numerator}/{fps.denominator}"
 
 
+# --- the rounding rule ---------------------------------------------------------------------
+
+def _is_array(x) -> bool:
+    return np.ndim(x) > 0
+
+
+def nearest_index(x):
+    """x rounded to the nearest integer, an exact tie to the later one (the module's rule).
+
+    For grids that are not samples or frames (MIDI ticks). Scalar → int, array → int64.
+    """
+    if _is_array(x):
+        a = _finite(x)
+        f = np.floor(a)
+        return (f + (a - f >= 0.5)).astype(np.int64)
+    _finite(x)
+    f = math.floor(x)
+    return f + 1 if x - f >= 0.5 else f       # x - f is exact: no 0.49999999999999994 + 0.5 = 1.0
+
+
+def _floor(x):
+    return np.floor(_finite(x)).astype(np.int64) if _is_array(x) else math.floor(_finite(x))
+
+
+def _ceil(x):
+    return np.ceil(_finite(x)).astype(np.int64) if _is_array(x) else math.ceil(_finite(x))
+
+
+def _finite(x):
+    """x itself (a float64 array if it is one), refused if it holds inf or NaN: no index is
+    the nearest to those."""
+    if _is_array(x):
+        a = np.asarray(x, dtype=np.float64)
+        if not np.all(np.isfinite(a)):
+            raise ValueError("cannot turn a non-finite time into an index")
+        return a
+    if not math.isfinite(x):
+        raise ValueError(f"cannot turn {x!r} into an index")
+    return x
+
+
+def _float(x):
+    return np.asarray(x, dtype=np.float64) if _is_array(x) else x
+
+
+def _ratio(fps) -> tuple[int, int]:
+    """(numerator, denominator) of an exact frame rate."""
+    if isinstance(fps, (float, np.floating)):
+        raise TypeError(f"frame rate {fps!r} is a float; give a Fraction (parse_fps reads 23.976 as 24000/1001)")
+    return fps.numerator, fps.denominator
+
+
 # --- seconds ⇄ frames ---------------------------------------------------------------------
 
-def frame_to_s(frame: int, fps: Fraction) -> float:
-    """Start time (s) of frame number `frame` (0 = the cut's first frame)."""
-    return float(Fraction(frame) / fps)
+def frame_to_s(frame, fps: Fraction):
+    """Start time (s) of frame number `frame` (0 = the cut's first frame); a fractional frame
+    gives the time that far into the cut. Exact to the float: frame · den / num."""
+    num, den = _ratio(fps)
+    if _is_array(frame):
+        return np.asarray(frame) * den / num
+    return float(frame * den / num)
 
 
-def s_to_frame(t_s: float, fps: Fraction) -> int:
-    """The frame showing at time t_s (floor, with a tolerance for float round-off)."""
-    return math.floor(t_s * fps.numerator / fps.denominator + 1e-6)
+def s_to_frame(t_s, fps: Fraction):
+    """The frame showing at time t_s (floor, forgiving FRAME_TOLERANCE of round-off)."""
+    num, den = _ratio(fps)
+    return _floor(_float(t_s) * num / den + FRAME_TOLERANCE)
 
 
-def nearest_frame(t_s: float, fps: Fraction) -> int:
-    """The frame whose start is nearest to t_s."""
-    return round(t_s * fps.numerator / fps.denominator)
+def nearest_frame(t_s, fps: Fraction):
+    """The frame whose start is nearest to t_s (a tie: the later frame)."""
+    num, den = _ratio(fps)
+    return nearest_index(_float(t_s) * num / den)
 
 
-def snap_to_frame(t_s: float, fps: Fraction) -> float:
+def snap_to_frame(t_s, fps: Fraction):
     """t_s moved to the start of its nearest frame."""
     return frame_to_s(nearest_frame(t_s, fps), fps)
 
 
+def frames_in(duration_s, fps: Fraction):
+    """duration_s measured in frames, unrounded (an error of 0.4 frames, a length)."""
+    num, den = _ratio(fps)
+    out = _float(duration_s) * num / den
+    return out if _is_array(out) else float(out)
+
+
+def frames_covering(duration_s, fps: Fraction):
+    """How many whole frames cover duration_s (ceil, forgiving FRAME_TOLERANCE of round-off)."""
+    num, den = _ratio(fps)
+    return _ceil(_float(duration_s) * num / den - FRAME_TOLERANCE)
+
+
 # --- seconds ⇄ samples --------------------------------------------------------------------
 
-def s_to_sample(t_s: float, sample_rate: int = SAMPLE_RATE) -> int:
-    """Index of the sample nearest to t_s."""
-    return round(t_s * sample_rate)
+def s_to_sample(t_s, sample_rate: int = SAMPLE_RATE):
+    """Index of the sample nearest to t_s (a tie: the later sample)."""
+    return nearest_index(_float(t_s) * sample_rate)
 
 
-def sample_to_s(sample: int, sample_rate: int = SAMPLE_RATE) -> float:
-    return sample / sample_rate
+def sample_to_s(sample, sample_rate: int = SAMPLE_RATE):
+    """Time (s) of sample index `sample` (or a length in samples as seconds)."""
+    if _is_array(sample):
+        return np.asarray(sample) / sample_rate
+    return float(sample / sample_rate)
 
 
-def n_samples(duration_s: float, sample_rate: int = SAMPLE_RATE) -> int:
-    """Number of samples covering duration_s (rounded to the nearest sample)."""
-    return round(duration_s * sample_rate)
+def n_samples(duration_s, sample_rate: int = SAMPLE_RATE):
+    """Number of samples covering duration_s (the nearest whole number, as s_to_sample)."""
+    return nearest_index(_float(duration_s) * sample_rate)
 
 
 # --- SMPTE timecode -------------------------------------------------------------------------
@@ -172,6 +270,11 @@ def s_to_smpte(t_s: float, fps: Fraction, **kwargs) -> str:
 
 # --- tempo --------------------------------------------------------------------------------
 
-def beat_s(tempo_bpm: float) -> float:
-    """Duration of one beat (s) at tempo_bpm."""
-    return 60.0 / tempo_bpm
+def beat_s(tempo_bpm):
+    """Duration of one beat (s) at tempo_bpm (scalar or array)."""
+    return 60.0 / _float(tempo_bpm)
+
+
+def tempo_bpm_for(beats, duration_s):
+    """The tempo (BPM) at which `beats` beats last duration_s (scalar or array)."""
+    return _float(beats) * 60.0 / duration_s

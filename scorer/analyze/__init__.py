@@ -117,10 +117,10 @@ def _frame_times(pts: np.ndarray, time_base: Fraction, fps: Fraction) -> tuple[n
     """
     n = len(pts)
     rel = (pts - pts[0]).astype(np.float64) * float(time_base)
-    grid = np.arange(n, dtype=np.float64) * float(1 / fps)
-    if np.all(np.abs(rel - grid) < _CFR_TOLERANCE_FRAMES / float(fps)):
-        return np.array([frame_to_s(k, fps) for k in range(n)]), frame_to_s(n, fps)
+    grid = frame_to_s(np.arange(n), fps)
+    if np.all(np.abs(rel - grid) < frame_to_s(_CFR_TOLERANCE_FRAMES, fps)):
+        return grid, frame_to_s(n, fps)
     exact = [float((int(p) - int(pts[0])) * time_base) for p in pts]
-    last = exact[-1] - exact[-2] if n > 1 else float(1 / fps)
+    last = exact[-1] - exact[-2] if n > 1 else frame_to_s(1, fps)
     return np.array(exact), exact[-1] + last
 

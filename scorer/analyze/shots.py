@@ -15,6 +15,7 @@ import numpy as np
 
 from scorer.analyze.picture import CHANGE_VIEWS, MAX_LAG
 from scorer.errors import InputError
+from scorer.timebase import frames_covering
 from scorer.types import Shot
 
 
@@ -162,7 +163,7 @@ def find_cuts(change: np.ndarray, *, fps: Fraction, brightness: np.ndarray,
             skip_through = k + m
             continue
         cuts.append(k)
-    min_frames = max(1, int(np.ceil(params.min_shot_s * float(fps))))
+    min_frames = max(1, frames_covering(params.min_shot_s, fps))
     return Transitions(tuple(_keep_apart(cuts, d1, min_frames)), tuple(flashes), d1)
 
 

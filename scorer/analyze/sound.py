@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from scorer.errors import InputError
+from scorer.timebase import n_samples, s_to_sample, sample_to_s
 from scorer.types import Span
 
 ANALYSIS_RATE = 16_000
@@ -52,12 +53,12 @@ def loudness_curve(y: np.ndarray, *, sample_rate: int, hop_s: float = 0.1,
     y = _mono(y)
     if hop_s <= 0 or window_s <= 0:
         raise InputError(f"hop_s and window_s must be > 0, got {hop_s}, {window_s}")
-    length_s = len(y) / sample_rate if duration_s is None else duration_s
-    hop = hop_s * sample_rate
+    length_s = sample_to_s(len(y), sample_rate) if duration_s is None else duration_s
     m = max(int(np.ceil(length_s / hop_s - 1e-9)), 1)
-    centres = np.round(np.arange(m) * hop).astype(np.int64)
-    power = _windowed_power(_energy(y), centres, int(window_s * sample_rate) // 2) if len(y) else np.zeros(m)
-    return np.arange(m) * hop_s, _db(power).astype(np.float32)
+    t_s = np.arange(m) * hop_s
+    centres = s_to_sample(t_s, sample_rate)
+    power = _windowed_power(_energy(y), centres, n_samples(window_s, sample_rate) // 2) if len(y) else np.zeros(m)
+    return t_s, _db(power).astype(np.float32)
 
 
 def onsets(y: np.ndarray, *, sample_rate: int, hop: int = 128, min_strength: float = 0.1,
@@ -83,7 +84,7 @@ def onsets(y: np.ndarray, *, sample_rate: int, hop: int = 128, min_strength: flo
                                         backtrack=True, units="frames")
     if len(frames) == 0:
         return ()
-    ms = max(sample_rate // 1000, 1)                   # 1 ms steps
+    ms = max(n_samples(0.001, sample_rate), 1)         # 1 ms steps
     energy = _energy(y)
     level_db = _db(_windowed_power(energy, np.arange(0, len(y), ms), 2 * ms))   # 4 ms windows
     ref_db = float(np.percentile(loudness_curve(y, sample_rate=sample_rate, hop_s=0.05,
@@ -102,7 +103,7 @@ def onsets(y: np.ndarray, *, sample_rate: int, hop: int = 128, min_strength: flo
         strength = float(np.clip((peak_db - pre_db) / 30, 0, 1) * np.clip((peak_db - ref_db + 30) / 30, 0, 1))
         if strength >= min_strength and strength > found.get(attack, -1.0):
             found[attack] = strength
-    return tuple((round(i * ms / sample_rate, 4), round(s, 4)) for i, s in sorted(found.items()))
+    return tuple((round(sample_to_s(i * ms, sample_rate), 4), round(s, 4)) for i, s in sorted(found.items()))
 
 
 def _attack_start(level_db: np.ndarray, *, centre: int, reach: int, half: int) -> int | None:
@@ -150,7 +151,7 @@ def dialogue_spans(y: np.ndarray, *, sample_rate: int = ANALYSIS_RATE, aggressiv
     if aggressiveness not in (0, 1, 2, 3):
         raise InputError(f"VAD aggressiveness is 0…3, got {aggressiveness}")
     vad = webrtcvad.Vad(aggressiveness)
-    n = sample_rate * frame_ms // 1000
+    n = n_samples(frame_ms / 1000, sample_rate)
     frames = len(y) // n
     if frames == 0:
         return ()
@@ -184,6 +185,6 @@ def speech_band_ratio(y: np.ndarray, *, sample_rate: int, lo_hz: float = 250.0,
     if len(y) < 64:
         return 0.0
     spec = np.abs(np.fft.rfft(y * np.hanning(len(y)))) ** 2
-    freqs = np.fft.rfftfreq(len(y), 1 / sample_rate)
+    freqs = np.fft.rfftfreq(len(y), sample_to_s(1, sample_rate))
     total = spec.sum()
     return float(spec[(freqs >= lo_hz) & (freqs <= hi_hz)].sum() / total) if total > 0 else 0.0

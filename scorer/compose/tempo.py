@@ -24,6 +24,7 @@ import numpy as np
 
 from scorer.music.presets import Preset
 from scorer.errors import InputError
+from scorer.timebase import frames_in
 from scorer.types import Cue, Hit, HitFit, TempoAlternative, TempoMap, TempoSegment
 
 DEFAULT_MAX_CHANGE = 0.08
@@ -228,8 +229,8 @@ def _constant_errors(tempo: float, t_rel: np.ndarray, fps: Fraction) -> tuple[fl
         return 0.0, 0.0, 0.0, 0.0
     beats = t_rel * tempo / 60.0
     err = np.abs(np.round(beats) - beats) * 60.0 / tempo
-    f = float(fps)
-    return float(err.mean() * f), float(err.max() * f), float(err.mean() * 1e3), float(err.max() * 1e3)
+    return (frames_in(float(err.mean()), fps), frames_in(float(err.max()), fps),
+            float(err.mean() * 1e3), float(err.max() * 1e3))
 
 
 # Playing in one of the preset's other meters costs this much of the fit's 0…1 score: the

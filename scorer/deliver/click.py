@@ -15,7 +15,7 @@ from typing import Iterator
 
 import numpy as np
 
-from scorer.timebase import SAMPLE_RATE, beat_s, s_to_sample
+from scorer.timebase import beat_s, n_samples, s_to_sample, sample_to_s
 from scorer.types import Score
 
 CLICK_S = 0.03
@@ -49,11 +49,11 @@ def click_times(score: Score) -> list[tuple[float, bool]]:
 
 
 def _click(hz: float) -> np.ndarray:
-    t = np.arange(s_to_sample(CLICK_S)) / SAMPLE_RATE
+    t = sample_to_s(np.arange(n_samples(CLICK_S)))
     return (LEVEL * np.sin(2 * np.pi * hz * t) * np.exp(-t / (CLICK_S / 5))).astype(np.float32)
 
 
-def click_blocks(score: Score, *, n_total: int, block: int = SAMPLE_RATE * 10) -> Iterator[np.ndarray]:
+def click_blocks(score: Score, *, n_total: int, block: int = n_samples(10.0)) -> Iterator[np.ndarray]:
     """The click track, full length from the cut's first frame, as (2, n) blocks."""
     hi, lo = _click(DOWNBEAT_HZ), _click(BEAT_HZ)
     starts = [(s_to_sample(t), hi if down else lo) for t, down in click_times(score)]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scorer.timebase import SAMPLE_RATE, s_to_sample
+from scorer.timebase import SAMPLE_RATE, n_samples, s_to_sample, sample_to_s
 
 WINDOW_S = 0.06      # an attack further than this from the hit does not count as landing it
 CONTEXT_S = 0.5      # audio either side given to the onset detector
@@ -12,7 +12,7 @@ HOP = 64             # 1.3 ms at 48 kHz
 
 def onset_window(t_s: float, *, n_total: int, sample_rate: int = SAMPLE_RATE) -> tuple[int, int]:
     """(start, n): the samples measured_onset_s looks at around t_s, inside [0, n_total)."""
-    centre, ctx = s_to_sample(t_s, sample_rate), int(CONTEXT_S * sample_rate)
+    centre, ctx = s_to_sample(t_s, sample_rate), n_samples(CONTEXT_S, sample_rate)
     start = min(max(centre - ctx, 0), n_total)
     return start, min(centre + ctx, n_total) - start
 
@@ -28,7 +28,7 @@ def measured_onset_s(audio: np.ndarray, t_s: float, *, start_sample: int = 0,
     import librosa
 
     centre = s_to_sample(t_s, sample_rate) - start_sample
-    ctx = int(CONTEXT_S * sample_rate)
+    ctx = n_samples(CONTEXT_S, sample_rate)
     lo, hi = max(centre - ctx, 0), min(centre + ctx, audio.shape[1])
     if hi - lo < HOP * 16:
         return None
@@ -39,6 +39,6 @@ def measured_onset_s(audio: np.ndarray, t_s: float, *, start_sample: int = 0,
                                        units="samples")
     if len(found) == 0:
         return None
-    times = (start_sample + lo + found) / sample_rate
+    times = sample_to_s(start_sample + lo + found, sample_rate)
     nearest = float(times[np.argmin(np.abs(times - t_s))])
     return nearest if abs(nearest - t_s) <= window_s else None

@@ -15,9 +15,9 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from scorer.mix.loudness import KFilter, SpanLoudness, SpanSquares
-from scorer.timebase import SAMPLE_RATE
+from scorer.timebase import SAMPLE_RATE, n_samples, s_to_sample, sample_to_s
 
-BLOCK_SAMPLES = SAMPLE_RATE * 10
+BLOCK_SAMPLES = n_samples(10.0)
 
 
 def rechunk(blocks: Iterable[np.ndarray], n: int) -> Iterator[np.ndarray]:
@@ -169,10 +169,10 @@ def accent_db(samples: np.ndarray, sample_rate: int, t_s: float, *, before_s: fl
     if before_s <= 0 or after_s <= 0:
         raise ValueError(f"windows must be positive (before_s={before_s}, after_s={after_s})")
     n = x.shape[1]
-    at = int(round(t_s * sample_rate))
-    lo, hi = max(0, at - int(round(before_s * sample_rate))), min(n, at + int(round(after_s * sample_rate)))
+    at = s_to_sample(t_s, sample_rate)
+    lo, hi = max(0, at - n_samples(before_s, sample_rate)), min(n, at + n_samples(after_s, sample_rate))
     if not 0 < at < n:
-        raise ValueError(f"t_s = {t_s} s is not inside the signal (0 … {n / sample_rate:.3f} s)")
+        raise ValueError(f"t_s = {t_s} s is not inside the signal (0 … {sample_to_s(n, sample_rate):.3f} s)")
     before = float(np.mean(np.square(x[:, lo:at])))
     after = float(np.mean(np.square(x[:, at:hi])))
     if before == 0.0 and after == 0.0:

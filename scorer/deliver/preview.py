@@ -26,7 +26,7 @@ import numpy as np
 
 from scorer.errors import InputError
 from scorer.io.files import atomic_path
-from scorer.timebase import SAMPLE_RATE
+from scorer.timebase import SAMPLE_RATE, n_samples, sample_to_s
 
 MP4_VIDEO_CODECS = {"h264", "hevc", "mpeg4", "av1", "vp9"}
 AAC_BIT_RATE = 192_000
@@ -42,7 +42,7 @@ AAC_HEADROOM_DB = 1.0
 # on the 60 s programmes), so the next pass is not marginal.
 RELIMIT_MARGIN_DB = 0.3
 MAX_ENCODES = 4
-_MEASURE_BLOCK_SAMPLES = SAMPLE_RATE      # AAC decodes 1024-sample frames: meter a second at a time
+_MEASURE_BLOCK_SAMPLES = n_samples(1.0)   # AAC decodes 1024-sample frames: meter a second at a time
 
 
 Overlay = Callable[[int], tuple[str, str]]      # frame index → (bottom-left, bottom-right) text
@@ -301,7 +301,7 @@ class _AudioWriter:
     def write_until(self, t_s: float) -> None:
         import av
 
-        while self.pts < t_s * self.sample_rate:
+        while sample_to_s(self.pts, self.sample_rate) < t_s:
             block = next(self.blocks, None)
             if block is None:
                 return

@@ -10,7 +10,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from scorer.mix.loudness import TP_SEGMENT, oversampled_peaks, segment_peaks, tp_filter
-from scorer.timebase import SAMPLE_RATE
+from scorer.timebase import SAMPLE_RATE, n_samples
 
 # Peaks are found 4× oversampled (true peaks, as BS.1770 measures them); the small margin
 # covers what the smooth gain change itself adds between samples.
@@ -52,7 +52,7 @@ def limit(blocks: Iterable[np.ndarray], *, ceiling_dbtp: float, sample_rate: int
     """Limit a stream of (channels, n) blocks to ceiling_dbtp; yields blocks of the same
     sizes, one block behind (the look-ahead needs the start of the next block)."""
     ceiling = 10 ** ((ceiling_dbtp - TRUE_PEAK_MARGIN_DB) / 20)
-    look, hold = int(lookahead_s * sample_rate), int(hold_s * sample_rate)
+    look, hold = n_samples(lookahead_s, sample_rate), n_samples(hold_s, sample_rate)
     ctx = 2 * (look + hold)
     prev_tail: np.ndarray | None = None
     current: np.ndarray | None = None

@@ -12,6 +12,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from scorer.errors import InputError
+from scorer.timebase import n_samples, sample_to_s
 
 SILENCE_DB = -120.0
 TP_MARGIN = 64        # context samples each side of an oversampled stretch (the filter spans ±11)
@@ -141,7 +142,7 @@ class LoudnessMeter:
         self.channels = channels
         self._k = KFilter(sample_rate, channels)
         self._spans = SpanLoudness(spans)
-        self._hop = sample_rate // 10          # 100 ms sub-blocks; 4 make a 400 ms gate block
+        self._hop = n_samples(0.1, sample_rate)   # 100 ms sub-blocks; 4 make a 400 ms gate block
         self._pending = np.zeros((channels, 0))
         self._energies: list[float] = []       # mean square summed over channels per 100 ms
         self._peak = 0.0
@@ -202,7 +203,7 @@ class LoudnessMeter:
             return SILENCE_DB
         blocks = np.convolve(e, np.ones(4) / 4, mode="valid")   # 400 ms, 75 % overlap
         if only_s is not None:
-            centres = (np.arange(len(blocks)) * self._hop + 2 * self._hop) / self.sample_rate
+            centres = sample_to_s((np.arange(len(blocks)) + 2) * self._hop, self.sample_rate)
             inside = np.zeros(len(blocks), dtype=bool)
             for a, b in only_s:
                 inside |= (centres >= a) & (centres < b)

@@ -24,10 +24,10 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from scorer.mix.duck import Ducking, duck_envelope_db, reach_samples
-from scorer.timebase import SAMPLE_RATE, s_to_sample
+from scorer.timebase import n_samples, s_to_sample
 from scorer.types import Clip, Span
 
-BLOCK_SAMPLES = SAMPLE_RATE * 10
+BLOCK_SAMPLES = n_samples(10.0)
 
 
 def timeline_blocks(clips: Sequence[Clip], *, n_total: int, channels: int = 2,

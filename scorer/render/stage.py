@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scorer.music.seating import Seat
-from scorer.timebase import SAMPLE_RATE
+from scorer.timebase import SAMPLE_RATE, n_samples, s_to_sample, sample_to_s
 
 def place(block: np.ndarray, seat: Seat) -> np.ndarray:
     """(2, n) float32 block of one instrument at its seat: its own stereo spread scaled by
@@ -90,8 +90,8 @@ def adopt_hall_irs(irs: dict[tuple[Hall, int], np.ndarray]) -> None:
 def _build_hall_ir(hall: Hall, sample_rate: int) -> np.ndarray:
     from scipy.signal import butter, sosfilt
 
-    n = int(round(hall.length_s * sample_rate))
-    t = np.arange(n) / sample_rate
+    n = n_samples(hall.length_s, sample_rate)
+    t = sample_to_s(np.arange(n), sample_rate)
     rng = np.random.default_rng(hall.seed)
     pre = hall.predelay_ms / 1000
     bands = sorted(hall.rt60_s)
@@ -120,7 +120,7 @@ def _build_hall_ir(hall: Hall, sample_rate: int) -> np.ndarray:
             delays = np.sort(rng.uniform(0.0, hall.early_span_ms / 1000, hall.early_reflections))
             same_side = i == o
             for j, d in enumerate(delays):
-                k = int(round((pre + d + (0.0 if same_side else 0.0015)) * sample_rate))
+                k = s_to_sample(pre + d + (0.0 if same_side else 0.0015), sample_rate)
                 if k < n:
                     er[k] += rng.choice((-1.0, 1.0)) * np.exp(-d / 0.04) * (1.0 if same_side else 0.6)
             er = sosfilt(butter(1, 6000.0, "lowpass", fs=sample_rate, output="sos"), er)
@@ -128,7 +128,7 @@ def _build_hall_ir(hall: Hall, sample_rate: int) -> np.ndarray:
             er /= max(np.sqrt(np.sum(er ** 2)), 1e-12)
             # Reflections carry about a fifth of the energy, the tail the rest.
             path = sosfilt(hp, np.sqrt(0.2) * er + np.sqrt(0.8) * tail)
-            fade = min(n, sample_rate // 20)
+            fade = min(n, n_samples(0.05, sample_rate))
             path[n - fade:] *= np.linspace(1.0, 0.0, fade)
             ir[i, o] = path / np.sqrt(np.sum(path ** 2)) * np.sqrt(0.5)
     return ir.astype(np.float32)

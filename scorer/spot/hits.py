@@ -1,11 +1,9 @@
 """Hit candidates from the analysis, ranked by strength, and which of them to score."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from scorer.timebase import frame_to_s
+from scorer.timebase import frame_to_s, nearest_frame, s_to_frame
 from scorer.types import Analysis, Hit
 
 
@@ -24,8 +22,7 @@ def _sound_frame(analysis: Analysis, t_s: float) -> int:
     just after a frame boundary, e.g. on a cut, a whole frame late."""
     times = analysis.frame_times_s
     if len(times) == 0:
-        fps = analysis.source.fps
-        return math.floor(t_s * fps.numerator / fps.denominator + 0.5)
+        return nearest_frame(t_s, analysis.source.fps)           # timebase's rule: ties go late
     i = int(np.searchsorted(times, t_s))
     if i == 0:
         return 0
@@ -119,7 +116,7 @@ def motion_peaks(analysis: Analysis, *, window_s: float = 0.5, min_excess: float
         return []
     median = float(np.median(motion))
     mad = float(np.median(np.abs(motion - median))) + 1e-4
-    w = max(1, int(window_s * float(fps)))
+    w = max(1, s_to_frame(window_s, fps))            # the frames within ±window_s
     from scipy.ndimage import maximum_filter1d
 
     local_max = maximum_filter1d(motion, size=2 * w + 1, mode="nearest")

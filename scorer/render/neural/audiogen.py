@@ -16,7 +16,7 @@ import numpy as np
 from scorer.errors import InputError
 from scorer.io.clipstore import ClipStore
 from scorer.render.ambience import CROSSFADE_S
-from scorer.timebase import SAMPLE_RATE, s_to_sample
+from scorer.timebase import SAMPLE_RATE, s_to_sample, sample_to_s
 from scorer.types import Clip, Score, Stems
 
 DEFAULT_MODEL = "facebook/audiogen-medium"
@@ -84,7 +84,7 @@ class AudioGenBackend:
                 description = ambience_prompt(preset, user_text=text)
                 start = s_to_sample(cs.cue.start_s)
                 n = s_to_sample(cs.cue.end_s + CROSSFADE_S) - start
-                need_s = n / SAMPLE_RATE
+                need_s = sample_to_s(n)
                 seed_c = cue_seed(base_seed, cs.cue.id, "audiogen")
                 gen_s = min(need_s, window_s) if extend == "loop" else need_s
                 take, windows = generate_take(loaded, total_s=gen_s, params=params, seed=seed_c,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scorer.timebase import beat_s, n_samples, s_to_sample, sample_to_s
 from scorer.types import CueScore
 
 TOLERANCE_S = 0.020          # drift below this is left alone (about half a frame at 24 fps)
@@ -96,7 +97,7 @@ def _map_beats(cs: CueScore, start_timeline_s: float, length_s: float) -> tuple[
     b1 = int(np.floor(tm.s_to_beat(start_timeline_s + length_s)))
     beats = np.arange(b0, b1 + 1)
     times = np.array([tm.beat_to_s(b) - start_timeline_s for b in beats])
-    lens = np.array([60.0 / tm.tempo_at_s(tm.beat_to_s(b)) for b in beats])
+    lens = np.array([beat_s(tm.tempo_at_s(tm.beat_to_s(b))) for b in beats])
     return beats, times, lens
 
 
@@ -114,7 +115,7 @@ def hit_errors(cs: CueScore, *, start_timeline_s: float, times: np.ndarray, offs
         if not fit.hit.scored:
             continue
         beat_take_s = cs.tempo_map.beat_to_s(fit.beat) - start_timeline_s
-        near = np.abs(times - beat_take_s) <= 2 * (60.0 / cs.tempo_map.tempo_at_s(fit.hit.t_s))
+        near = np.abs(times - beat_take_s) <= 2 * beat_s(cs.tempo_map.tempo_at_s(fit.hit.t_s))
         if not (near & ~np.isnan(offsets)).any():
             out.append(HitError(fit.hit.t_s, fit.beat, None))
             continue
@@ -143,10 +144,10 @@ def conform(y: np.ndarray, sample_rate: int, cs: CueScore, *, start_timeline_s: 
     has y's length. end_s (take seconds): conform only up to here (the designed tail after
     it is left as played)."""
     n = y.shape[1]
-    length_s = n / sample_rate if end_s is None else min(end_s, n / sample_rate)
+    length_s = sample_to_s(n, sample_rate) if end_s is None else min(end_s, sample_to_s(n, sample_rate))
     tempo = cs.tempo_map.tempo_at_s(start_timeline_s)
     beats, times, lens = _map_beats(cs, start_timeline_s, length_s)
-    tracked, tracked_bpm = track_beats(y[:, :int(round(length_s * sample_rate))], sample_rate, tempo_bpm=tempo)
+    tracked, tracked_bpm = track_beats(y[:, :s_to_sample(length_s, sample_rate)], sample_rate, tempo_bpm=tempo)
     offsets = beat_offsets(tracked, times, beat_len_s=lens)
     before = hit_errors(cs, start_timeline_s=start_timeline_s, times=times, offsets=offsets)
     matched = int((~np.isnan(offsets)).sum())
@@ -171,15 +172,15 @@ def conform(y: np.ndarray, sample_rate: int, cs: CueScore, *, start_timeline_s: 
     dst = [0.0] + [t for t, d in zip(bar_t, bar_drift) if 0 < t + d < length_s and t > 0]
     src.append(length_s + (bar_drift[-1] if len(bar_drift) else 0.0))
     dst.append(length_s)
-    src[-1] = min(max(src[-1], src[-2] + 1e-3), n / sample_rate)
+    src[-1] = min(max(src[-1], src[-2] + 1e-3), sample_to_s(n, sample_rate))
     pieces, stretch = [], []
-    seam = int(SEAM_S * sample_rate)
+    seam = n_samples(SEAM_S, sample_rate)
     for (s0, s1), (d0, d1) in zip(zip(src, src[1:]), zip(dst, dst[1:])):
         ratio = (s1 - s0) / max(d1 - d0, 1e-6)
         ratio = min(max(ratio, 1 / MAX_STRETCH), MAX_STRETCH)
         stretch.append(round(ratio, 5))
-        a, b = int(round(s0 * sample_rate)), int(round(s1 * sample_rate))
-        n_out = int(round(d1 * sample_rate)) - int(round(d0 * sample_rate))
+        a, b = s_to_sample(s0, sample_rate), s_to_sample(s1, sample_rate)
+        n_out = s_to_sample(d1, sample_rate) - s_to_sample(d0, sample_rate)
         pieces.append(_stretch(y[:, a:min(b + seam, n)], sample_rate, n_out + seam))
     out = pieces[0]
     for piece in pieces[1:]:
@@ -188,9 +189,9 @@ def conform(y: np.ndarray, sample_rate: int, cs: CueScore, *, start_timeline_s: 
         ramp = np.linspace(0, 1, k, dtype=np.float32)
         out = np.concatenate([out[:, :out.shape[1] - k],
                               out[:, out.shape[1] - k:] * (1 - ramp) + piece[:, :k] * ramp, piece[:, k:]], axis=1)
-    conformed_n = int(round(length_s * sample_rate))
+    conformed_n = s_to_sample(length_s, sample_rate)
     out = out[:, :conformed_n]
-    rest = y[:, int(round(src[-1] * sample_rate)):]
+    rest = y[:, s_to_sample(src[-1], sample_rate):]
     result = np.concatenate([out, rest], axis=1)
     result = result[:, :n] if result.shape[1] >= n else np.pad(result, ((0, 0), (0, n - result.shape[1])))
     tracked2, _ = track_beats(result[:, :conformed_n], sample_rate, tempo_bpm=tempo)

@@ -22,7 +22,8 @@ import numpy as np
 
 from scorer.errors import InputError
 from scorer.io.clipstore import ClipStore
-from scorer.timebase import SAMPLE_RATE, s_to_sample
+from scorer.timebase import (SAMPLE_RATE, frame_to_s, frames_covering, n_samples, nearest_frame, parse_fps,
+                             s_to_sample, sample_to_s)
 from scorer.types import Clip, CueScore, Score, Stems
 
 DEFAULT_MODEL = "facebook/musicgen-melody"
@@ -119,15 +120,16 @@ def generate_take(loaded, *, total_s: float, params: MusicParams, seed: int, des
     from scorer.render.neural.windows import join, plan_windows
 
     model = loaded.model
-    fr, sr = float(model.frame_rate), loaded.sample_rate
-    hop = int(round(sr / fr))
+    fr, sr = parse_fps(model.frame_rate), loaded.sample_rate
+    hop = n_samples(frame_to_s(1, fr), sr)
 
     def frames(s: float) -> int:
-        return int(round(s * fr))
+        return nearest_frame(s, fr)
 
-    total_f = int(np.ceil(total_s * fr))
-    plan = plan_windows(total_f / fr, window_s=frames(params.window_s) / fr,
-                        context_s=frames(params.context_s) / fr, anchor_s=frames(params.anchor_s) / fr)
+    total_f = frames_covering(total_s, fr)
+    plan = plan_windows(frame_to_s(total_f, fr), window_s=frame_to_s(frames(params.window_s), fr),
+                        context_s=frame_to_s(frames(params.context_s), fr),
+                        anchor_s=frame_to_s(frames(params.anchor_s), fr))
     if melody_wav is not None and melody_wav.shape[1] < total_f * hop:      # whole frames of melody
         melody_wav = np.pad(melody_wav, ((0, 0), (0, total_f * hop - melody_wav.shape[1])))
     material = None
@@ -157,7 +159,7 @@ def generate_take(loaded, *, total_s: float, params: MusicParams, seed: int, des
 
         with loaded.lock:
             model.set_generation_params(use_sampling=True, top_k=params.top_k, top_p=params.top_p,
-                                        temperature=params.temperature, duration=gen_f / fr,
+                                        temperature=params.temperature, duration=frame_to_s(gen_f, fr),
                                         cfg_coef=params.cfg_coef, extend_stride=min(18.0, model.max_duration / 2))
             model.set_custom_progress_callback(callback)
             torch.manual_seed(seed_k)
@@ -176,11 +178,12 @@ def generate_take(loaded, *, total_s: float, params: MusicParams, seed: int, des
         if w.index == 0:
             material = audio
         else:
-            p, xf = prompt_f * hop, min(int(round(params.crossfade_s * sr)), ctx_f * hop)
+            p, xf = prompt_f * hop, min(n_samples(params.crossfade_s, sr), ctx_f * hop)
             material = join(material, audio[:, p - xf:p], audio[:, p:])
-        records.append({"index": w.index, "start_s": round(start_f / fr, 6), "end_s": round(end_f / fr, 6),
-                        "context_s": ctx_f / fr, "anchor_s": anc_f / fr, "seed": seed_k, "prompt": text})
-    return material[:, :int(round(total_s * sr))], records
+        records.append({"index": w.index, "start_s": round(frame_to_s(start_f, fr), 6),
+                        "end_s": round(frame_to_s(end_f, fr), 6), "context_s": frame_to_s(ctx_f, fr),
+                        "anchor_s": frame_to_s(anc_f, fr), "seed": seed_k, "prompt": text})
+    return material[:, :n_samples(total_s, sr)], records
 
 
 def _options(loaded, *, window_s, context_s, anchor_s, crossfade_s, top_k, top_p, temperature, cfg_coef, melody,
@@ -257,14 +260,15 @@ class MusicGenBackend:
         separator = None
         if params.separate:
             from scorer.render.neural.separate import load_separator
-            separator = load_separator(separation_path=separation_path, device=loaded.device)
+            separator = load_separator(separation_path=separation_path, device=loaded.device,
+                                       loader=models.LOADER)
         # The score's own sound: pitched parts as the melody wav, chosen groups as stems.
         melody_stems = symbolic_render(score, keep=lambda p: not p.is_drums, presets=presets, store=ClipStore(),
                                        soundfont=soundfont) if params.melody else None
         symbolic = symbolic_render(score, keep=lambda p: p.group in params.symbolic_groups, presets=presets,
                                    store=store, soundfont=soundfont) if params.symbolic_groups else None
 
-        fr = float(loaded.model.frame_rate)
+        fr = parse_fps(loaded.model.frame_rate)
         total_frames = sum(_frames_needed(cs, params, fr) for cs in score.cues)
         done = [0]
 
@@ -294,8 +298,8 @@ class MusicGenBackend:
                 if params.melody:
                     mono = cue_audio(melody_stems, cs.cue.id, start, n).mean(axis=0, keepdims=True)
                     melody_wav = exact_length(resample(mono, SAMPLE_RATE, loaded.sample_rate),
-                                              int(np.ceil(n / SAMPLE_RATE * loaded.sample_rate)) + 1)
-                take, windows = generate_take(loaded, total_s=n / SAMPLE_RATE, params=params, seed=seed_c,
+                                              n_samples(sample_to_s(n), loaded.sample_rate) + 1)
+                take, windows = generate_take(loaded, total_s=sample_to_s(n), params=params, seed=seed_c,
                                               describe=describe, melody_wav=melody_wav,
                                               on_frames=on_frames)
                 y = exact_length(resample(take, loaded.sample_rate, SAMPLE_RATE), n)
@@ -305,8 +309,8 @@ class MusicGenBackend:
                 if params.conform:
                     if progress:
                         progress("conform", i, len(score.cues))
-                    y, rep = conform_take(y, SAMPLE_RATE, cs, start_timeline_s=start / SAMPLE_RATE,
-                                          end_s=end / SAMPLE_RATE, tolerance_s=params.tolerance_s)
+                    y, rep = conform_take(y, SAMPLE_RATE, cs, start_timeline_s=sample_to_s(start),
+                                          end_s=sample_to_s(end), tolerance_s=params.tolerance_s)
                     report = rep.to_dict()
                 beat_s = 60.0 / cs.tempo_map.tempo_at_s(cs.cue.end_s)
                 y = designed_tail(y, sample_rate=SAMPLE_RATE, end=end, decay_s=max(cs.tail_s, 0.05),
@@ -349,7 +353,7 @@ class MusicGenBackend:
 
 def _frames_needed(cs: CueScore, params: MusicParams, frame_rate: float) -> int:
     """Decoding frames a cue's take costs (new frames of every window): for progress."""
-    return int(np.ceil((cs.cue.duration_s + cs.tail_s) * frame_rate))
+    return frames_covering(cs.cue.duration_s + cs.tail_s, frame_rate)
 
 
 BACKEND = MusicGenBackend()

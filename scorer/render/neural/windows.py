@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scorer.timebase import n_samples
+
 
 @dataclass(frozen=True)
 class Window:
@@ -135,11 +137,11 @@ def designed_tail(y: np.ndarray, *, sample_rate: int, end: int, decay_s: float, 
     n = y.shape[1]
     end = min(max(end, 0), n)
     out = y.copy()
-    decay = max(int(round(decay_s * sample_rate)), 1)
+    decay = max(n_samples(decay_s, sample_rate), 1)
     k = np.arange(n - end, dtype=np.float64)
     env = np.where(k < decay, 10 ** (-3.0 * k / decay), 0.0).astype(np.float32)     # −60 dB at `decay`
     out[:, end:] *= env
-    ring = max(int(round(ring_s * sample_rate)), 1)
+    ring = max(n_samples(ring_s, sample_rate), 1)
     source = np.zeros((y.shape[0], ring + (n - end)), np.float32)
     source[:, :ring] = y[:, max(end - ring, 0):end] if end >= ring else np.pad(y[:, :end], ((0, 0), (ring - end, 0)))
     board = Pedalboard([Reverb(room_size=0.92, damping=0.4, wet_level=1.0, dry_level=0.0, width=1.0)])
@@ -153,6 +155,6 @@ def designed_tail(y: np.ndarray, *, sample_rate: int, end: int, decay_s: float, 
         bloom *= np.float32(0.5 * ref / level)
     out[:, end:] += bloom
     # A final short fade: nothing is cut mid-wave at the clip's edge.
-    fade = min(sample_rate // 100, n)
+    fade = min(n_samples(0.01, sample_rate), n)
     out[:, n - fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
     return out
