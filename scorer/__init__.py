@@ -17,6 +17,15 @@ from scorer.compose import compose
 from scorer.render import render
 from scorer.mix import mix
 from scorer.deliver import deliver
-from scorer.pipeline import score
+from scorer.compose import refine
+from scorer.errors import BackendUnavailable, InputError, PresetError, ScorerError
+from scorer.pipeline import analyze_and_spot, load_cue_sheet, score
+from scorer.settings import NeuralOptions, ScoreSettings
+from scorer.types import (Analysis, Cue, CueScore, CueSheet, Hit, Score, Shot, Source, Span, Stems,
+                          TempoMap)
 
-__all__ = ["analyze", "spot", "compose", "render", "mix", "deliver", "score"]
+__all__ = ["analyze", "spot", "compose", "render", "mix", "deliver", "score",
+           "analyze_and_spot", "load_cue_sheet", "refine", "ScoreSettings", "NeuralOptions",
+           "ScorerError", "InputError", "PresetError", "BackendUnavailable",
+           "Analysis", "Cue", "CueScore", "CueSheet", "Hit", "Score", "Shot", "Source", "Span", "Stems",
+           "TempoMap"]

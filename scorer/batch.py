@@ -25,7 +25,6 @@ in Ray (exports first, then analyses, then takes) and the rest in its own queue.
 """
 from __future__ import annotations
 
-import hashlib
 import heapq
 import itertools
 import os
@@ -35,33 +34,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scorer.errors import BackendUnavailable, InputError
+from scorer.settings import ScoreSettings, check
+from scorer.studio import take_seed  # the seed of take k: one scheme for the studio and batch
 
 TAKE_RETRIES = 3
 # More than the studio's takes per click: a batch runs overnight (a trailer's alternates).
 MAX_TAKES = 100
-# Fault injection for tests: "<point>:<marker file>[,…]" makes the first take task that
-# reaches <point> kill its worker (os._exit) and leave the marker, so the retry runs
-# normally. Points: "compose" (the take's row written 'running', nothing rendered yet),
-# "finished" (the take done in the project but not yet reported to the driver).
-FAULT_ENV = "SCORER_BATCH_FAULT"
 
 
-def take_seed(seed: int, cut_name: str, cue_id: str, k: int) -> int:
-    """The seed of take k (0-based) of a cue of a cut: take 0 has the project's own seed,
-    so the first take of every cue is the score `scorer score --seed SEED` writes; the
-    others are drawn from the seed, the cut's name, the cue and k — the same on every run,
-    < 2**31."""
-    if int(k) == 0:
-        return int(seed)
-    digest = hashlib.sha256(f"{int(seed)}/{cut_name}/{cue_id}/{int(k)}".encode("utf-8")).digest()
-    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
 # --- the work of one task (plain functions, run inside Ray workers) -------------------------------
 
-def analyse_cut(folder: str, cut: str, *, seed: int) -> tuple[dict, tuple[str, object]]:
-    """Create the project for `cut` in `folder` (or open the one a run made before) and
-    compose its base score. Returns (summary, (composer key, base score))."""
+def analyse_cut(folder: str, cut: str, *, settings: ScoreSettings) -> tuple[dict, tuple[str, object]]:
+    """Create the project for `cut` in `folder` by the settings (or open the one a run made
+    before) and compose its base score. Returns (summary, (composer key, base score))."""
     from scorer import studio
     from scorer.project import Project
 
@@ -73,7 +60,7 @@ def analyse_cut(folder: str, cut: str, *, seed: int) -> tuple[dict, tuple[str, o
             raise InputError(f"this project is for {p.cut_path}, not {cut}", path=folder)
         skipped = True
     else:
-        p = studio.new_project(folder_path, cut, seed=seed)
+        p = studio.new_project(folder_path, cut, settings)
         skipped = False
     analyse_s = time.perf_counter() - t0
     composer = studio.Composer(p)
@@ -87,12 +74,16 @@ def analyse_cut(folder: str, cut: str, *, seed: int) -> tuple[dict, tuple[str, o
 
 def take_in(folder: str, cue_id: str, seed: int, base: tuple[str, object] | None = None,
             *, backend: str = "soundfont", options: dict | None = None, tracker=None,
-            key: tuple | None = None) -> dict:
+            key: tuple | None = None, take_hook=None) -> dict:
     """One take of `cue_id` with `seed` in the project in `folder`, the rest of its
     parameters as the cue's selected take has them; a done take of the same cue, seed and
     backend is returned instead of made again. base: (key, score) from analyse_cut, so the
     score is not composed again per take. options: the backend's render options.
     tracker/key: a Tracker actor told when the take starts (for the progress line).
+    take_hook: None, or a callable called as take_hook(point) at each stage make_take
+    reports ("compose" first: the take's row written 'running', nothing rendered yet)
+    and at "finished" (the take done in the project, not yet reported to the driver) —
+    how tests kill or fail a worker at a known point; Ray pickles it to the workers.
     Returns {"take", "made", "seconds", "node"}."""
     from scorer import studio
     from scorer.project import Project
@@ -110,8 +101,10 @@ def take_in(folder: str, cue_id: str, seed: int, base: tuple[str, object] | None
             composer._key, composer._base = base
         params = {**studio.current_params(p, cue_id), "seed": seed}
         take = studio.make_take(p, cue_id, params, composer=composer, parent=studio._selected_id(p, cue_id),
-                                backend=backend, options=options, progress=lambda stage, *_: _fault(stage))
-        _fault("finished")
+                                backend=backend, options=options,
+                                progress=None if take_hook is None else lambda stage, *_: take_hook(stage))
+        if take_hook is not None:
+            take_hook("finished")
         return {"take": take.id, "made": True, "seconds": time.perf_counter() - t0, "node": _node()}
     finally:
         p.close()
@@ -145,19 +138,6 @@ def _node() -> str:
     """The Ray node this runs on ("" outside Ray): results say where each task ran."""
     ray = sys.modules.get("ray")
     return ray.get_runtime_context().get_node_id() if ray is not None and ray.is_initialized() else ""
-
-
-def _fault(point: str) -> None:
-    for item in os.environ.get(FAULT_ENV, "").split(","):
-        want, _, marker = item.partition(":")
-        if want != point or not marker:
-            continue
-        try:
-            fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            continue
-        os.close(fd)
-        os._exit(1)
 
 
 # --- neural backends: one loaded model serving many cues -------------------------------------------
@@ -194,9 +174,10 @@ class NeuralActor:
                 "loads": models.load_count(), "takes": self.takes,
                 "resources": ray.get_runtime_context().get_assigned_resources()}
 
-    def take(self, folder: str, cue_id: str, seed: int, base=None, *, tracker=None, key=None) -> dict:
+    def take(self, folder: str, cue_id: str, seed: int, base=None, *, tracker=None, key=None,
+             take_hook=None) -> dict:
         out = take_in(folder, cue_id, seed, base, backend=self.backend, options=self.options,
-                      tracker=tracker, key=key)
+                      tracker=tracker, key=key, take_hook=take_hook)
         self.takes += out["made"]
         return out
 
@@ -273,17 +254,19 @@ class CutRun:
         return sum(1 for c in self.cues if self.takes_left.get(c) == 0)
 
 
-def run(cuts: list[str], out: str | os.PathLike, *, takes: int = 1, seed: int = 0,
-        backend: str = "soundfont", options: dict | None = None, actors: int | None = None,
-        ray_address: str | None = None, preview: bool = True, quiet: bool = False,
-        stream=None, actor_info: list | None = None) -> list[CutRun]:
-    """Analyse, take and export every cut on Ray, one project per cut in out/<cut stem>.
-    backend: what renders the takes; a neural one runs in `actors` NeuralActors (default
-    one per GPU, or one) holding its model, with `options` (model, model_path, device,
-    prompt …). ray_address: an existing cluster ("auto", "ray://host:10001"); default a
+def run(cuts: list[str], out: str | os.PathLike, settings: ScoreSettings | None = None, *, takes: int = 1,
+        options: dict | None = None, actors: int | None = None, ray_address: str | None = None,
+        quiet: bool = False, stream=None, actor_info: list | None = None, take_hook=None,
+        **changes) -> list[CutRun]:
+    """Analyse, take and export every cut on Ray, one project per cut in out/<cut stem>,
+    each created by `settings` (or their fields as keywords: seed, backend, preview …).
+    settings.backend: what renders the takes; a neural one runs in `actors` NeuralActors
+    (default one per GPU, or one) holding its model, with the settings' neural options and
+    `options` over them (a loaded model …). ray_address: an existing cluster ("auto", "ray://host:10001"); default a
     local instance sized to this machine (or the one this process already started).
     Progress and the summary go to `stream` (default stderr); actor_info, if given, gets
-    each neural actor's ready() at the end. Returns one CutRun per cut."""
+    each neural actor's ready() at the end. take_hook: handed to every take task (take_in;
+    tests inject faults with it). Returns one CutRun per cut."""
     try:
         import ray
     except ImportError as exc:
@@ -297,10 +280,25 @@ def run(cuts: list[str], out: str | os.PathLike, *, takes: int = 1, seed: int = 
         raise InputError(f"takes must be 1…{MAX_TAKES}, got {takes}")
     if not cuts:
         raise InputError("no cuts given")
+    settings = (settings or ScoreSettings()).with_(**changes)
+    if settings.backend_by_cue or settings.timeline or settings.notes:
+        raise InputError("a batch scores many cuts: per-cue backends, a timeline and notes belong to one cut "
+                         "(use scorer score or a project)")
+    backend, seed, preview = settings.backend, settings.seed, settings.preview
     get_backend(backend)                      # an unknown name: BackendUnavailable, listing them
     neural = backend != "soundfont"
     if options and not neural:
         raise InputError(f"render options are for the neural backends, not {backend}")
+    # options: the neural backend's own (model, model_path …), over the settings' neural
+    # options; those the settings hold (named models, paths, device, prompt) go into the
+    # projects' settings too.
+    named = {k: v for k, v in (options or {}).items() if k in ("model", "model_path", "device", "prompt")
+             and isinstance(v, str)}
+    if named and neural:
+        settings = settings.with_(**named)
+    given = {backend: dict(options)} if options else None
+    check(settings, render_options=given)
+    options = settings.render_options(given).get(backend) if neural else None
     stems = [Path(c).stem for c in cuts]
     twice = sorted({s for s in stems if stems.count(s) > 1})
     if twice:
@@ -346,16 +344,18 @@ def run(cuts: list[str], out: str | os.PathLike, *, takes: int = 1, seed: int = 
     def submit(kind: str, r: CutRun, extra) -> None:
         nonlocal turn
         if kind == "analyse":
-            ref, bases[r.folder] = analyse_task.remote(r.folder, r.cut, seed=seed)
+            ref, bases[r.folder] = analyse_task.remote(r.folder, r.cut, settings=settings)
         elif kind == "take":
             cue_id, k, s, base_ref = extra
             key = (Path(r.folder).name, cue_id, k)
             extra = (cue_id, k)
             if pool:
-                ref = pool[turn % len(pool)].take.remote(r.folder, cue_id, s, base_ref, tracker=tracker, key=key)
+                ref = pool[turn % len(pool)].take.remote(r.folder, cue_id, s, base_ref, tracker=tracker, key=key,
+                                                         take_hook=take_hook)
                 turn += 1
             else:
-                ref = take_task.remote(r.folder, cue_id, s, base_ref, tracker=tracker, key=key)
+                ref = take_task.remote(r.folder, cue_id, s, base_ref, tracker=tracker, key=key,
+                                       take_hook=take_hook)
         else:
             # A CPU task even for neural takes: the export mixes the stems they kept. (Only
             # a cue edited in the studio since its take is generated again, with options.)

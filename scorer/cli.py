@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
+from scorer.config import login_name
 from scorer.errors import InputError, ScorerError
 
 STAGE_NAMES = {"video": "decode+picture", "audio": "production audio", "render": "render stems",
@@ -48,69 +48,35 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="analyse a cut and write its cue sheet (cues.json)")
     a.add_argument("cut", help="the cut: a video file (.mp4, .mov, …)")
     a.add_argument("-o", "--output", default="cues.json", help="cue sheet to write")
-    a.add_argument("--preset", help="use this preset for every cue: a shipped name, or your own .toml file")
+    a.add_argument("--preset", default=argparse.SUPPRESS,
+                   help="use this preset for every cue: a shipped name, or your own .toml file")
     _spotting_inputs(a)
     a.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
     s = sub.add_parser("score", help="analyse, spot, compose, render, mix and deliver")
     s.add_argument("cut", help="the cut: a video file (.mp4, .mov, …)")
     s.add_argument("-o", "--output", required=True, help="output folder")
-    s.add_argument("--seed", type=int, default=0, help="composition seed (same seed, same music)")
-    s.add_argument("--preset", help="use this preset for every cue: a shipped name, or your own .toml file")
     s.add_argument("--cues", help="score this (edited) cues.json instead of analysing again")
     _spotting_inputs(s)
-    s.add_argument("--backend", default="soundfont",
-                   help="render backend: soundfont (default), musicgen (neural; see README for weights)")
-    s.add_argument("--cue-backend", action="append", default=[], metavar="CUE=BACKEND",
-                   help="render this cue with another backend, e.g. 1M3=musicgen (repeatable)")
-    s.add_argument("--ambience-backend", choices=("procedural", "audiogen"), default="procedural",
-                   help="ambience beds: procedural (default, offline) or audiogen (neural)")
-    s.add_argument("--model-path", help="neural weights: a checkpoint folder (or set SCORER_MODEL_PATH)")
-    s.add_argument("--device", choices=("cpu", "cuda", "mps"), help="neural backends' device (default: best)")
-    s.add_argument("--prompt", help="your words for the neural backends, added to each preset's prompt")
-    s.add_argument("--soundfont", help="a .sf2/.sf3 General MIDI SoundFont to render with")
-    s.add_argument("--spec", default="ebu",
-                   help="loudness spec: ebu (-23 LUFS), atsc, netflix, web, streaming")
-    s.add_argument("--theme", help="your theme: a MIDI file, or a recording of it hummed or played "
-                   "(.wav/.flac/…; needs the theme-audio extra)")
-    s.add_argument("--motif", action="append", default=[], metavar="NAME=FILE",
-                   help="another motif (a character's theme, a threat) from a MIDI file or recording; "
-                        "repeatable; cues develop it where --cue-motif says")
-    s.add_argument("--cue-motif", action="append", default=[], metavar="CUE=NAME",
-                   help="which motif a cue develops: 'theme', a --motif NAME, or any other name "
-                        "(a motif generated from the seed and the name); repeatable")
-    s.add_argument("--project", help="the name stems are filed under (default: the cut's file name)")
-    s.add_argument("--per-cue-stems", action="store_true",
-                   help="also write each cue's stems on their own, stamped with the cue's timecode")
-    s.add_argument("--under-dialogue-db", type=float, default=12.0,
-                   help="how far under each line of dialogue the music sits, in dB, measured against the "
-                        "line's own level (default 12; 10–15 counts as right)")
-    s.add_argument("--duck-db", type=float, default=-30.0,
-                   help="the deepest the music may dip under a line to get there, in dB (default −30; "
-                        "0: never dips)")
-    s.add_argument("--duck-attack-ms", type=float, default=500.0, help="the dip's fade down (default 500)")
-    s.add_argument("--duck-release-ms", type=float, default=500.0,
-                   help="the dip's fade back up after the line (default 500)")
-    s.add_argument("--duck-lookahead-ms", type=float, default=250.0,
-                   help="the music is at the line's level this long before the line starts (default 250)")
-    s.add_argument("--crossfade-ms", type=float, default=750.0,
-                   help="how long a cue's tail may sound under the next cue (default 750)")
-    s.add_argument("--no-ambience", action="store_true", help="no procedural ambience stem")
-    s.add_argument("--click", action="store_true", help="also write a click track with a count-in before each cue")
-    s.add_argument("--burn-in", action="store_true", help="timecode and cue names over the preview's picture")
-    s.add_argument("--no-preview", action="store_true", help="skip preview.mp4")
+    _compose_options(s)
+    _render_options(s)
+    _mix_options(s)
+    _delivery_options(s)
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
     sub.add_parser("presets", help="list the mood presets")
 
     pr = sub.add_parser("project", help="a project: every take of every cue, selections, notes, export")
     psub = pr.add_subparsers(dest="action", required=True)
-    n = psub.add_parser("new", help="analyse a cut and create a project folder for it")
+    n = psub.add_parser("new", help="analyse a cut and create a project folder for it; the project keeps "
+                                     "these settings for its takes and exports")
     n.add_argument("folder")
     n.add_argument("cut")
-    n.add_argument("--seed", type=int, default=0)
-    n.add_argument("--preset", help="one preset for every cue")
-    n.add_argument("--theme", help="the project's theme: a MIDI file or a recording")
+    _spotting_inputs(n)
+    _compose_options(n)
+    _render_options(n)
+    _mix_options(n)
+    _delivery_options(n)
     sc = psub.add_parser("score", help="new takes of cues (default: every cue not approved or locked)")
     sc.add_argument("folder")
     sc.add_argument("--cue", action="append", help="this cue (repeatable); named cues must not be approved/locked")
@@ -132,12 +98,13 @@ def _parser() -> argparse.ArgumentParser:
     no.add_argument("cue")
     no.add_argument("timecode")
     no.add_argument("text")
-    no.add_argument("--author", default=os.environ.get("USER", "someone"))
+    no.add_argument("--author", default=login_name())
     ex = psub.add_parser("export", help="deliver the chosen takes (stems, mix, MIDI, …) as a zip")
     ex.add_argument("folder")
     ex.add_argument("-o", "--output", help="zip to write (default: exports/<time>.zip in the project)")
-    ex.add_argument("--spec", default="ebu", help="loudness spec (default ebu)")
-    ex.add_argument("--no-preview", action="store_true")
+    _render_options(ex, export=True)
+    _mix_options(ex)
+    _delivery_options(ex)
     for q in (n, sc, tk, se, st, no, ex):
         q.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
@@ -146,17 +113,12 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("-o", "--output", required=True, help="folder for the projects (one per cut, by its name)")
     b.add_argument("--takes", type=int, default=1,
                    help="takes per cue, up to 100 (default 1); the first has the project's seed and is selected")
-    b.add_argument("--seed", type=int, default=0, help="seed of new projects; take seeds derive from it")
-    b.add_argument("--backend", default="soundfont", choices=("soundfont", "musicgen"),
-                   help="what renders the takes (default soundfont); musicgen runs in Ray actors "
-                        "that load the model once, on GPU nodes when the cluster has them")
-    b.add_argument("--model", help="the neural model (default: the backend's, e.g. facebook/musicgen-melody)")
-    b.add_argument("--model-path", help="neural weights: a checkpoint folder on every node (or SCORER_MODEL_PATH)")
-    b.add_argument("--device", choices=("cpu", "cuda", "mps"), help="neural backends' device (default: best)")
-    b.add_argument("--prompt", help="your words for the neural backend, added to each preset's prompt")
+    _compose_options(b, seed_help="seed of new projects; take seeds derive from it")
+    _render_options(b, batch=True)
+    _mix_options(b)
+    _delivery_options(b)
     b.add_argument("--actors", type=int, help="neural model actors (default: one per GPU in the cluster, or one)")
     b.add_argument("--ray-address", help="a Ray cluster to use (default: a local instance on this machine)")
-    b.add_argument("--no-preview", action="store_true", help="exports without preview.mp4")
     b.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
 
     u = sub.add_parser("ui", help="the studio: a web app on this machine for the director and the composer")
@@ -175,8 +137,10 @@ def _project_command(args, progress) -> None:
     from scorer.project import Project
 
     if args.action == "new":
-        p = studio.new_project(args.folder, args.cut, seed=args.seed, preset=args.preset, theme=args.theme,
-                               progress=progress)
+        from scorer.settings import ScoreSettings
+
+        base = ScoreSettings()
+        p = studio.new_project(args.folder, args.cut, base.with_(**_settings(args, base)), progress=progress)
         progress.close()
         cues = p.cue_sheet().cues
         print(f"project {args.folder}: {len(cues)} cues ({', '.join(c.id for c in cues)})")
@@ -214,16 +178,144 @@ def _project_command(args, progress) -> None:
         note = p.add_note(args.cue, args.timecode, author=args.author, text=args.text)
         print(f"note {note.id} on {note.cue_id} at {note.timecode}")
     elif args.action == "export":
-        z = studio.export(p, args.output, spec=args.spec, preview=not args.no_preview, progress=progress)
+        z = studio.export(p, args.output, progress=progress, **_settings(args, studio.project_settings(p)))
         progress.close()
         print(f"exported {z}")
 
 
+# The options that make a ScoreSettings, shared by every command that scores. Their
+# defaults are suppressed: `_settings` applies only what was given over the base (the
+# defaults for a new score or project, the project's own settings for an export).
+
 def _spotting_inputs(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--timeline", help="the editor's EDL (CMX 3600), .otio, .fcpxml or FCP .xml: "
-                                      "its cuts replace detected ones, its markers become hits")
-    p.add_argument("--notes", help="director's notes: lines of 'IN [OUT] text' (timecode or "
-                                   "seconds), e.g. '00:01:10:00 tense, building to the reveal'")
+    p.add_argument("--timeline", default=argparse.SUPPRESS,
+                   help="the editor's EDL (CMX 3600), .otio, .fcpxml or FCP .xml: "
+                        "its cuts replace detected ones, its markers become hits")
+    p.add_argument("--notes", default=argparse.SUPPRESS,
+                   help="director's notes: lines of 'IN [OUT] text' (timecode or "
+                        "seconds), e.g. '00:01:10:00 tense, building to the reveal'")
+
+
+def _compose_options(p: argparse.ArgumentParser, *, seed_help: str = "composition seed (same seed, same music)") -> None:
+    p.add_argument("--seed", type=int, default=argparse.SUPPRESS, help=f"{seed_help} (default 0)")
+    p.add_argument("--preset", default=argparse.SUPPRESS,
+                   help="use this preset for every cue: a shipped name (scorer presets), or your own .toml file")
+    p.add_argument("--theme", default=argparse.SUPPRESS,
+                   help="your theme: a MIDI file, or a recording of it hummed or played "
+                        "(.wav/.flac/…; needs the theme-audio extra)")
+    p.add_argument("--motif", action="append", default=argparse.SUPPRESS, metavar="NAME=FILE",
+                   help="another motif (a character's theme, a threat) from a MIDI file or recording; "
+                        "repeatable; cues develop it where --cue-motif says")
+    p.add_argument("--cue-motif", action="append", default=argparse.SUPPRESS, metavar="CUE=NAME",
+                   help="which motif a cue develops: 'theme', a --motif NAME, or any other name "
+                        "(a motif generated from the seed and the name); repeatable")
+
+
+def _render_options(p: argparse.ArgumentParser, *, export: bool = False, batch: bool = False) -> None:
+    from scorer.render import available_backends
+    from scorer.settings import NEURAL
+
+    backends = sorted(available_backends())
+    if not export:
+        music = [b for b in backends if b != "audiogen"]
+        p.add_argument("--backend", default=argparse.SUPPRESS, choices=music,
+                       help="render backend (default soundfont); musicgen is neural: see README for weights"
+                            + ("; it runs in Ray actors that load the model once, on GPU nodes when the "
+                               "cluster has them" if batch else ""))
+        if not batch:
+            p.add_argument("--cue-backend", action="append", default=argparse.SUPPRESS, metavar="CUE=BACKEND",
+                           help=f"render this cue with another backend ({', '.join(music)}), e.g. 1M3=musicgen "
+                                "(repeatable)")
+        p.add_argument("--ambience-backend", choices=("procedural", "audiogen"), default=argparse.SUPPRESS,
+                       help="ambience beds: procedural (default, offline) or audiogen (neural)")
+    p.add_argument("--no-ambience", action="store_true", default=argparse.SUPPRESS, help="no ambience stem")
+    p.add_argument("--soundfont", default=argparse.SUPPRESS, help="a .sf2/.sf3 General MIDI SoundFont to render with")
+    whose = "for cues generated again" if export else f"for the neural backends ({', '.join(NEURAL)})"
+    p.add_argument("--model", default=argparse.SUPPRESS,
+                   help=f"the neural model {whose} (default: the backend's, e.g. facebook/musicgen-melody)")
+    p.add_argument("--model-path", default=argparse.SUPPRESS,
+                   help="neural weights: a checkpoint folder (or set SCORER_MODEL_PATH)")
+    p.add_argument("--device", choices=("cpu", "cuda", "mps"), default=argparse.SUPPRESS,
+                   help="neural backends' device (default: best)")
+    p.add_argument("--prompt", default=argparse.SUPPRESS,
+                   help="your words for the neural backends, added to each preset's prompt")
+
+
+def _mix_options(p: argparse.ArgumentParser) -> None:
+    from scorer.mix.loudness import SPECS
+
+    p.add_argument("--spec", choices=sorted(SPECS), default=argparse.SUPPRESS,
+                   help="loudness spec (default ebu: -23 LUFS; " + ", ".join(
+                       f"{k} {v.integrated_lufs:g}" for k, v in sorted(SPECS.items()) if k != "ebu") + ")")
+    p.add_argument("--under-dialogue-db", type=float, default=argparse.SUPPRESS,
+                   help="how far under each line of dialogue the music sits, in dB, measured against the "
+                        "line's own level (default 12; 10–15 counts as right)")
+    p.add_argument("--duck-db", type=float, default=argparse.SUPPRESS,
+                   help="the deepest the music may dip under a line to get there, in dB (default −30; "
+                        "0: never dips)")
+    p.add_argument("--duck-attack-ms", type=float, default=argparse.SUPPRESS,
+                   help="the dip's fade down (default 500)")
+    p.add_argument("--duck-release-ms", type=float, default=argparse.SUPPRESS,
+                   help="the dip's fade back up after the line (default 500)")
+    p.add_argument("--duck-lookahead-ms", type=float, default=argparse.SUPPRESS,
+                   help="the music is at the line's level this long before the line starts (default 250)")
+    p.add_argument("--crossfade-ms", type=float, default=argparse.SUPPRESS,
+                   help="how long a cue's tail may sound under the next cue (default 750)")
+
+
+def _delivery_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--project", default=argparse.SUPPRESS,
+                   help="the name stems are filed under (default: the cut's file name)")
+    p.add_argument("--per-cue-stems", action="store_true", default=argparse.SUPPRESS,
+                   help="also write each cue's stems on their own, stamped with the cue's timecode")
+    p.add_argument("--click", action="store_true", default=argparse.SUPPRESS,
+                   help="also write a click track with a count-in before each cue")
+    p.add_argument("--burn-in", action="store_true", default=argparse.SUPPRESS,
+                   help="timecode and cue names over the preview's picture")
+    p.add_argument("--no-preview", action="store_true", default=argparse.SUPPRESS, help="skip preview.mp4")
+
+
+def _settings(args, base):
+    """The ScoreSettings fields the options given change, over `base` (a ScoreSettings):
+    a dict for ScoreSettings.with_ (and studio.export)."""
+    from dataclasses import replace
+
+    given = vars(args)
+    changes: dict = {}
+    for name in ("timeline", "notes", "seed", "preset", "theme", "backend", "soundfont", "spec", "project",
+                 "model", "model_path", "device", "prompt"):
+        if name in given:
+            changes[name] = given[name]
+    if "motif" in given:
+        changes["motifs"] = _pairs(given["motif"], "--motif", "NAME=FILE")
+    if "cue_motif" in given:
+        changes["cue_motifs"] = _pairs(given["cue_motif"], "--cue-motif", "CUE=NAME")
+    if "cue_backend" in given:
+        changes["backend_by_cue"] = _pairs(given["cue_backend"], "--cue-backend", "CUE=BACKEND")
+    if "ambience_backend" in given:
+        changes["ambience"] = given["ambience_backend"]
+    if given.get("no_ambience"):
+        if changes.get("ambience") == "audiogen":
+            raise InputError("--no-ambience and --ambience-backend audiogen ask for opposite things")
+        changes["ambience"] = "none"
+    for flag in ("per_cue_stems", "click", "burn_in"):
+        if given.get(flag):
+            changes[flag] = True
+    if given.get("no_preview"):
+        changes["preview"] = False
+    if "crossfade_ms" in given:
+        changes["crossfade_s"] = given["crossfade_ms"] / 1000
+    duck = {}
+    if "under_dialogue_db" in given:
+        under = given["under_dialogue_db"]
+        duck.update(under_db=under, band_db=(min(10.0, under), max(15.0, under)))
+    for option, name in (("duck_db", "max_depth_db"), ("duck_attack_ms", "attack_s"),
+                         ("duck_release_ms", "release_s"), ("duck_lookahead_ms", "lookahead_s")):
+        if option in given:
+            duck[name] = given[option] / 1000 if option.endswith("_ms") else given[option]
+    if duck:
+        changes["ducking"] = replace(base.ducking, **duck)
+    return changes
 
 
 def _pairs(items: list[str], option: str, form: str) -> dict[str, str]:
@@ -241,48 +333,26 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     progress = Progress(enabled=not getattr(args, "quiet", False))
     try:
+        from scorer.config import current
+        current()           # the SCORER_* environment, read and checked once, before any work
         if args.command == "analyze":
             from scorer.io.files import write_json
             from scorer.pipeline import analyze_and_spot
 
-            sheet = analyze_and_spot(args.cut, preset=args.preset, timeline=args.timeline,
-                                     notes=args.notes, progress=progress)
+            from scorer.settings import ScoreSettings
+
+            base = ScoreSettings()
+            sheet = analyze_and_spot(args.cut, base.with_(**_settings(args, base)), progress=progress)
             write_json(args.output, sheet.to_dict())
             progress.close()
             print(f"{len(sheet.cues)} cues, {len(sheet.shots)} shots, "
                   f"{len(sheet.dialogue)} dialogue spans → {args.output}")
         elif args.command == "score":
-            from scorer.mix.duck import Ducking
             from scorer.pipeline import score
+            from scorer.settings import ScoreSettings
 
-            by_cue = {}
-            for item in args.cue_backend:
-                cue_id, sep, name = item.partition("=")
-                if not sep or not cue_id or not name:
-                    raise InputError(f"--cue-backend wants CUE=BACKEND, got {item!r}")
-                by_cue[cue_id.strip()] = name.strip()
-            motifs, cue_motifs = _pairs(args.motif, "--motif", "NAME=FILE"), _pairs(args.cue_motif, "--cue-motif",
-                                                                                      "CUE=NAME")
-            layers = ("audiogen",) if args.ambience_backend == "audiogen" else ()
-            neural = {k: v for k, v in (("model_path", args.model_path), ("device", args.device),
-                                        ("prompt", args.prompt)) if v is not None}
-            options = {name: dict(neural) for name in {args.backend, *by_cue.values(), *layers}
-                       if name in ("musicgen", "audiogen") and neural}
-            report = score(args.cut, args.output, seed=args.seed, preset=args.preset,
-                           backend_by_cue=by_cue or None, layers=layers, backend_options=options,
-                           cues=args.cues, timeline=args.timeline, notes=args.notes,
-                           backend=args.backend, spec=args.spec,
-                           soundfont=args.soundfont, preview=not args.no_preview, theme=args.theme,
-                           project=args.project, per_cue_stems=args.per_cue_stems,
-                           ambience=not args.no_ambience, click=args.click, burn_in=args.burn_in,
-                           ducking=Ducking(under_db=args.under_dialogue_db,
-                                           band_db=(min(10.0, args.under_dialogue_db),
-                                                    max(15.0, args.under_dialogue_db)),
-                                           max_depth_db=args.duck_db, attack_s=args.duck_attack_ms / 1000,
-                                           release_s=args.duck_release_ms / 1000,
-                                           lookahead_s=args.duck_lookahead_ms / 1000),
-                           crossfade_s=args.crossfade_ms / 1000,
-                           motifs=motifs or None, cue_motifs=cue_motifs or None,
+            base = ScoreSettings()
+            report = score(args.cut, args.output, base.with_(**_settings(args, base)), cues=args.cues,
                            progress=progress)
             progress.close()
             _summary(report, Path(args.output))
@@ -290,16 +360,17 @@ def main(argv: list[str] | None = None) -> int:
             _project_command(args, progress)
         elif args.command == "batch":
             from scorer.batch import run
+            from scorer.settings import ScoreSettings
 
-            neural = {k: v for k, v in (("model", args.model), ("model_path", args.model_path),
-                                        ("device", args.device), ("prompt", args.prompt)) if v is not None}
-            if neural and args.backend == "soundfont":
-                raise InputError(f"--{next(iter(neural)).replace('_', '-')} is for a neural --backend (musicgen)")
             if args.actors is not None and args.actors < 1:
                 raise InputError(f"--actors must be ≥ 1, got {args.actors}")
-            runs = run(args.cuts, args.output, takes=args.takes, seed=args.seed, backend=args.backend,
-                       options=neural or None, actors=args.actors, ray_address=args.ray_address,
-                       preview=not args.no_preview, quiet=args.quiet)
+            base = ScoreSettings()
+            settings = base.with_(**_settings(args, base))
+            neural = sorted(settings.neural.as_options())
+            if neural and settings.backend == "soundfont" and settings.ambience != "audiogen":
+                raise InputError(f"--{neural[0].replace('_', '-')} is for a neural --backend (musicgen)")
+            runs = run(args.cuts, args.output, settings, takes=args.takes, actors=args.actors,
+                       ray_address=args.ray_address, quiet=args.quiet)
             if any(r.error for r in runs):
                 return 1
         elif args.command == "ui":

@@ -12,8 +12,7 @@ from typing import Callable
 from scorer.music.presets import presets_with
 from scorer.errors import InputError
 from scorer.io.clipstore import ClipStore, remove_stale
-from scorer.mix.duck import Ducking
-from scorer.mix import CROSSFADE_S
+from scorer.settings import ScoreSettings, check
 from scorer.types import CueSheet
 
 ProgressFn = Callable[[str, float, float], None]
@@ -31,14 +30,18 @@ def load_cue_sheet(path: str | os.PathLike) -> CueSheet:
         raise InputError(str(exc), path=str(path))
 
 
-def analyze_and_spot(cut: str | os.PathLike, *, preset: str | None = None,
-                     timeline: str | os.PathLike | None = None, notes: str | os.PathLike | None = None,
-                     progress: ProgressFn | None = None, timings_s: dict | None = None) -> CueSheet:
-    """Analyse the cut and spot it. timeline: the editor's EDL/OTIO/FCP XML, whose cuts and
-    markers replace detected cuts; notes: the director's notes file (see spot.notes)."""
+def analyze_and_spot(cut: str | os.PathLike, settings: ScoreSettings | None = None, *,
+                     progress: ProgressFn | None = None, timings_s: dict | None = None,
+                     **changes) -> CueSheet:
+    """Analyse the cut and spot it by the settings' spotting fields (or those fields as
+    keywords): timeline, the editor's EDL/OTIO/FCP XML, whose cuts and markers replace
+    detected cuts; notes, the director's notes file (see spot.notes); preset, one preset
+    for every cue."""
     from scorer.analyze import analyze
     from scorer.spot import spot
 
+    settings = (settings or ScoreSettings()).with_(**changes)
+    timeline, notes = settings.timeline, settings.notes
     t0 = time.perf_counter()
     analysis = analyze(cut, progress=progress)
     fps = analysis.source.fps
@@ -51,7 +54,7 @@ def analyze_and_spot(cut: str | os.PathLike, *, preset: str | None = None,
         from scorer.spot.notes import read_notes
         director_notes = read_notes(notes, fps=fps)
     t1 = time.perf_counter()
-    presets, preset = presets_with(preset)
+    presets, preset = presets_with(settings.preset)
     sheet = spot(analysis, presets=presets, preset=preset, notes=director_notes)
     if timings_s is not None:
         timings_s["analyze"] = t1 - t0
@@ -60,95 +63,57 @@ def analyze_and_spot(cut: str | os.PathLike, *, preset: str | None = None,
     return sheet
 
 
-def check_inputs(out_dir: str | os.PathLike, *, preset: str | None = None, spec: str = "ebu",
-                 soundfont: str | None = None, timeline: str | os.PathLike | None = None,
-                 notes: str | os.PathLike | None = None, cues: str | os.PathLike | None = None) -> None:
-    """The quick checks of a run's options, before any work and before any folder is made:
-    the loudness spec, the preset (a shipped name or a readable, valid file), the SoundFont,
-    the files named, and an output folder that can be one. InputError/PresetError naming
-    the option or file."""
-    from scorer.mix.loudness import get_spec
+def load_themes(settings: ScoreSettings) -> tuple[object | None, dict]:
+    """The settings' theme and named motifs, read (a recording transcribed) once."""
+    if settings.theme is None and not settings.motifs:
+        return None, {}
+    from scorer.compose.theme import load_theme
 
-    get_spec(spec)
-    presets, name = presets_with(preset)
-    if name is not None and name not in presets:
-        from scorer.errors import PresetError
-        raise PresetError(f"no preset {name!r}; presets: {', '.join(sorted(presets))} "
-                          f"(or a .toml file of your own)")
-    if soundfont is not None:
-        from scorer.render.soundfont import find_soundfont
-        find_soundfont(soundfont)
-    for what, path in (("timeline", timeline), ("notes", notes), ("cue sheet", cues)):
-        if path is not None and not Path(path).is_file():
-            raise InputError(f"{what} file not found", path=str(path))
-    from scorer.deliver.versions import check_target
-
-    out = Path(os.path.abspath(out_dir))
-    check_target(out)
-    parent = next((q for q in out.parents if q.exists()), None)
-    if parent is None or not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError("no permission to write the output folder here", path=str(out))
+    theme = load_theme(settings.theme) if settings.theme is not None else None
+    return theme, {name: load_theme(path) for name, path in settings.motifs}
 
 
-def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
-          preset: str | None = None, cues: CueSheet | str | os.PathLike | None = None,
-          timeline: str | os.PathLike | None = None, notes: str | os.PathLike | None = None,
-          backend: str = "soundfont", spec: str = "ebu", soundfont: str | None = None,
-          preview: bool = True, theme: str | os.PathLike | None = None,
-          project: str | None = None, per_cue_stems: bool = False, ambience: bool = True,
-          click: bool = False, burn_in: bool = False, ducking: Ducking = Ducking(),
-          crossfade_s: float = CROSSFADE_S, store: ClipStore | None = None,
-          backend_by_cue: dict[str, str] | None = None, layers: tuple[str, ...] = (),
-          backend_options: dict[str, dict] | None = None,
-          motifs: dict[str, str | os.PathLike] | None = None, cue_motifs: dict[str, str] | None = None,
-          progress: ProgressFn | None = None) -> dict:
+def compose_score(sheet: CueSheet, settings: ScoreSettings, *, presets: dict, themes: tuple | None = None):
+    """The score of `sheet` by the settings (seed, forced preset, theme, motifs): what
+    `scorer score` delivers and what a project's takes start from."""
+    from scorer.compose import compose
+
+    theme, named = themes if themes is not None else load_themes(settings)
+    _, preset = presets_with(settings.preset)
+    return compose(sheet, seed=settings.seed, presets=presets, preset_override=preset, theme=theme,
+                   motifs=named, cue_motifs=dict(settings.cue_motifs) or None)
+
+
+def score(cut: str | os.PathLike, out_dir: str | os.PathLike, settings: ScoreSettings | None = None, *,
+          cues: CueSheet | str | os.PathLike | None = None, store: ClipStore | None = None,
+          backend_options: dict[str, dict] | None = None, progress: ProgressFn | None = None,
+          **changes) -> dict:
     """Temp-score `cut` into out_dir; returns the report (also written as report.json).
 
-    cues: an edited cue sheet (object or path to cues.json) to score instead of analysing.
-    preset: force one preset for every cue. timeline / notes: see analyze_and_spot().
-    theme: the user's theme, a MIDI file or a recording of the tune (see load_theme).
-    project / per_cue_stems: how stems are named and whether each cue gets its own (deliver()).
-    ambience: add the procedural `ambience` stem (the presets' beds) when the backend
-    delivers none. click: also write a click track with count-ins. burn_in: timecode and
-    cue names over the preview's picture. ducking: how far the music sits under each line of dialogue (mix/duck.py).
-    crossfade_s: how long a tail sounds under the next cue (mix/place.py). store: where the rendered clips and the cut's
-    decoded sound are parked while they are mixed and delivered (the caller keeps it, and
-    the Stems and Mix that read from it); default: a folder next to the outputs, removed
-    when the run ends. backend_by_cue: cue id → backend for those cues (the rest by
-    `backend`); layers: backends rendered over every cue besides (e.g. "audiogen" for the
-    ambience); backend_options: backend name → its render options (model_path, device,
-    prompt … for the neural ones). motifs: name → a MIDI file or recording of another motif
-    (a character's theme, a threat); cue_motifs: cue id → the motif that cue develops
-    ("theme", a name in motifs, or any other name: generated from the seed and the name).
+    settings: every choice about the score (scorer.settings.ScoreSettings), or its fields
+    as keywords (`score(cut, out, seed=2, spec="web")`; see ScoreSettings.with_ for the
+    forms it takes). cues: an edited cue sheet (object or path to cues.json) to score
+    instead of analysing. store: where the rendered clips and the cut's decoded sound are
+    parked while they are mixed and delivered (the caller keeps it, and the Stems and Mix
+    that read from it); default: a folder next to the outputs, removed when the run ends.
+    backend_options: backend name → render options over the settings' own (a loaded model,
+    window sizes …).
     """
-    from scorer.compose import compose
-    from scorer.render import get_backend
-
     cut = Path(cut)
+    settings = (settings or ScoreSettings()).with_(**changes)
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    check_inputs(out_dir, preset=preset, spec=spec, soundfont=soundfont, timeline=timeline, notes=notes,
-                 cues=cues if not isinstance(cues, CueSheet) else None)
-    for name in {backend, *(backend_by_cue or {}).values(), *layers}:
-        get_backend(name)  # fail before the long analysis if a backend can't run
-    if not crossfade_s >= 0 or crossfade_s == float("inf"):
-        raise InputError(f"crossfade_s must be ≥ 0, got {crossfade_s}")
-    motif = None
-    named: dict = {}
-    if theme is not None or motifs:  # and before it if a theme can't be read
-        from scorer.compose.theme import load_theme
-        motif = load_theme(theme) if theme is not None else None
-        named = {name: load_theme(path) for name, path in (motifs or {}).items()}
+    check(settings, out_dir, cues=cues if not isinstance(cues, CueSheet) else None,
+          render_options=backend_options)
+    themes = load_themes(settings)      # before the analysis: a theme that can't be read fails now
     if cues is None:
-        sheet = analyze_and_spot(cut, preset=preset, timeline=timeline, notes=notes,
-                                 progress=progress, timings_s=timings)
+        sheet = analyze_and_spot(cut, settings, progress=progress, timings_s=timings)
     else:
         sheet = cues if isinstance(cues, CueSheet) else load_cue_sheet(cues)
         _check_same_cut(sheet, cut)
     t = time.perf_counter()
-    presets, preset = presets_with(preset)
-    composed = compose(sheet, seed=seed, presets=presets, preset_override=preset, theme=motif,
-                       motifs=named, cue_motifs=cue_motifs)
+    presets, _ = presets_with(settings.preset)
+    composed = compose_score(sheet, settings, presets=presets, themes=themes)
     timings["compose"] = time.perf_counter() - t
     if progress:
         progress("compose", 1, 1)
@@ -158,18 +123,15 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
     from scorer.deliver import versions
     staged = versions.begin(out_dir)
     try:
-        report = render_mix_deliver(composed, sheet, cut, staged.folder, backend=backend, presets=presets,
-                                    spec=spec, soundfont=soundfont, preview=preview, project=project,
-                                    per_cue_stems=per_cue_stems, ambience=ambience, click=click,
-                                    burn_in=burn_in, ducking=ducking, crossfade_s=crossfade_s, store=store,
-                                    timings_s=timings, backend_by_cue=backend_by_cue, layers=layers,
-                                    backend_options=backend_options, version=staged.version,
-                                    progress=progress)
+        report = render_mix_deliver(composed, sheet, cut, staged.folder, settings, presets=presets, store=store,
+                                    timings_s=timings, backend_options=backend_options,
+                                    version=staged.version, progress=progress)
         timings["total"] = time.perf_counter() - start
         report["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
         report["realtime_factor"] = round(sheet.source.duration_s / timings["total"], 2)
         report["files"]["folder"] = staged.final.name
         from scorer.io.files import write_json
+        write_json(staged.folder / "settings.json", settings.resolved().to_dict())
         write_json(staged.folder / "report.json", report)
         versions.commit(staged)
     except BaseException:
@@ -178,38 +140,39 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, *, seed: int = 0,
     return report
 
 
-def render_mix_deliver(composed, sheet: CueSheet, cut: str | os.PathLike, out_dir: str | os.PathLike, *,
-                       backend: str = "soundfont", presets: dict | None = None, spec: str = "ebu",
-                       soundfont: str | None = None, preview: bool = True, project: str | None = None,
-                       per_cue_stems: bool = False, ambience: bool = True, click: bool = False,
-                       burn_in: bool = False, ducking: Ducking = Ducking(), crossfade_s: float = CROSSFADE_S,
+def render_mix_deliver(composed, sheet: CueSheet, cut: str | os.PathLike, out_dir: str | os.PathLike,
+                       settings: ScoreSettings | None = None, *, presets: dict | None = None,
                        store: ClipStore | None = None, timings_s: dict | None = None,
-                       backend_by_cue: dict[str, str] | None = None, layers: tuple[str, ...] = (),
                        backend_options: dict[str, dict] | None = None, recorded: dict | None = None,
-                       version: int | None = None, progress: ProgressFn | None = None) -> dict:
+                       version: int | None = None, notes: tuple = (), progress: ProgressFn | None = None) -> dict:
     """A composed Score (scorer.types.Score) of `sheet` rendered, mixed under the cut's own
-    sound and delivered into out_dir (the part of score() after composing; the studio's
-    export calls it with the takes people chose). Options as for score(); timings_s
-    collects the stages' seconds. recorded: cue id → {"start_sample", "groups": group →
-    (audio file, gain)}: those cues' stems as already rendered (a neural take's), not
-    rendered again. version: the delivery's number in the file names (deliver()).
+    sound and delivered into out_dir by the settings' render, mix and delivery fields (the
+    part of score() after composing; the studio's export calls it with the takes people
+    chose). timings_s collects the stages' seconds. recorded: cue id → {"start_sample",
+    "groups": group → (audio file, gain)}: those cues' stems as already rendered (a neural
+    take's), not rendered again. version: the delivery's number in the file names
+    (deliver()). notes: review notes (scorer.types.ReviewNote) the delivery carries.
     Returns deliver()'s report."""
     from scorer.deliver import deliver
     from scorer.mix import mix
     from scorer.render.plan import render_plan
 
+    settings = settings or ScoreSettings()
     timings = {} if timings_s is None else timings_s
     recorded = dict(recorded or {})
     unknown = sorted(set(recorded) - {cs.cue.id for cs in composed.cues})
     if unknown:
         raise InputError(f"recorded stems given for cues that are not in the score: {', '.join(unknown)}")
     to_render = replace(composed, cues=tuple(cs for cs in composed.cues if cs.cue.id not in recorded))
-    backend_by_cue = {k: v for k, v in (backend_by_cue or {}).items() if k not in recorded} or None
+    backend = settings.backend
+    backend_by_cue = {k: v for k, v in settings.backend_by_cue if k not in recorded} or None
+    layers = settings.layers
     used = {(backend_by_cue or {}).get(cs.cue.id, backend) for cs in to_render.cues} | set(layers)
-    options = {name: dict((backend_options or {}).get(name, {})) for name in used}
-    if soundfont:             # the SoundFont plays the symbolic parts (and MusicGen's melody input)
+    given = settings.render_options(backend_options)
+    options = {name: dict(given.get(name, {})) for name in used}
+    if settings.soundfont:    # the SoundFont plays the symbolic parts (and MusicGen's melody input)
         for name in used & {"soundfont", "musicgen"}:
-            options[name]["soundfont"] = soundfont
+            options[name]["soundfont"] = settings.soundfont
     # Rendered clips and the cut's decoded sound are parked on disk while they are mixed
     # and delivered (memory follows a block, not the film), next to the outputs rather
     # than in a temporary folder that may live in RAM; removed when the run ends.
@@ -226,7 +189,7 @@ def render_mix_deliver(composed, sheet: CueSheet, cut: str | os.PathLike, out_di
             from scorer.io.video import decode_audio
             from scorer.timebase import SAMPLE_RATE
             production_job = beside.submit(decode_audio, cut, sample_rate=SAMPLE_RATE, mono=False, into=store)
-        if ambience and "audiogen" not in used:
+        if settings.procedural_ambience:
             from scorer.render.ambience import render_ambience
             beds_job = beside.submit(render_ambience, composed, sheet, presets=presets, store=store)
         t = time.perf_counter()
@@ -243,14 +206,15 @@ def render_mix_deliver(composed, sheet: CueSheet, cut: str | os.PathLike, out_di
 
         t = time.perf_counter()
         production = None if production_job is None else production_job.result()
-        mixed = mix(stems, sheet, production_audio=production, spec=spec, ducking=ducking,
-                    crossfade_s=crossfade_s, progress=progress)
+        mixed = mix(stems, sheet, production_audio=production, spec=settings.spec, ducking=settings.ducking,
+                    crossfade_s=settings.crossfade_s, progress=progress)
         timings["mix"] = time.perf_counter() - t
 
         t = time.perf_counter()
         report = deliver(composed, mixed, sheet, out_dir, cut_path=cut, timings_s=dict(timings),
-                         preview=preview, project=project, per_cue_stems=per_cue_stems, click=click,
-                         burn_in=burn_in, version=version, progress=progress)
+                         preview=settings.preview, project=settings.project, per_cue_stems=settings.per_cue_stems,
+                         click=settings.click, burn_in=settings.burn_in, version=version, notes=tuple(notes),
+                         progress=progress)
         timings["deliver"] = time.perf_counter() - t
     return report
 
@@ -283,10 +247,10 @@ def with_recorded(stems, recorded: dict, *, store: ClipStore):
 
 def _check_same_cut(sheet: CueSheet, cut: Path) -> None:
     from scorer.io.video import probe
+    from scorer.timebase import frame_to_s
 
     src = probe(cut)
-    frame = 1 / float(src.fps)
-    if abs(src.duration_s - sheet.source.duration_s) > 2 * frame or src.fps != sheet.source.fps:
+    if abs(src.duration_s - sheet.source.duration_s) > frame_to_s(2, src.fps) or src.fps != sheet.source.fps:
         raise InputError(
             f"the cue sheet was made for a cut of {sheet.source.duration_s:.3f} s at "
             f"{sheet.source.fps} fps, but this cut is {src.duration_s:.3f} s at {src.fps} fps; "

@@ -11,6 +11,8 @@ files' hashes in one transaction. Opening a project marks takes left 'running' b
 process that is gone as 'failed' and removes their half-written files, so a crash loses
 only the take it was writing. One connection per thread; writes are short IMMEDIATE
 transactions with a busy timeout, so the CLI, the studio and batch workers can share it.
+An older project.db is brought up to date when it is opened (MIGRATIONS, in one
+transaction); one from a newer scorer is refused.
 """
 from __future__ import annotations
 
@@ -23,14 +25,20 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from scorer.errors import InputError
 from scorer.io.clipstore import pid_alive
+from scorer.types import ReviewNote
 
+# project.db's version (the `meta` row schema_version). _SCHEMA below is version 1 and
+# stays so: each later version is a migration in MIGRATIONS, which a new project runs too,
+# so a project made today and one upgraded from version 1 have the same tables.
 SCHEMA_VERSION = 1
 STATUSES = ("spotted", "sketch", "approved", "locked")
 # A cue moves one step forward, or back one step when someone says so explicitly.
 _FORWARD = {"spotted": "sketch", "sketch": "approved", "approved": "locked"}
+_BACK = {v: k for k, v in _FORWARD.items()}
 CUE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 
 _SCHEMA = """
@@ -55,6 +63,12 @@ CREATE TABLE IF NOT EXISTS notes (
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
 """
 
+# Version N → the function taking a project.db at N − 1 to N, for N = 2 … SCHEMA_VERSION
+# (none yet: version 1 is the baseline). Each runs inside the one transaction that opening
+# an older project upgrades it in, so it uses conn.execute statement by statement:
+# executescript would commit that transaction half-way.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+
 
 @dataclass(frozen=True)
 class Take:
@@ -71,15 +85,11 @@ class Take:
     created_at: str
 
 
-@dataclass(frozen=True)
-class NoteRow:
-    id: int
-    cue_id: str
-    t_s: float
-    timecode: str
-    author: str
-    text: str
-    created_at: str
+NOTE_MAX_CHARS = 2000         # a review comment, not a document
+NOTE_MAX_AUTHOR = 80
+
+
+NoteRow = ReviewNote            # a row of the notes table is the value deliveries carry
 
 
 def check_cue_id(cue_id: str) -> str:
@@ -172,12 +182,13 @@ class Project:
 
         conn = p._db()
         conn.executescript(_SCHEMA)
-        p._write(lambda c: (c.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)),
+        p._write(lambda c: (c.execute("INSERT INTO meta VALUES ('schema_version', '1')"),
                             c.execute("INSERT INTO project (id, cut_path, cue_sheet) VALUES (1, ?, ?)",
                                       (str(Path(cut_path).resolve()),
                                        json.dumps(cue_sheet.to_dict(), sort_keys=True))),
                             c.executemany("INSERT INTO cue_status VALUES (?, 'spotted')",
                                           [(cue.id,) for cue in cue_sheet.cues])))
+        p._migrate()
         return p
 
     @classmethod
@@ -188,14 +199,43 @@ class Project:
         if not p.db_path.is_file():
             raise InputError("no project here (project.db is missing)", path=str(p.folder))
         try:
-            version = p._db().execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            p._version(p._db())
         except sqlite3.DatabaseError as exc:
             raise InputError(f"project.db cannot be read ({exc})", path=str(p.db_path)) from None
-        if version is None or int(version[0]) > SCHEMA_VERSION:
-            raise InputError(f"project.db has schema {version and version[0]}; this scorer reads up to "
-                             f"{SCHEMA_VERSION}", path=str(p.db_path))
+        p._migrate()
         p.recover()
         return p
+
+    def _version(self, conn: sqlite3.Connection) -> int:
+        """project.db's schema version; InputError when it is none this scorer reads."""
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        version = row[0] if row is not None else None
+        if not (isinstance(version, str) and version.isascii() and version.isdigit()) or int(version) > SCHEMA_VERSION:
+            raise InputError(f"project.db has schema {version}; this scorer reads up to "
+                             f"{SCHEMA_VERSION}", path=str(self.db_path))
+        return int(version)
+
+    def _migrate(self) -> None:
+        """An older project.db brought to SCHEMA_VERSION by MIGRATIONS, in order, in one
+        transaction: a migration that fails leaves the file at the version it had."""
+        if self._version(self._db()) == SCHEMA_VERSION:
+            return
+
+        def run(conn):
+            # Read again inside the write lock: another process may have upgraded it since.
+            start = self._version(conn)
+            for version in range(start + 1, SCHEMA_VERSION + 1):
+                if version not in MIGRATIONS:
+                    raise RuntimeError(f"project.db version {version} has no migration in MIGRATIONS")
+                MIGRATIONS[version](conn)
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+
+        try:
+            self._write(run)
+        except sqlite3.DatabaseError as exc:
+            start = self._version(self._db())
+            raise InputError(f"project.db could not be upgraded from schema {start} to {SCHEMA_VERSION} "
+                             f"({exc}); it is left at {start}", path=str(self.db_path)) from None
 
     # --- settings (the project's seed, theme, spec …) ------------------------------------------
 
@@ -318,12 +358,13 @@ class Project:
         now = self.status(cue_id)
         if back:
             if _FORWARD.get(status) != now:
-                raise InputError(f"cue {cue_id} is {now}; one step back from it is not {status}")
+                raise InputError(f"cue {cue_id} is {now}; one step back from {now} is "
+                                 f"{_BACK.get(now, 'nowhere')}, not {status}")
         elif _FORWARD.get(now) != status:
-            raise InputError(f"cue {cue_id} is {now}; it can move on to {_FORWARD.get(now, 'nothing')}, "
-                             f"not {status} (use back=True to step back)")
+            raise InputError(f"cue {cue_id} is {now}; it moves on to {_FORWARD.get(now, 'nothing further')} "
+                             f"next, not {status} (Step back — `scorer project status --back` — moves it back)")
         if status in ("approved", "locked") and self.selected(cue_id) is None:
-            raise InputError(f"cue {cue_id} has no selected take to {status[:-1]}")
+            raise InputError(f"cue {cue_id} has no chosen take yet: select one before it is {status}")
         self._write(lambda c: c.execute("UPDATE cue_status SET status = ? WHERE cue_id = ?", (status, cue_id)))
 
     def regenerable(self, cue_ids) -> list[str]:
@@ -332,18 +373,45 @@ class Project:
 
     # --- notes ---------------------------------------------------------------------------------
 
-    def add_note(self, cue_id: str, timecode: str, *, author: str, text: str) -> NoteRow:
-        from scorer.timebase import frame_to_s, smpte_to_frame
+    def add_note(self, cue_id: str | None, timecode: str, *, author: str, text: str) -> NoteRow:
+        """Pin a note to a frame of the cut and to the cue that holds it (cue_id None: that
+        cue; a cue named that does not hold the frame is refused, naming the one that does).
+        The timecode is the picture's own (as the cue sheet prints it, from the cut's start
+        timecode) or counted from the cut's first frame; it is stored as the picture's.
+        The text is kept as plain text, never markup, up to NOTE_MAX_CHARS."""
+        from scorer.timebase import frame_to_s, frame_to_smpte, s_to_smpte, smpte_to_frame
 
         sheet = self.cue_sheet()
-        if check_cue_id(cue_id) not in {c.id for c in sheet.cues}:
+        src = sheet.source
+        if cue_id is not None and check_cue_id(cue_id) not in {c.id for c in sheet.cues}:
             raise InputError(f"no cue {cue_id} in this project")
-        if not author.strip() or not text.strip():
+        author, text = author.strip(), text.strip()
+        if not author or not text:
             raise InputError("a note needs an author and some text")
-        t_s = frame_to_s(smpte_to_frame(timecode, sheet.source.fps), sheet.source.fps)
+        if len(text) > NOTE_MAX_CHARS:
+            raise InputError(f"a note is at most {NOTE_MAX_CHARS} characters; this one has {len(text)}")
+        if len(author) > NOTE_MAX_AUTHOR:
+            raise InputError(f"an author's name is at most {NOTE_MAX_AUTHOR} characters")
+        frame = smpte_to_frame(timecode.strip(), src.fps)
+        if src.start_frame and frame >= src.start_frame:
+            frame -= src.start_frame                    # the picture's timecode → frames into the cut
+        if not 0 <= frame < src.n_frames:
+            raise InputError(f"{timecode.strip()} is not inside the cut, which runs "
+                             f"{frame_to_smpte(src.start_frame, src.fps)}–"
+                             f"{frame_to_smpte(src.start_frame + src.n_frames - 1, src.fps)}")
+        t_s = frame_to_s(frame, src.fps)
+        holding = [c for c in sheet.cues if c.start_s <= t_s < c.end_s]
+        where = frame_to_smpte(src.start_frame + frame, src.fps)
+        if not holding:
+            raise InputError(f"no cue plays at {where}; a note is pinned to a cue (cues: " + ", ".join(
+                f"{c.id} {s_to_smpte(c.start_s, src.fps, start_frame=src.start_frame)}" for c in sheet.cues) + ")")
+        if cue_id is None:
+            cue_id = holding[0].id
+        elif cue_id not in {c.id for c in holding}:
+            raise InputError(f"{where} is not in cue {cue_id}; it is in {holding[0].id}")
         note_id = self._write(lambda c: c.execute(
             "INSERT INTO notes (cue_id, t_s, timecode, author, text) VALUES (?, ?, ?, ?, ?)",
-            (cue_id, t_s, timecode, author.strip()[:80], text[:4000])).lastrowid)
+            (cue_id, t_s, where, author, text)).lastrowid)
         return next(n for n in self.notes(cue_id) if n.id == note_id)
 
     def notes(self, cue_id: str | None = None) -> list[NoteRow]:

@@ -29,8 +29,10 @@ from typing import Callable
 
 import numpy as np
 
+from scorer import seeds
 from scorer.errors import InputError
 from scorer.project import Project, Take, check_cue_id
+from scorer.settings import ScoreSettings, check
 from scorer.types import Cue, CueSheet, Hit, Score
 
 ProgressFn = Callable[[str, float, float], None]
@@ -42,33 +44,45 @@ STORED_IN_ZIP = (".mp4", ".mov", ".mxf", ".flac", ".mp3")     # already compress
 
 # --- projects ----------------------------------------------------------------------------------
 
-def new_project(folder: str | os.PathLike, cut: str | os.PathLike, *, seed: int = 0,
-                preset: str | None = None, theme: str | os.PathLike | None = None,
-                progress: ProgressFn | None = None) -> Project:
-    """Analyse `cut`, spot it, and create a project for it in `folder`."""
-    from scorer.pipeline import analyze_and_spot
+def new_project(folder: str | os.PathLike, cut: str | os.PathLike, settings: ScoreSettings | None = None, *,
+                progress: ProgressFn | None = None, **changes) -> Project:
+    """Analyse `cut`, spot it by the settings (or their fields as keywords: seed, preset,
+    theme, timeline, notes, spec …), and create a project for it in `folder` that keeps
+    the settings: its takes compose with them and its exports deliver by them."""
+    from scorer.music.presets import presets_with
+    from scorer.pipeline import analyze_and_spot, load_themes
 
+    settings = (settings or ScoreSettings()).with_(**changes)
     if (Path(folder) / "project.db").exists():
         raise InputError("a project already exists here; open it instead", path=str(folder))
-    if theme is not None:
-        from scorer.compose.theme import load_theme
-        load_theme(theme)                       # refuse an unreadable theme before the analysis
-    from scorer.music.presets import presets_with
-
-    _, name = presets_with(preset)              # a user preset file is read and checked now
+    check(settings)
+    load_themes(settings)                       # refuse an unreadable theme before the analysis
+    _, name = presets_with(settings.preset)     # a user preset file is read and checked now
     user = None
-    if name is not None and name != preset:
-        user = {name: Path(preset).read_text(encoding="utf-8")}
-    sheet = analyze_and_spot(cut, preset=preset, progress=progress)
+    if name is not None and name != settings.preset:
+        user = {name: Path(settings.preset).read_text(encoding="utf-8")}
+    sheet = analyze_and_spot(cut, settings, progress=progress)
     p = Project.create(folder, cut_path=cut, cue_sheet=sheet)
-    p.set_setting("seed", str(int(seed)))
-    if theme is not None:
-        p.set_setting("theme", str(Path(theme).resolve()))
+    # A forced preset has done its work in the cue sheet (every cue names it); the project
+    # keeps its name, and the text of a user preset file, not its path: it composes the
+    # same if the file is edited, moved or lost.
+    p.set_setting(SETTINGS_KEY, json.dumps(settings.resolved().with_(preset=name).to_dict()))
     if user:
-        # The project keeps the preset's text, not its path: it composes the same if the
-        # file is edited, moved or lost.
         p.set_setting("user_presets", json.dumps(user))
     return p
+
+
+SETTINGS_KEY = "score_settings"
+
+
+def project_settings(p: Project) -> ScoreSettings:
+    """The settings a project was created with (a project made before settings were kept:
+    its seed and theme, the rest as default)."""
+    stored = p.setting(SETTINGS_KEY)
+    if stored:
+        return ScoreSettings.from_dict(json.loads(stored), where=f"{p.db_path}: {SETTINGS_KEY}")
+    theme = p.setting("theme") or None
+    return ScoreSettings(seed=int(p.setting("seed", "0")), theme=theme)
 
 
 def project_presets(p: Project) -> dict:
@@ -83,15 +97,7 @@ def project_presets(p: Project) -> dict:
 
 
 def project_seed(p: Project) -> int:
-    return int(p.setting("seed", "0"))
-
-
-def _theme(p: Project):
-    path = p.setting("theme")
-    if not path:
-        return None
-    from scorer.compose.theme import load_theme
-    return load_theme(path)
+    return project_settings(p).seed
 
 
 @dataclass
@@ -110,14 +116,14 @@ class Composer:
         return self._presets
 
     def base(self) -> Score:
-        from scorer.compose import compose
+        from scorer.pipeline import compose_score
 
         sheet = self.project.cue_sheet()
-        key = json.dumps([sheet.to_dict(), project_seed(self.project), self.project.setting("theme")],
-                         sort_keys=True)
+        settings = project_settings(self.project)
+        key = json.dumps([sheet.to_dict(), settings.to_dict()], sort_keys=True)
         if self._base is None or key != self._key:
-            self._base = compose(sheet, seed=project_seed(self.project), theme=_theme(self.project),
-                                 presets=self.presets)
+            # The cue sheet names each cue's preset (a forced one too): composed as it says.
+            self._base = compose_score(sheet, settings.with_(preset=None), presets=self.presets)
             self._key = key
         return self._base
 
@@ -176,6 +182,7 @@ def _render_take(composer: Composer, cue_id: str, params: dict, *, backend: str,
                  progress: ProgressFn | None) -> dict[str, bytes]:
     from scorer.deliver.midi import midi_bytes
     from scorer.io.clipstore import ClipStore
+    from scorer.io.takes import take_info, take_info_bytes
     from scorer.render import get_backend
 
     whole = composer.cue_score(cue_id, params)
@@ -183,7 +190,11 @@ def _render_take(composer: Composer, cue_id: str, params: dict, *, backend: str,
     one = replace(whole, cues=(cs,))
     if progress:
         progress("compose", 1, 1)
-    options = {**({"workers": 1} if backend == "soundfont" else {}), **(options or {})}
+    # The take plays with the project's SoundFont, as its export will.
+    soundfont = project_settings(composer.project).soundfont
+    options = {**({"workers": 1} if backend == "soundfont" else {}),
+               **({"soundfont": soundfont} if soundfont and backend in ("soundfont", "musicgen") else {}),
+               **(options or {})}
     # Rendered next to the project (not in a RAM-backed /tmp), so what a killed process
     # leaves is found and removed when the project is next opened.
     with ClipStore(composer.project.folder / "cache") as store:
@@ -193,17 +204,11 @@ def _render_take(composer: Composer, cue_id: str, params: dict, *, backend: str,
         # A neural take cannot be made again from its seed (the soundfont's can): its stems
         # are kept, so the export delivers the performance people auditioned.
         kept = {} if backend == "soundfont" else _stem_files(stems, start=start, n=n)
-    info = {"cue": cue_id, "params": params, "backend": backend, "key": cs.key,
-            "start_s": cs.cue.start_s, "end_s": cs.cue.end_s, "tail_s": cs.tail_s,
-            "tempo_map": cs.tempo_map.to_dict(),
-            "hits": [{"t_s": f.hit.t_s, "kind": f.hit.kind, "scored": f.hit.scored, "beat": f.beat,
-                      "error_ms": round(f.error_s * 1000, 3)} for f in cs.hit_fits],
-            "groups": sorted(stems.groups), "level_lufs": TAKE_LUFS}
-    if kept:
-        info["stems"] = {"start_sample": start, "n_samples": n,
-                         "files": {g: {"file": name, "gain": gain} for g, (name, gain, _) in kept.items()}}
-    return {"take.wav": _wav_bytes(audio), "take.mid": midi_bytes(one),
-            "take.json": json.dumps(info, indent=2, sort_keys=True).encode("utf-8"),
+    info = take_info(cs, params=params, backend=backend, groups=stems.groups, level_lufs=TAKE_LUFS,
+                     stems=None if not kept else {
+                         "start_sample": start, "n_samples": n,
+                         "files": {g: {"file": name, "gain": gain} for g, (name, gain, _) in kept.items()}})
+    return {"take.wav": _wav_bytes(audio), "take.mid": midi_bytes(one), "take.json": take_info_bytes(info),
             **{name: data for name, _, data in kept.values()}}
 
 
@@ -272,7 +277,9 @@ def regenerate(p: Project, cue_ids: list[str], *, takes: int = 1, seeds: list[in
                composer: Composer | None = None, bulk: bool = False, backend: str = "soundfont",
                progress: ProgressFn | None = None) -> list[Take]:
     """New takes with new seeds (or the given ones) for each cue, everything else as the
-    cue's selected take has it. bulk=True (a whole-film action) skips approved and locked
+    cue's selected take has it. A new seed is the project's next take seed for the cue
+    (next_take_seed: the same seeds `scorer batch` gives its takes), so a project asked
+    for the same takes again makes the same music. bulk=True (a whole-film action) skips approved and locked
     cues; asking for one of them by name is refused instead."""
     if not 1 <= takes <= MAX_TAKES_AT_ONCE:
         raise InputError(f"takes must be 1…{MAX_TAKES_AT_ONCE}, got {takes}")
@@ -286,12 +293,33 @@ def regenerate(p: Project, cue_ids: list[str], *, takes: int = 1, seeds: list[in
     for i, cid in enumerate(ids):
         base = current_params(p, cid)
         for k in range(takes):
-            seed = seeds[k] if seeds and k < len(seeds) else secrets.randbelow(2 ** 31)
+            seed = seeds[k] if seeds and k < len(seeds) else next_take_seed(p, cid)
             params = {**base, "seed": seed}
             out.append(make_take(p, cid, params, composer=composer, parent=_selected_id(p, cid), backend=backend))
             if progress:
                 progress("takes", i * takes + k + 1, total)
     return out
+
+
+def take_seed(seed: int, cut_name: str, cue_id: str, k: int) -> int:
+    """The seed of take k (0-based) of a cue of a cut: take 0 has the project's own seed,
+    so the first take of every cue is the score `scorer score --seed SEED` writes; the
+    others are drawn from the seed, the cut's name, the cue and k — the same on every run,
+    < 2**31."""
+    if int(k) == 0:
+        return int(seed)
+    return seeds.derive(seed, "take", cut_name, cue_id, int(k))
+
+
+def next_take_seed(p: Project, cue_id: str) -> int:
+    """The seed of the cue's next new take: take k of a cue (k counting every take it
+    has) has the seed derived from the project's seed, the cut's name, the cue and k —
+    the seed `scorer batch` gives take k — skipping seeds the cue's takes already used."""
+    used = {t.seed for t in p.takes(cue_id)}
+    k = max(len(used), 1)
+    while (seed := take_seed(project_seed(p), Path(p.cut_path).stem, cue_id, k)) in used:
+        k += 1
+    return seed
 
 
 def regenerate_in(folder: str, cue_ids: list[str], *, takes: int = 1, bulk: bool = False,
@@ -336,11 +364,12 @@ def take_preview(p: Project, take_id: int, *, pre_roll_s: float = 2.0,
     mix/duck.py). Derived
     from the take, so it lives in the project's cache, not among the take's files."""
     from scorer.io.audio import read_wav
+    from scorer.io.takes import read_take_info
     from scorer.deliver.preview import write_excerpt
     from scorer.mix import MUSIC_UNDER_PRODUCTION_LU
     from scorer.mix.duck import duck_envelope_db, line_gain_db
     from scorer.mix.loudness import SILENCE_DB, LoudnessMeter, db_to_gain, measure
-    from scorer.timebase import SAMPLE_RATE, s_to_sample
+    from scorer.timebase import SAMPLE_RATE, s_to_sample, sample_to_s
 
     take = p.take(take_id)
     if take.status != "done":
@@ -348,11 +377,11 @@ def take_preview(p: Project, take_id: int, *, pre_roll_s: float = 2.0,
     target = p.folder / "cache" / "previews" / f"take-{take.id:06d}.mp4"
     if target.exists():
         return target
-    info = json.loads(take_file(p, take, "take.json").read_text())
+    info = read_take_info(take_file(p, take, "take.json"))
     music, _ = read_wav(take_file(p, take, "take.wav"))
     sheet = p.cue_sheet()
     start_s = max(info["start_s"] - pre_roll_s, 0.0)
-    end_s = min(info["start_s"] + music.shape[1] / SAMPLE_RATE, sheet.source.duration_s)
+    end_s = min(info["start_s"] + sample_to_s(music.shape[1]), sheet.source.duration_s)
     a, n = s_to_sample(start_s), s_to_sample(end_s) - s_to_sample(start_s)
     y = np.zeros((2, n), np.float32)
     offset = s_to_sample(info["start_s"]) - a
@@ -534,6 +563,8 @@ def _neural_sources(p: Project, sheet: CueSheet) -> tuple[dict, dict[str, str], 
     "groups": group → (path, gain)}), the cues to generate again by their backend instead
     (cue id → backend: the cue was moved or retimed since the take, so its recording no
     longer fits), and what the export did for every cue, said in chosen_takes.json."""
+    from scorer.io.takes import read_take_info
+
     recorded, again, sources = {}, {}, {}
     for cue in sheet.cues:
         take = p.selected(cue.id)
@@ -545,8 +576,8 @@ def _neural_sources(p: Project, sheet: CueSheet) -> tuple[dict, dict[str, str], 
                                "audio": "rendered again from the take's parameters, as auditioned "
                                         "(the soundfont backend gives the same samples every time)"}
             continue
-        info = json.loads(take_file(p, take, "take.json").read_text(encoding="utf-8"))
-        kept = info.get("stems")
+        info = read_take_info(take_file(p, take, "take.json"))
+        kept = info.get("stems")            # only a neural take keeps its stems
         fits = kept is not None and (info["start_s"], info["end_s"]) == (cue.start_s, cue.end_s)
         if fits:
             recorded[cue.id] = {"start_sample": kept["start_sample"],
@@ -561,11 +592,17 @@ def _neural_sources(p: Project, sheet: CueSheet) -> tuple[dict, dict[str, str], 
     return recorded, again, sources
 
 
-def export(p: Project, out_zip: str | os.PathLike | None = None, *, spec: str = "ebu", preview: bool = True,
-           composer: Composer | None = None, options: dict[str, dict] | None = None,
-           progress: ProgressFn | None = None) -> Path:
+# What an export may set for itself; the rest (how the score is composed) is the project's.
+EXPORT_FIELDS = ("spec", "ducking", "crossfade_s", "project", "per_cue_stems", "click", "burn_in", "preview",
+                 "soundfont", "ambience")
+
+
+def export(p: Project, out_zip: str | os.PathLike | None = None, *, composer: Composer | None = None,
+           options: dict[str, dict] | None = None, progress: ProgressFn | None = None, **changes) -> Path:
     """The whole delivery (stems, mix, MIDI, cue sheet, timeline, preview, report) of the
-    chosen takes, in `exports/<timestamp>/` inside the project and zipped beside it.
+    chosen takes, in `exports/<timestamp>/` inside the project and zipped beside it, by the
+    project's settings with `changes` to their mix and delivery fields (EXPORT_FIELDS:
+    spec, ducking, crossfade_s, click, per_cue_stems, burn_in, preview …).
     options: backend name → render options (the soundfont's workers; the neural cues' model,
     model_path … as their takes had them). A cue whose chosen take is neural is delivered
     from the stems that take kept (the performance auditioned, no model needed), unless the
@@ -575,23 +612,34 @@ def export(p: Project, out_zip: str | os.PathLike | None = None, *, spec: str = 
     from scorer.io.files import atomic_path
     from scorer.pipeline import render_mix_deliver
 
+    wrong = sorted(set(changes) - set(EXPORT_FIELDS) - {"model", "model_path", "device", "prompt"})
+    if wrong:
+        raise InputError(f"an export sets only how the score is mixed and delivered "
+                         f"({', '.join(EXPORT_FIELDS)}); {', '.join(wrong)} belong to the project's takes")
     sheet = p.cue_sheet()
     composer = composer or Composer(p)
+    recorded, by_cue, sources = _neural_sources(p, sheet)
+    # The music's backend is the takes' (a cue's neural take names its own); the project's
+    # settings give the rest.
+    base = project_settings(p)
+    settings = base.with_(backend="soundfont", backend_by_cue=by_cue, preset=None,
+                          project=base.project or Path(p.cut_path).stem, **changes)
+    # (The timeline and notes did their work when the project was spotted.)
+    check(settings.with_(timeline=None, notes=None), presets=composer.presets, render_options=options)
     score = chosen_score(p, composer)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{secrets.token_hex(2)}"
     folder = p.folder / "exports" / stamp
-    name = Path(p.cut_path).stem
-    recorded, by_cue, sources = _neural_sources(p, sheet)
     try:
-        render_mix_deliver(score, sheet, p.cut_path, folder, spec=spec, preview=preview, project=name,
-                           backend_by_cue=by_cue or None, recorded=recorded or None, progress=progress,
-                           backend_options=options, presets=composer.presets)
+        render_mix_deliver(score, sheet, p.cut_path, folder, settings, recorded=recorded or None,
+                           progress=progress, backend_options=options, presets=composer.presets,
+                           notes=tuple(p.notes()))
     except BaseException:
         import shutil
         shutil.rmtree(folder, ignore_errors=True)        # this export's own folder: no half delivery stays
         raise
     from scorer.io.files import write_json
     write_json(folder / "chosen_takes.json", sources)
+    write_json(folder / "settings.json", settings.resolved().to_dict())
     target = Path(out_zip) if out_zip is not None else p.folder / "exports" / f"{stamp}.zip"
     with atomic_path(target, suffix=".zip") as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:

@@ -14,9 +14,16 @@ from typing import Any, Protocol
 import numpy as np
 
 from scorer.errors import InputError
+from scorer.schemas import tag, upgrade
 from scorer.timebase import SAMPLE_RATE, beat_s, fps_str, parse_fps
 
-CUESHEET_SCHEMA = "CueSheet.1"
+# cues.json and the cue sheet a project keeps. Fields added since version 1 (transitions,
+# the shots' looks, start_timecode) are read as optional, so every CueSheet.1 ever written
+# still reads; a change a version-1 reader would misread takes version 2 and an upgrade
+# (scorer/schemas.py).
+CUESHEET = "CueSheet"
+CUESHEET_VERSION = 1
+CUESHEET_SCHEMA = tag(CUESHEET, CUESHEET_VERSION)
 TRANSITIONS = ("start", "cut", "dissolve", "fade")
 HIT_KINDS = ("cut", "onset", "flash", "motion", "marker", "end")
 
@@ -209,6 +216,24 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class ReviewNote:
+    """A review comment someone pinned to a frame of the cut and the cue that holds it
+    (the studio's notes; project.db keeps them). timecode: the picture's own, as the cue
+    sheet prints it; text: plain text, never markup."""
+    id: int
+    cue_id: str
+    t_s: float
+    timecode: str
+    author: str
+    text: str
+    created_at: str
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "cue": self.cue_id, "t_s": self.t_s, "timecode": self.timecode,
+                "author": self.author, "text": self.text, "created_at": self.created_at}
+
+
+@dataclass(frozen=True)
 class Analysis:
     """What analyze() measured. Per-frame curves are float32 arrays indexed by frame number.
 
@@ -318,9 +343,7 @@ class CueSheet:
 
     @classmethod
     def from_dict(cls, d: dict) -> "CueSheet":
-        schema = _need(d, "schema", "cue sheet")
-        if schema != CUESHEET_SCHEMA:
-            raise InputError(f"cue sheet schema {schema!r} is not {CUESHEET_SCHEMA!r}")
+        d = upgrade(d, CUESHEET, CUESHEET_VERSION, where="cue sheet")
         source = Source.from_dict(_need(d, "source", "cue sheet"))
         for key in ("shots", "dialogue", "cues"):
             if not isinstance(_need(d, key, "cue sheet"), list):
@@ -354,6 +377,18 @@ class TempoSegment:
     start_beat: float
     tempo_bpm: float
 
+    def to_dict(self) -> dict:
+        return {"start_s": self.start_s, "start_beat": self.start_beat, "tempo_bpm": self.tempo_bpm}
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "tempo segment") -> "TempoSegment":
+        tempo_bpm = _num(d, "tempo_bpm", where)
+        if tempo_bpm <= 0:
+            raise InputError(f"{where}.tempo_bpm must be above 0, got {tempo_bpm!r}")
+        # A pickup puts the first segment before beat 0 (negative start_beat).
+        return cls(start_s=_num(d, "start_s", where), start_beat=_num(d, "start_beat", where),
+                   tempo_bpm=tempo_bpm)
+
 
 @dataclass(frozen=True)
 class TempoMap:
@@ -374,6 +409,19 @@ class TempoMap:
     @classmethod
     def constant(cls, start_s: float, tempo_bpm: float, beats_per_bar: int = 4) -> "TempoMap":
         return cls((TempoSegment(start_s, 0.0, tempo_bpm),), beats_per_bar)
+
+    @classmethod
+    def from_tempi(cls, tempi, beats_per_bar: int = 4) -> "TempoMap":
+        """The map of (start_s, tempo_bpm) pairs in time order, beat 0 at the first: each
+        segment starts on the beat the one before reaches there (as s_to_beat counts)."""
+        segments: list[TempoSegment] = []
+        for start_s, tempo_bpm in tempi:
+            beat = 0.0
+            if segments:
+                prev = segments[-1]
+                beat = prev.start_beat + (start_s - prev.start_s) / beat_s(prev.tempo_bpm)
+            segments.append(TempoSegment(start_s, beat, tempo_bpm))
+        return cls(tuple(segments), beats_per_bar)
 
     @property
     def start_s(self) -> float:
@@ -402,9 +450,22 @@ class TempoMap:
         return self._seg_for_s(t_s).tempo_bpm
 
     def to_dict(self) -> dict:
-        return {"beats_per_bar": self.beats_per_bar,
-                "segments": [{"start_s": s.start_s, "start_beat": s.start_beat,
-                              "tempo_bpm": s.tempo_bpm} for s in self.segments]}
+        return {"beats_per_bar": self.beats_per_bar, "segments": [s.to_dict() for s in self.segments]}
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "tempo map") -> "TempoMap":
+        """The inverse of to_dict (a take.json's or report.json's "tempo_map")."""
+        bpb = _need(d, "beats_per_bar", where)
+        if isinstance(bpb, bool) or not isinstance(bpb, int) or bpb < 1:
+            raise InputError(f"{where}.beats_per_bar must be a whole number ≥ 1, got {bpb!r}")
+        raw = _need(d, "segments", where)
+        if not isinstance(raw, list) or not raw:
+            raise InputError(f"{where}.segments must be a non-empty list")
+        segments = tuple(TempoSegment.from_dict(s, f"{where}.segments[{i}]") for i, s in enumerate(raw))
+        try:
+            return cls(segments, bpb)
+        except ValueError as exc:          # the segments' order: a file's mistake, said as one
+            raise InputError(f"{where}: {exc}") from None
 
 
 # --- the score -----------------------------------------------------------------------------------

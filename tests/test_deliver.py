@@ -479,7 +479,11 @@ def test_bad_project_names_are_refused(delivered, tmp_path):
 
 def test_project_names_and_stem_names():
     assert project_name("My Film: Reel 2/3") == "My-Film-Reel-2-3"
-    assert project_name("été") == "t"                  # letters outside ASCII never reach a file name
+    # Accents are folded visibly, other scripts kept: a name is never dropped to nothing.
+    assert project_name("été à Paris") == "ete-a-Paris"
+    assert project_name("Der Himmel über Berlin") == "Der-Himmel-uber-Berlin"
+    assert project_name("東京物語 (1953)") == "東京物語-1953"
+    assert project_name("Ночь") == "Ночь"
     assert stem_file_name("Film", "1M1", "keys", 3) == "Film_1M1_Keys_v03.wav"
     assert stem_file_name("Film", "../x", "strings", 12) == "Film_x_Strings_v12.wav"
 

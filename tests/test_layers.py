@@ -10,14 +10,14 @@ PACKAGE = Path(__file__).resolve().parent.parent / "scorer"
 
 # Bottom to top. A module may import its own layer and any layer below.
 LAYERS = (
-    ("scorer.errors", "scorer.timebase"),
+    ("scorer.errors", "scorer.seeds", "scorer.timebase", "scorer.config", "scorer.schemas"),
     ("scorer.types",),
     ("scorer.music",),
     ("scorer.io",),
     ("scorer.analyze", "scorer.spot", "scorer.compose", "scorer.mix"),
     ("scorer.render",),
     ("scorer.deliver",),
-    ("scorer.pipeline", "scorer.project"),
+    ("scorer.settings", "scorer.pipeline", "scorer.project"),
     ("scorer.studio",),
     ("scorer.batch",),
     ("scorer.cli", "scorer"),

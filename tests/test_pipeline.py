@@ -290,11 +290,15 @@ def test_cli_scores_with_a_user_preset_file_and_names_the_line_of_a_broken_one(s
 
 
 @pytest.mark.parametrize("option, message", [
-    (("--spec", "foo"), "unknown loudness spec 'foo'"),
+    (("--spec", "foo"), "--spec: invalid choice: 'foo'"),
     (("--preset", "nosuch"), "no preset 'nosuch'"),
     (("--soundfont", "/no/such.sf2"), "SoundFont not found"),
     (("--timeline", "/no/such.edl"), "timeline file not found"),
     (("--notes", "/no/such.txt"), "notes file not found"),
+    (("--theme", "/no/such.mid"), "theme file not found"),
+    (("--motif", "threat=/no/such.mid"), "motif threat file not found"),
+    (("--backend", "musicgen", "--model-path", "/no/such/weights"), "holds no"),
+    (("--crossfade-ms", "-5"), "crossfade must be ≥ 0 s"),
 ])
 def test_bad_options_are_refused_before_any_work_and_no_folder_is_made(tmp_path, option, message):
     # The cut need not even be readable: the options are checked before it is opened.
@@ -302,6 +306,12 @@ def test_bad_options_are_refused_before_any_work_and_no_folder_is_made(tmp_path,
     r = run_cli("score", tmp_path / "never-opened.mp4", "-o", out, *option)
     assert r.returncode != 0 and message in r.stderr, r.stderr
     assert not out.exists()
+    # `scorer project new` takes the same options and checks them the same way, before
+    # the cut is opened and before the project's folder is made.
+    project = tmp_path / "project"
+    r = run_cli("project", "new", project, tmp_path / "never-opened.mp4", *option)
+    assert r.returncode != 0 and message in r.stderr, r.stderr
+    assert not project.exists()
 
 
 def test_an_output_path_that_is_a_file_is_refused_and_left_alone(tmp_path):

@@ -46,12 +46,12 @@ def test_takes_are_written_once_and_verified(project):
 
 def test_selection_and_status_follow_the_rules(project):
     a = _take(project)
-    with pytest.raises(InputError, match="no selected take"):
+    with pytest.raises(InputError, match="no chosen take yet"):
         project.set_status("1M1", "sketch")
         project.set_status("1M1", "approved")
     project.select("1M1", a.id)
     assert project.selected("1M1").id == a.id
-    with pytest.raises(InputError, match="can move on to approved, not locked"):
+    with pytest.raises(InputError, match="moves on to approved next, not locked"):
         project.set_status("1M1", "locked")
     project.set_status("1M1", "approved")
     project.set_status("1M1", "locked")
@@ -77,6 +77,31 @@ def test_notes_keep_cue_timecode_and_author(project):
         project.add_note("1M1", "99:99", author="x", text="y")
     with pytest.raises(InputError, match="no cue"):
         project.add_note("9M9", "00:00:01:00", author="x", text="y")
+
+
+def test_a_note_is_pinned_inside_the_cut_to_the_cue_that_holds_it(project):
+    with pytest.raises(InputError, match="not in cue 1M2; it is in 1M1"):
+        project.add_note("1M2", "00:00:10:00", author="Director", text="too early")
+    assert project.add_note(None, "00:00:30:00", author="Director", text="here").cue_id == "1M2"
+    with pytest.raises(InputError, match="no cue plays at 00:00:22:00"):
+        project.add_note(None, "00:00:22:00", author="Director", text="between cues")
+    assert project.cue_sheet().source.duration_s < 600
+    with pytest.raises(InputError, match="00:10:00:00 is not inside the cut, which runs 00:00:00:00–"):
+        project.add_note(None, "00:10:00:00", author="D", text="past the end")
+    with pytest.raises(InputError, match="at most 2000 characters; this one has 200000"):
+        project.add_note("1M1", "00:00:02:00", author="D", text="x" * 200_000)
+    assert len(project.notes()) == 1                     # nothing half-kept
+
+
+def test_a_note_on_a_cut_that_starts_at_an_hour_takes_the_pictures_timecode(tmp_path):
+    from dataclasses import replace
+
+    cs = sheet([cue(1.0, 20.0, cid="1M1")])
+    cs = replace(cs, source=replace(cs.source, start_timecode="01:00:00:00"))
+    p = Project.create(tmp_path / "reel", cut_path=tmp_path / "cut.mp4", cue_sheet=cs)
+    a = p.add_note(None, "01:00:05:00", author="Director", text="the picture's timecode")
+    b = p.add_note(None, "00:00:05:00", author="Director", text="counted from the first frame")
+    assert a.t_s == b.t_s and a.timecode == b.timecode == "01:00:05:00"
 
 
 @pytest.mark.parametrize("bad", ["../x", "a/b", "", ".hidden", "x" * 40, "1M1\x00"])

@@ -2,6 +2,7 @@
 driven on loopback through gradio_client and a real headless Chromium."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import socket
@@ -21,6 +22,7 @@ from scorer import studio
 from scorer.errors import InputError
 from scorer.mix.loudness import measure
 from scorer.project import Project
+from scorer.timebase import s_to_smpte
 
 SR = 48000
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -254,8 +256,9 @@ def test_the_api_regenerates_selects_and_exports_on_loopback(app, project):
     assert sf.info(wav).samplerate == SR
     c.predict(cue.id, new[0].id, api_name="/select_a")
     assert project.selected(cue.id).id == new[0].id
-    zip_path, _, msg = c.predict("ebu", api_name="/export")
+    zip_path, _, msg = c.predict("ebu", ["click"], api_name="/export")
     assert msg == "Exported." and zipfile.ZipFile(zip_path).testzip() is None
+    assert any(n.endswith("_Click_v01.wav") for n in zipfile.ZipFile(zip_path).namelist())   # "also deliver"
 
 
 def test_the_api_creates_a_project_from_an_uploaded_cut(app, cut):
@@ -263,11 +266,18 @@ def test_the_api_creates_a_project_from_an_uploaded_cut(app, cut):
 
     url, projects = app
     c = Client(url, verbose=False)
-    out = c.predict("Uploaded Reel", handle_file(str(cut)), None, api_name="/create_project")
+    notes = cut.parent / "director-notes.txt"
+    notes.write_text("00:00:02:00 uneasy from here\n")
+    out = c.predict("Uploaded Reel", handle_file(str(cut)), None, None, handle_file(str(notes)), 3, "web",
+                    api_name="/create_project")
     assert out[-1] == "Created **Uploaded Reel**."
     p = Project.open(projects / "Uploaded Reel")
     assert len(p.cue_sheet().cues) >= 2
     assert Path(p.cut_path) == (projects / "Uploaded Reel" / "media" / cut.name).resolve()   # copied in
+    # The form's settings are the project's, the notes file copied in beside the cut.
+    kept = studio.project_settings(p)
+    assert (kept.seed, kept.spec) == (3, "web")
+    assert Path(kept.notes).read_text() == notes.read_text() and Path(kept.notes).parent == Path(p.cut_path).parent
     # A second client on another project never sees this one's takes.
     other = Client(url, verbose=False)
     cue = p.cue_sheet().cues[0].id
@@ -276,7 +286,7 @@ def test_the_api_creates_a_project_from_an_uploaded_cut(app, cut):
     view = other.predict(api_name="/view")
     assert "Uploaded Reel" not in json.dumps(view, default=str)
     with pytest.raises(Exception, match="already exists"):
-        c.predict("Uploaded Reel", handle_file(str(cut)), None, api_name="/create_project")
+        c.predict("Uploaded Reel", handle_file(str(cut)), None, None, None, 0, "ebu", api_name="/create_project")
     assert len(p.takes()) == 1                   # nothing lost
 
 
@@ -344,11 +354,40 @@ def test_project_names_never_become_paths(tmp_path):
     from ui.app import project_folder
 
     assert project_folder(tmp_path, "My Film") == (tmp_path / "My Film").resolve()
+    assert project_folder(tmp_path, "Amélie à Paris").name == "Amélie à Paris"      # kept as typed
     for bad in ("../etc", "/abs", "a/b", "", ".hidden", "x" * 80):
         with pytest.raises(InputError):
             project_folder(tmp_path, bad)
 
 
+@contextlib.contextmanager
+def _counting_listener():
+    """A web server on loopback that records every request it gets: (port, paths)."""
+    import http.server
+    import threading
+
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], hits
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.browser
 def test_the_page_in_a_real_browser_creates_a_project_and_regenerates(app, cut):
     import playwright.sync_api as playwright
     chromium = Path("/usr/bin/chromium")
@@ -387,7 +426,28 @@ def test_the_page_in_a_real_browser_creates_a_project_and_regenerates(app, cut):
         # The newest take is offered as A (the dropdown shows it in its input).
         page.wait_for_function("(want) => [...document.querySelectorAll('input')].some("
                                "i => i.value.startsWith(want))", arg=f"take {newest} ", timeout=60_000)
+        # A note is plain text: markup in it shows as typed and makes no viewer's browser
+        # fetch anything (a listener on loopback counts the requests it gets).
+        with _counting_listener() as (port, hits):
+            text = f'<img src="http://127.0.0.1:{port}/a"> ![x](http://127.0.0.1:{port}/b) <svg><image href="http://127.0.0.1:{port}/c"/></svg>'
+            page.get_by_role("tab", name="Notes").click()
+            first = p.cue_sheet().cues[0]
+            page.get_by_label("timecode").fill(s_to_smpte((first.start_s + first.end_s) / 2, p.cue_sheet().source.fps))
+            page.get_by_label("your name").fill("Director")
+            page.get_by_label("note", exact=True).fill(text)
+            page.get_by_role("button", name="Add note").click()
+            page.get_by_text("Note added to").first.wait_for(timeout=60_000)
+            page.locator("#notes").get_by_text(f'<img src="http://127.0.0.1:{port}/a">', exact=False).wait_for(
+                timeout=60_000)
+            page.reload()
+            page.get_by_role("tab", name="Notes").click()
+            page.locator("#notes").get_by_text("![x]", exact=False).wait_for(timeout=60_000)
+            # The note is a marker on the timeline too, its text as the marker's tooltip.
+            page.wait_for_selector("#timeline svg path.note", state="attached", timeout=60_000)
+            page.screenshot(path=str(ARTIFACTS / "studio-notes.png"), full_page=True)
+            assert hits == []
         browser.close()
+    assert [n.text for n in p.notes()] == [text]
     assert len([t for t in p.takes() if t.status == "done"]) >= 3
     assert (ARTIFACTS / "studio.png").stat().st_size > 10_000
 

@@ -25,7 +25,8 @@ def _sheet():
 def test_timeline_draws_everything_at_its_time():
     s = _sheet()
     width = 1000
-    svg = timeline_svg(s, width_px=width, selected="1M2", statuses={"1M1": "locked"}, playhead_s=50.0)
+    svg = timeline_svg(s, width_px=width, selected="1M2", statuses={"1M1": "locked"}, playhead_s=50.0,
+                       notes=((12.5, 'Director: <img src="http://x/">'),))
     root = ET.fromstring(svg)
     x_of = lambda t: PAD_X + (width - 2 * PAD_X) * t / 100.0  # noqa: E731
     shots = root.findall("s:rect[@class='shot']", NS)
@@ -50,6 +51,9 @@ def test_timeline_draws_everything_at_its_time():
     assert len(talk) == 1 and abs(float(talk[0].get("x")) - x_of(s.dialogue[0].start_s)) < 0.1
     assert len(root.findall("s:polyline[@class='intensity']", NS)) == 2
     assert abs(float(root.find("s:line[@class='playhead']", NS).get("x1")) - x_of(50.0)) < 0.1
+    note = root.find("s:path[@class='note']", NS)
+    assert abs(float(note.get("data-t")) - 12.5) < 1e-6 and "<img" in note.find("s:title", NS).text   # text, not a tag
+    assert root.get("width") == "100%" and root.get("viewBox").startswith(f"0 0 {width} ")   # fits the window
 
 
 def test_names_are_escaped():

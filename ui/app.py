@@ -34,7 +34,7 @@ HEAVY_LIMIT = 2              # analyses, takes and exports at once (2 cores)
 NEURAL_LIMIT = 1             # neural takes at once (one model in memory)
 MAX_UPLOAD = "4gb"
 SERVE_KEEP = 16              # files handed out (takes, previews, zips) kept for the browser
-PROJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _-]{0,63}$")
+PROJECT_NAME = re.compile(r"^[^\W_][\w -]{0,63}$")        # letters of any script, digits, space, - and _
 STATUS_STEPS = ("sketch", "approved", "locked")
 
 
@@ -42,7 +42,8 @@ def project_folder(projects_dir: str | os.PathLike, name: str) -> Path:
     """The folder of project `name` inside projects_dir: a plain name, never a path."""
     name = (name or "").strip()
     if not PROJECT_NAME.match(name):
-        raise InputError(f"project name {name!r}: use letters, digits, spaces, '-' and '_' (up to 64)")
+        raise InputError(f"project name {name!r}: use letters (any script), digits, spaces, '-' and '_' "
+                         f"(up to 64)")
     root = Path(projects_dir).resolve()
     folder = (root / name).resolve()
     if folder.parent != root:
@@ -179,11 +180,22 @@ def take_choices(p, cue_id: str | None) -> list[tuple[str, int]]:
     return out
 
 
+# Every ASCII punctuation sign, each escaped with a backslash: CommonMark shows an escaped
+# sign as itself, so no tag, entity, link, image or emphasis typed into a note is rendered.
+_MARKDOWN_SIGNS = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
+
+
+def plain(text: str) -> str:
+    """What people typed, shown as the text it is inside Markdown (a note with <img src=…>
+    shows those characters and fetches nothing)."""
+    return _MARKDOWN_SIGNS.sub(r"\\\1", text).replace("\n", "  \n")
+
+
 def notes_markdown(p, cue_id: str | None) -> str:
     notes = p.notes(cue_id) if cue_id else p.notes()
     if not notes:
         return "_No notes yet._"
-    return "\n".join(f"- **{n.timecode}** {n.cue_id} — *{n.author}*: {n.text}" for n in notes)
+    return "\n".join(f"- **{n.timecode}** {n.cue_id} — *{plain(n.author)}*: {plain(n.text)}" for n in notes)
 
 
 def cue_detail(p, cue_id: str | None) -> str:
@@ -199,13 +211,13 @@ def cue_detail(p, cue_id: str | None) -> str:
     sel = p.selected(cue_id)
     tempo = ""
     if sel is not None:
-        import json
-        info = json.loads((p.take_dir(sel.id, cue_id) / "take.json").read_text())
+        from scorer.io.takes import read_take_info
+        info = read_take_info(p.take_dir(sel.id, cue_id) / "take.json")
         bpms = sorted({round(s["tempo_bpm"], 1) for s in info["tempo_map"]["segments"]})
         tempo = (f" · {info['key']} · {bpms[0]:g}{'' if len(bpms) == 1 else '–' + format(bpms[-1], 'g')} BPM · "
                  f"{info['tempo_map']['beats_per_bar']}/4")
     return (f"**{c.id}** {c.preset} · {c.start_s:.2f}–{c.end_s:.2f} s · status **{p.status(cue_id)}**{tempo}"
-            f"\n\nhits: {hits or 'none'}" + (f"\n\nnote: {c.note}" if c.note else ""))
+            f"\n\nhits: {hits or 'none'}" + (f"\n\nnote: {plain(c.note)}" if c.note else ""))
 
 
 def timeline_html(p, cue_id: str | None) -> str:
@@ -213,7 +225,8 @@ def timeline_html(p, cue_id: str | None) -> str:
 
     sheet = p.cue_sheet()
     statuses = {c.id: p.status(c.id) for c in sheet.cues}
-    return f'<div class="scorer-timeline">{timeline_svg(sheet, selected=cue_id, statuses=statuses)}</div>'
+    notes = tuple((n.t_s, f"{n.author}: {n.text[:200]}") for n in p.notes())
+    return f'<div class="scorer-timeline">{timeline_svg(sheet, selected=cue_id, statuses=statuses, notes=notes)}</div>'
 
 
 # --- the app -----------------------------------------------------------------------------------
@@ -223,7 +236,9 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
     import gradio as gr
 
     from scorer import studio
+    from scorer.mix.loudness import SPECS
     from scorer.music.presets import load_presets
+    from scorer.settings import ScoreSettings
 
     projects_dir = Path(projects_dir)
     preset_names = sorted(load_presets())
@@ -280,7 +295,7 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
         return (timeline_html(p, cue_id), gr.update(value=cue_rows(p)), gr.update(choices=ids, value=cue_id),
                 gr.update(choices=choices, value=values[0] if values else None),
                 gr.update(choices=choices, value=values[1] if len(values) > 1 else None),
-                notes_markdown(p, cue_id), cue_detail(p, cue_id), f"Project: `{p.folder.name}` · cut `{Path(p.cut_path).name}`")
+                notes_markdown(p, None), cue_detail(p, cue_id), f"Project: `{p.folder.name}` · cut `{Path(p.cut_path).name}`")
 
     with gr.Blocks(title="scorer studio", delete_cache=(300, 900)) as demo:
         folder = gr.State(start_folder)
@@ -293,6 +308,15 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                 theme_file = gr.File(label="theme (optional: MIDI or a recording)", scale=2,
                                      file_types=[".mid", ".midi", ".wav", ".mp3", ".flac", ".ogg", ".m4a"])
                 create_btn = gr.Button("Create and analyse", variant="primary")
+            with gr.Row():
+                # What a new project is spotted and scored with (kept in the project, as
+                # `scorer project new` keeps its options).
+                timeline_file = gr.File(label="editor's timeline (optional: EDL, OTIO, FCP XML)", scale=2,
+                                        file_types=[".edl", ".otio", ".fcpxml", ".xml"])
+                notes_file = gr.File(label="director's notes (optional: 'IN [OUT] text' lines)", scale=2,
+                                     file_types=[".txt", ".md", ".csv"])
+                new_seed = gr.Number(label="seed", value=0, precision=0, minimum=0, scale=1)
+                new_spec = gr.Dropdown(sorted(SPECS), value="ebu", label="loudness spec", scale=1)
             with gr.Row():
                 open_name = gr.Textbox(label="open project by name", scale=2)
                 open_btn = gr.Button("Open")
@@ -330,9 +354,12 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                 watch_a = gr.Button("Watch A with picture")
                 watch_b = gr.Button("Watch B with picture")
             with gr.Row():
-                status_to = gr.Radio(list(STATUS_STEPS), label="status", value="sketch")
+                status_to = gr.Radio(list(STATUS_STEPS), label="status", value="sketch",
+                                     info="spotted: placed, no music chosen · sketch: takes being tried · "
+                                          "approved: the take is the one (regenerating all leaves it alone) · "
+                                          "locked: no new takes or edits until it is unlocked")
                 status_btn = gr.Button("Move cue on")
-                back_btn = gr.Button("Step back")
+                back_btn = gr.Button("Step back (unlocks a locked cue)")
         with gr.Tab("Edit cue"):
             with gr.Row():
                 edit_in = gr.Number(label="in (s)")
@@ -358,9 +385,14 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                 note_author = gr.Textbox(label="your name")
                 note_text = gr.Textbox(label="note", scale=3)
                 note_btn = gr.Button("Add note")
-            notes_view = gr.Markdown("")
+            notes_view = gr.Markdown("", elem_id="notes")
         with gr.Tab("Export"):
-            spec = gr.Dropdown(["ebu", "atsc", "netflix", "web", "streaming"], value="ebu", label="loudness spec")
+            spec = gr.Dropdown([("the project's", ""), *((name, name) for name in sorted(SPECS))], value="",
+                               label="loudness spec")
+            # On top of what the project was made with (`scorer project export` has the same).
+            extras = gr.CheckboxGroup([("click track with count-ins", "click"), ("each cue's stems", "per_cue_stems"),
+                                       ("timecode and cue names burnt into the preview", "burn_in")], value=[],
+                                      label="also deliver")
             export_btn = gr.Button("Export the delivery (zip)", variant="primary", elem_id="export")
             export_file = gr.File(label="delivery", interactive=False)
         message = gr.Markdown("")
@@ -384,7 +416,8 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
         # give Gradio the class itself, which is how it knows to pass the request.)
         on_load.__annotations__["request"] = gr.Request
 
-        def create(name, upload, theme_upload, progress=gr.Progress()):
+        def create(name, upload, theme_upload, timeline_upload, notes_upload, seed, spec_name,
+                   progress=gr.Progress()):
             try:
                 if upload is None:
                     raise InputError("upload the cut first")
@@ -398,11 +431,15 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                     media.mkdir(parents=True, exist_ok=True)
                     cut = media / _upload_name(upload, "cut")
                     shutil.copyfile(upload, cut)
-                    theme = None
-                    if theme_upload is not None:
-                        theme = media / _upload_name(theme_upload, "theme")
-                        shutil.copyfile(theme_upload, theme)
-                    studio.new_project(target, cut, theme=theme, progress=_progress_fn(progress))
+                    kept = {}
+                    for what, up in (("theme", theme_upload), ("timeline", timeline_upload),
+                                     ("notes", notes_upload)):
+                        if up is not None:
+                            kept[what] = media / _upload_name(up, what)
+                            shutil.copyfile(up, kept[what])
+                    settings = ScoreSettings(seed=int(seed or 0), spec=spec_name or "ebu",
+                                             **{k: str(v) for k, v in kept.items()})
+                    studio.new_project(target, cut, settings, progress=_progress_fn(progress))
                 except BaseException:
                     if fresh:
                         shutil.rmtree(target, ignore_errors=True)
@@ -574,26 +611,31 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
 
         def add_note(f, cue_id, tc, author, text):
             try:
-                _open(f).add_note(cue_id, tc, author=author or "", text=text or "")
-                return (*refresh(f, cue_id), "Note added.")
+                # Pinned to the cue that plays at the timecode, whichever cue is picked.
+                note = _open(f).add_note(None, tc or "", author=author or "", text=text or "")
+                return (*refresh(f, cue_id), f"Note added to {note.cue_id} at {note.timecode}.")
             except ScorerError as exc:
                 raise _gr_error(exc)
 
-        def do_export(f, spec_name, progress=gr.Progress()):
+        def do_export(f, spec_name, also=(), progress=gr.Progress()):
             try:
                 p = _open(f)
-                z = studio.export(p, spec=spec_name, progress=_progress_fn(progress))
+                changes = {**({"spec": spec_name} if spec_name else {}), **{k: True for k in also or ()}}
+                z = studio.export(p, progress=_progress_fn(progress), **changes)
                 preview = z.with_suffix("") / "preview.mp4"
                 return serve(z), (serve(preview) if preview.exists() else None), "Exported."
             except ScorerError as exc:
                 raise _gr_error(exc)
 
-        heavy = {"concurrency_limit": HEAVY_LIMIT, "concurrency_id": "heavy"}
-        light = {"concurrency_limit": None, "show_progress": "hidden"}
+        # Progress, and a failure's one message, show on the message line only (and a
+        # failure as a toast that can be closed): every other view stays usable.
+        heavy = {"concurrency_limit": HEAVY_LIMIT, "concurrency_id": "heavy", "show_progress_on": [message]}
+        light = {"concurrency_limit": None, "show_progress": "hidden", "show_progress_on": [message]}
         load_ev = demo.load(_closing(on_load), [folder], [folder, *views], api_name="view", **light)
         remember = "(name) => { const u = new URL(window.location); u.searchParams.set('project', name.trim()); " \
                    "window.history.replaceState(null, '', u); }"
-        create_ev = create_btn.click(_heavy(create), [new_name, cut_file, theme_file], [folder, *views, message],
+        create_ev = create_btn.click(_heavy(create), [new_name, cut_file, theme_file, timeline_file, notes_file,
+                                                       new_seed, new_spec], [folder, *views, message],
                                      api_name="create_project", **heavy)
         create_ev.success(None, [new_name], None, js=remember)
         open_ev = open_btn.click(_closing(open_project), [open_name], [folder, *views, message], api_name="open_project",
@@ -609,7 +651,7 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
         regen_all_ev = regen_all_btn.click(_heavy(regen_all), [folder, cue_pick], [*views, message], api_name="regenerate_all", **heavy)
         refine_ev = refine_btn.click(_heavy(refine), [folder, cue_pick, refine_what, refine_preset, refine_value],
                                      [*views, message], api_name="refine", **heavy)
-        export_ev = export_btn.click(_heavy(do_export), [folder, spec], [export_file, player, message], api_name="export", **heavy)
+        export_ev = export_btn.click(_heavy(do_export), [folder, spec, extras], [export_file, player, message], api_name="export", **heavy)
         cancel_btn.click(None, None, None, cancels=[regen_ev, neural_ev, regen_all_ev, refine_ev, export_ev])
         take_a.change(_closing(audio_of), [folder, take_a], [audio_a], api_name="take_audio_a", **light)
         take_b.change(_closing(audio_of), [folder, take_b], [audio_b], api_name="take_audio_b", **light)

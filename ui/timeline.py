@@ -41,11 +41,14 @@ def _ruler_step_s(duration_s: float, width_px: int) -> float:
 
 
 def timeline_svg(sheet: CueSheet, *, width_px: int = 1200, selected: str | None = None,
-                 statuses: dict[str, str] | None = None, playhead_s: float | None = None) -> str:
-    """The timeline of `sheet` as an SVG document (a string).
+                 statuses: dict[str, str] | None = None, playhead_s: float | None = None,
+                 notes: tuple[tuple[float, str], ...] = ()) -> str:
+    """The timeline of `sheet` as an SVG document (a string). It is drawn width_px wide
+    and scales to the width of the page (viewBox), so it fits the window.
 
     selected: the cue id drawn highlighted. statuses: cue id → status ("spotted",
-    "sketch", "approved", "locked"). playhead_s: where the player is.
+    "sketch", "approved", "locked"). playhead_s: where the player is. notes: (time in
+    seconds, what it says) of each review note, drawn as a marker on top of the cues.
     """
     duration = max(sheet.source.duration_s, 1e-6)
     fps = sheet.source.fps
@@ -57,8 +60,8 @@ def timeline_svg(sheet: CueSheet, *, width_px: int = 1200, selected: str | None 
     y_hits = y_cues + CUES_H + 2
     y_talk = y_hits + HITS_H + 2
     height = y_talk + TALK_H + 4
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width_px}" height="{height}" '
-           f'viewBox="0 0 {width_px} {height}" font-family="sans-serif" font-size="10" '
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" '
+           f'viewBox="0 0 {width_px} {height}" font-family="sans-serif" font-size="11" '
            f'role="img" aria-label="Timeline of {_attr(sheet.source.path)}">',
            f'<rect x="0" y="0" width="{width_px}" height="{height}" fill="#1b1b1f"/>']
 
@@ -114,6 +117,11 @@ def timeline_svg(sheet: CueSheet, *, width_px: int = 1200, selected: str | None 
                    f'width="{max(x(span.end_s) - x(span.start_s), 1.0):.1f}" height="{TALK_H}" '
                    f'fill="#7fb3ff"><title>dialogue {escape(s_to_smpte(span.start_s, fps))}–'
                    f'{escape(s_to_smpte(span.end_s, fps))}</title></rect>')
+    for t_s, text in notes:
+        nx = x(t_s)
+        out.append(f'<path class="note" data-t="{t_s:.6f}" d="M{nx - 5:.1f},{y_cues - 2} L{nx + 5:.1f},{y_cues - 2} '
+                   f'L{nx:.1f},{y_cues + 7} Z" fill="#ffd84d" stroke="#000" stroke-width="0.6">'
+                   f'<title>{escape(s_to_smpte(t_s, fps))} {escape(text)}</title></path>')
     if playhead_s is not None:
         out.append(f'<line class="playhead" x1="{x(playhead_s):.1f}" y1="0" x2="{x(playhead_s):.1f}" '
                    f'y2="{height}" stroke="#fff" stroke-width="1"/>')

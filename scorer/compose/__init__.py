@@ -15,7 +15,6 @@ theme — and keeps everything else, including every other cue.
 from __future__ import annotations
 
 import math
-import zlib
 from collections import Counter
 from dataclasses import dataclass, replace
 
@@ -26,6 +25,7 @@ from scorer.compose.harmony import choose_tonic, fifths_apart, parse_key, plan_c
 from scorer.music.presets import Preset, choose_preset, in_meter, load_preset_file, load_presets
 from scorer.compose.tempo import DEFAULT_MAX_CHANGE, TempoFit, fit_tempo
 from scorer.compose.theme import Motif, develop, load_theme, make_motif
+from scorer import seeds
 from scorer.errors import InputError, PresetError
 from scorer.types import Cue, CueScore, CueSheet, Score, Span, TempoAlternative
 
@@ -41,7 +41,7 @@ _KEY, _HARMONY, _ARRANGE = 1, 2, 3   # independent generator streams of a cue
 def cue_rng(seed: int, cue_id: str, stream: int = 0) -> np.random.Generator:
     """The cue's own generator: seed, a stable hash of the id (never Python's hash()) and
     a stream number, so drawing a key does not shift the chords drawn after it."""
-    return np.random.default_rng([seed, zlib.crc32(cue_id.encode("utf-8")), stream])
+    return seeds.rng(seed, cue_id, stream)
 
 
 def preset_for(cue: Cue, presets: dict[str, Preset], *, preset_override: str | None = None) -> Preset:

@@ -65,10 +65,9 @@ def make_motif(seed: int, beats_per_bar: int, name: str = "") -> Motif:
     """The theme for a score: the same seed and meter give the same theme in every cue
     (each cue sets it in its own key, mode and chords). name: another motif of the same
     score (e.g. "threat"), generated from the seed and its name."""
-    import zlib
+    from scorer import seeds
 
-    extra = [zlib.crc32(name.encode("utf-8"))] if name else []
-    rng = np.random.default_rng([int(seed), int(beats_per_bar), 0x7E3E] + extra)
+    rng = seeds.rng(seed, int(beats_per_bar), 0x7E3E, *([name] if name else []))
     groups = _groups(beats_per_bar)
     rhythm: list[tuple[float, float]] = []     # (onset, length) in beats over two bars
     t = 0.0
@@ -264,17 +263,22 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aif", ".aiff")
 MIDI_SUFFIXES = (".mid", ".midi", ".smf")
 
 
+def check_theme_file(path: str | os.PathLike) -> None:
+    """A theme file's kind, known from its name without reading it (settings.check)."""
+    suffix = Path(str(path)).suffix.lower()
+    if suffix not in MIDI_SUFFIXES + AUDIO_SUFFIXES:
+        raise InputError(f"a theme is a MIDI file ({', '.join(MIDI_SUFFIXES)}) or a recording "
+                         f"({', '.join(AUDIO_SUFFIXES)}); {suffix or 'no suffix'} is neither", path=str(path))
+
+
 def load_theme(path: str | os.PathLike) -> Motif:
     """A user's theme from a MIDI file or a recording, chosen by the file name's suffix."""
-    suffix = Path(str(path)).suffix.lower()
-    if suffix in MIDI_SUFFIXES:
+    check_theme_file(path)
+    if Path(str(path)).suffix.lower() in MIDI_SUFFIXES:
         return theme_from_midi(path)
-    if suffix in AUDIO_SUFFIXES:
-        if not Path(str(path)).is_file():
-            raise InputError("no such audio file", path=str(path))
-        return theme_from_audio(path)
-    raise InputError(f"a theme is a MIDI file ({', '.join(MIDI_SUFFIXES)}) or a recording "
-                     f"({', '.join(AUDIO_SUFFIXES)}); {suffix or 'no suffix'} is neither", path=str(path))
+    if not Path(str(path)).is_file():
+        raise InputError("no such audio file", path=str(path))
+    return theme_from_audio(path)
 
 
 # --- development: the theme set for one cue -------------------------------------------------------

@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from scorer.deliver.cuesheet import cuesheet_csv
+from scorer.deliver.cuesheet import cuesheet_csv, notes_csv
 from scorer.deliver.hits import measured_onset_s, onset_window
 from scorer.deliver.measure import Excerpts, Meter, fork
 from scorer.deliver.midi import midi_bytes
@@ -32,8 +32,16 @@ from scorer.io.files import write_bytes, write_json, write_text
 from scorer.mix import Mix, line_spans
 from scorer.mix.duck import SILENT_LUFS
 from scorer.mix.loudness import db_to_gain
-from scorer.timebase import SAMPLE_RATE, frame_to_s, frame_to_smpte, fps_str, s_to_frame, s_to_sample
+from scorer.schemas import tag
+from scorer.timebase import SAMPLE_RATE, frame_to_s, frame_to_smpte, frames_in, fps_str, s_to_frame, s_to_sample
 from scorer.types import CueSheet, Score
+
+# report.json, for people and scripts to read (scorer reads none back). A Report.1 field
+# keeps its name and meaning: fields may be added, but one renamed, dropped or meaning
+# something else takes Report.2, with an upgrade (scorer/schemas.py) for any reader.
+REPORT = "Report"
+REPORT_VERSION = 1
+REPORT_SCHEMA = tag(REPORT, REPORT_VERSION)
 
 
 def _write_cue_stems(mix: Mix, out: Path, *, project: str, version: int, stamp) -> dict[str, dict[str, str]]:
@@ -88,7 +96,7 @@ def hit_report(score: Score, excerpts: Excerpts) -> list[dict]:
                "strength": h.strength, "scored": h.scored, "beat": fit.beat,
                "on_downbeat": fit.on_downbeat,
                "beat_error_ms": round(fit.error_s * 1000, 3),
-               "beat_error_frames": round(fit.error_s * float(fps), 3)}
+               "beat_error_frames": round(frames_in(fit.error_s, fps), 3)}
         # Measured for every hit: an unscored one shows what the music does there.
         start, _ = excerpts.windows[i]
         onset = measured_onset_s(excerpts[i], h.t_s, start_sample=start)
@@ -102,12 +110,18 @@ def hit_windows(score: Score, n_total: int) -> list[tuple[int, int]]:
     return [onset_window(fit.hit.t_s, n_total=n_total) for cs in score.cues for fit in cs.hit_fits]
 
 
-_NAME_OK = re.compile(r"[^A-Za-z0-9_-]+")
+_NAME_OK = re.compile(r"[^\w-]+")
 
 
 def project_name(name: str) -> str:
-    """A project name safe in file names: letters, digits, '-' and '_' (others become '-')."""
-    clean = _NAME_OK.sub("-", name).strip("-_")
+    """A project name safe in file names: letters, digits, '-' and '_' (others become '-').
+    Accented Latin letters are written without their accents (Amélie → Amelie: what
+    ASCII-only tools downstream show as the same name); letters of other scripts are kept
+    as they are (東京物語), never dropped."""
+    import unicodedata
+
+    folded = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    clean = _NAME_OK.sub("-", unicodedata.normalize("NFC", folded)).strip("-_")
     if not clean:
         raise InputError(f"project name {name!r} has no letters or digits to name files with")
     return clean[:64]
@@ -188,7 +202,7 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
             cut_path: str | os.PathLike | None = None, timings_s: dict | None = None,
             preview: bool = True, project: str | None = None, per_cue_stems: bool = False,
             click: bool = False, burn_in: bool = False, version: int | None = None,
-            progress: Callable[[str, float, float], None] | None = None) -> dict:
+            notes: tuple = (), progress: Callable[[str, float, float], None] | None = None) -> dict:
     """Write every output into out_dir; returns the report (also written as report.json).
 
     project: the name stems are filed under (default: the cut's file name). per_cue_stems:
@@ -198,6 +212,8 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
     sound is measured as decoded from its AAC and encoded again, limited lower, where its
     true peak passes the spec's ceiling (the report's "preview"; null without a preview).
     version: the number in the file names (default: one more than out_dir's stems hold).
+    notes: review notes (scorer.types.ReviewNote) carried where the composer works: the cue
+    sheet's notes column, markers in score.mid and timeline.otio, and notes.json/notes.csv.
     """
     out = Path(out_dir)
     (out / "stems").mkdir(parents=True, exist_ok=True)
@@ -220,9 +236,12 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
 
     final_sheet = scored_cue_sheet(cue_sheet, score)
     write_json(out / "cues.json", final_sheet.to_dict())
-    write_text(out / "cuesheet.csv", cuesheet_csv(score))
+    write_text(out / "cuesheet.csv", cuesheet_csv(score, notes))
+    if notes:
+        write_json(out / "notes.json", {"schema": "ReviewNotes.1", "notes": [n.to_dict() for n in notes]})
+        write_text(out / "notes.csv", notes_csv(notes))
     step()
-    write_bytes(out / "score.mid", midi_bytes(score))
+    write_bytes(out / "score.mid", midi_bytes(score, notes))
     # The notation (music21, pure Python: seconds for a feature) is written by a thread
     # while this one writes the audio, which spends its time in numpy and the disk.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
@@ -249,7 +268,7 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
     take_files = [str(p.relative_to(out)) for p in write_sidecars(mix.stems, out / "stems")]
     from scorer.deliver.timeline import write_timeline
     write_timeline(out / "timeline.otio", score, cue_sheet, mix_file="mix.wav", stem_files=stem_files,
-                   name=f"{project} temp score v{version:02d}", start_frame=source.start_frame)
+                   name=f"{project} temp score v{version:02d}", start_frame=source.start_frame, notes=notes)
     step()
     # One pass measures the music (hits, lines) and the programme (lines) on its way
     # into the preview; without a preview it is read for the measurements alone.
@@ -286,7 +305,7 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
                      if r["scored"] and r["onset_error_ms"] is not None]
     missed = [r for r in hits if r["scored"] and r["onset_error_ms"] is None]
     report = {
-        "schema": "Report.1",
+        "schema": REPORT_SCHEMA,
         "label": "TEMP SCORE — a draft for reference, not final music",
         "source": {**final_sheet.source.to_dict(), "fps": fps_str(score.source.fps)},
         "seed": score.seed,

@@ -8,16 +8,19 @@ stands on a bar line of the meters before it, and every cue's first downbeat is 
 Times are exact: each tempo segment's µs-per-beat is chosen so that the integer tick at
 which the next segment starts is, for a DAW reading the file, at the same second as in
 scorer's tempo map (errors never accumulate across segments).
+
+One tempo model: the conductor's tempo and the file's (ticks = beats · PPQ) are both
+scorer.types.TempoMap; seconds ⇄ beats go through it and timebase, nowhere else.
 """
 from __future__ import annotations
 
-import bisect
+import functools
 from dataclasses import dataclass
 from fractions import Fraction
 
 from scorer.music import DRUM_CHANNEL
-from scorer.timebase import fps_str, s_to_smpte
-from scorer.types import Score
+from scorer.timebase import beat_s, fps_str, nearest_index, s_to_smpte, tempo_bpm_for
+from scorer.types import Score, TempoMap, TempoSegment
 
 PPQ = 960
 FILLER_BPM = 120.0
@@ -32,17 +35,20 @@ class MidiSegment:
 
 @dataclass(frozen=True)
 class MidiTempoMap:
+    """The file's tempo map as a DAW reads it: integer ticks and µs tempi per segment."""
     segments: tuple[MidiSegment, ...]
 
+    @functools.cached_property
+    def beats(self) -> TempoMap:
+        """The same map as a TempoMap in quarter beats (tick / PPQ), each beat tempo_us long."""
+        return TempoMap(tuple(TempoSegment(s.time_s, s.tick / PPQ, tempo_bpm_for(1, s.tempo_us / 1e6))
+                              for s in self.segments))
+
     def s_to_tick(self, t_s: float) -> int:
-        i = max(bisect.bisect_right([s.time_s for s in self.segments], t_s + 1e-9) - 1, 0)
-        seg = self.segments[i]
-        return seg.tick + round((t_s - seg.time_s) * 1e6 * PPQ / seg.tempo_us)
+        return nearest_index(self.beats.s_to_beat(t_s) * PPQ)
 
     def tick_to_s(self, tick: int) -> float:
-        i = max(bisect.bisect_right([s.tick for s in self.segments], tick) - 1, 0)
-        seg = self.segments[i]
-        return seg.time_s + (tick - seg.tick) * seg.tempo_us / (1e6 * PPQ)
+        return self.beats.beat_to_s(tick / PPQ)
 
 
 # Bar lengths the conductor writes are whole quarter beats (a /16 meter at the finest):
@@ -54,31 +60,26 @@ FILLER_MIN_S = 0.25     # a gap between cues shorter than this gets no filler ba
 
 @dataclass(frozen=True)
 class ConductorGrid:
-    """The film's conductor in seconds: tempo segments (start_s, tempo_bpm) from 0 s, and
-    the bar lines. bars: (start_s, is_cue_start) in time order, each bar running to the
-    next one and the last to end_s; is_cue_start marks a cue's pickup bar and its first
-    downbeat, where a meter is written even if it does not change."""
-    tempo: tuple[tuple[float, float], ...]
+    """The film's conductor in seconds: its tempo map (beat 0 at 0 s; the bars are `bars`,
+    not the map's beats_per_bar), and the bar lines. bars: (start_s, is_cue_start) in time
+    order, each bar running to the next one and the last to end_s; is_cue_start marks a
+    cue's pickup bar and its first downbeat, where a meter is written even if it does not
+    change."""
+    tempo: TempoMap
     bars: tuple[tuple[float, bool], ...]
     end_s: float
 
 
 def _beats_between(tempo: list[tuple[float, float]], a_s: float, b_s: float) -> float:
-    """Beats from a_s to b_s (a_s ≤ b_s) under the piecewise tempo (the last segment runs on)."""
-    if not tempo:
-        return (b_s - a_s) * FILLER_BPM / 60
-    beats = 0.0
-    for i, (start, bpm) in enumerate(tempo):
-        stop = tempo[i + 1][0] if i + 1 < len(tempo) else float("inf")
-        lo, hi = max(a_s, start if i else -float("inf")), min(b_s, stop)
-        if hi > lo:
-            beats += (hi - lo) * bpm / 60
-    return beats
+    """Beats from a_s to b_s (a_s ≤ b_s) under the (start_s, tempo_bpm) segments so far
+    (FILLER_BPM if none), read as a TempoMap: the first segment reaches back, the last on."""
+    tm = TempoMap.from_tempi(tempo or [(0.0, FILLER_BPM)])
+    return tm.s_to_beat(b_s) - tm.s_to_beat(a_s)
 
 
 def _grid_beats(beats: float) -> Fraction:
     """beats rounded to the conductor's finest bar unit (a quarter beat), at least one."""
-    return max(GRID_BEAT, Fraction(round(beats / GRID_BEAT)) * GRID_BEAT)
+    return max(GRID_BEAT, Fraction(nearest_index(beats / GRID_BEAT)) * GRID_BEAT)
 
 
 def _whole_bars(n_beats: int) -> list[int]:
@@ -112,13 +113,13 @@ def conductor_grid(score: Score) -> ConductorGrid:
 
     def filler(until_s: float) -> None:
         nonlocal end
-        n = max(1, round((until_s - end) * FILLER_BPM / 60))
-        bpm = n * 60 / (until_s - end)
+        n = max(1, nearest_index((until_s - end) / beat_s(FILLER_BPM)))
+        bpm = tempo_bpm_for(n, until_s - end)
         tempo.append((end, bpm))
         t = end
         for beats in _whole_bars(n):
             bars.append((t, False))
-            t += beats * 60 / bpm
+            t += beats * beat_s(bpm)
         end = until_s
 
     def close(at_s: float) -> None:
@@ -139,7 +140,7 @@ def conductor_grid(score: Score) -> ConductorGrid:
         beats = _beats_between(tempo, b, at_s)
         written = _grid_beats(beats)
         if abs(beats - written) > 1e-6:                 # make the bar that long
-            tempo = [seg for seg in tempo if seg[0] < b - 1e-9] + [(b, float(written) * 60 / (at_s - b))]
+            tempo = [seg for seg in tempo if seg[0] < b - 1e-9] + [(b, tempo_bpm_for(float(written), at_s - b))]
         tempo = [seg for seg in tempo if seg[0] < at_s - 1e-9]
         end = at_s
 
@@ -157,7 +158,7 @@ def conductor_grid(score: Score) -> ConductorGrid:
             written, downbeat = _grid_beats(-first), tm.beat_to_s(0.0)
             if abs(-first - written) > 1e-6:
                 tempo = [seg for seg in tempo if seg[0] < start - 1e-9 or seg[0] > downbeat + 1e-9]
-                tempo += [(start, float(written) * 60 / (downbeat - start)), (downbeat, tm.tempo_at_s(downbeat))]
+                tempo += [(start, tempo_bpm_for(float(written), downbeat - start)), (downbeat, tm.tempo_at_s(downbeat))]
                 tempo.sort()
         k = 0
         while k * tm.beats_per_bar < end_beat - 1e-6:
@@ -166,8 +167,8 @@ def conductor_grid(score: Score) -> ConductorGrid:
         end = cs.cue.end_s
         close(end)           # the last bar, as long as it is: its end (the button) a bar line
     if score.source.duration_s - end > FILLER_MIN_S or not tempo:
-        filler(max(score.source.duration_s, end + 60 / FILLER_BPM))
-    return ConductorGrid(tuple(tempo), tuple(bars), end)
+        filler(max(score.source.duration_s, end + beat_s(FILLER_BPM)))
+    return ConductorGrid(TempoMap.from_tempi(tempo), tuple(bars), end)
 
 
 def _meter(ticks: int) -> tuple[int, int]:
@@ -180,17 +181,19 @@ def _meter(ticks: int) -> tuple[int, int]:
     return max(1, round(ticks / (PPQ // 8))), 32
 
 
-def midi_tempo_map(segments: list[tuple[float, float]]) -> MidiTempoMap:
-    """Integer ticks and µs tempi that reproduce `segments` (start_s, bpm) exactly."""
+def midi_tempo_map(tempo: TempoMap) -> MidiTempoMap:
+    """Integer ticks and µs tempi that reproduce `tempo` (from 0 s) exactly: each segment
+    starts at its second, the rounding of the ones before made up by its own length."""
     result: list[MidiSegment] = []
     tick, time_s = 0, 0.0
-    for i, (start_s, bpm) in enumerate(segments):
+    segments = tempo.segments
+    for i, seg in enumerate(segments):
         if i + 1 < len(segments):
-            dt = segments[i + 1][0] - time_s
-            ticks = max(1, round(dt * bpm / 60 * PPQ))
-            tempo_us = max(1, round(dt * 1e6 * PPQ / ticks))
+            dt = segments[i + 1].start_s - time_s
+            ticks = max(1, nearest_index(dt / beat_s(seg.tempo_bpm) * PPQ))
+            tempo_us = max(1, nearest_index(dt * 1e6 * PPQ / ticks))
         else:
-            ticks, tempo_us = 0, round(60e6 / bpm)
+            ticks, tempo_us = 0, nearest_index(beat_s(seg.tempo_bpm) * 1e6)
         result.append(MidiSegment(tick, time_s, tempo_us))
         tick += ticks
         time_s += ticks * tempo_us / (1e6 * PPQ)
@@ -233,7 +236,7 @@ _OFF, _PROGRAM, _CONTROL, _ON = 0, 1, 2, 3
 
 def film_tempo_map(score: Score) -> MidiTempoMap:
     """The file's tempo map (ticks ⇄ seconds) of the score's conductor_grid."""
-    return midi_tempo_map(list(conductor_grid(score).tempo))
+    return midi_tempo_map(conductor_grid(score).tempo)
 
 
 def part_channels(score: Score, tmap: MidiTempoMap | None = None) -> dict[tuple[int, int], int]:
@@ -273,7 +276,7 @@ def part_channels(score: Score, tmap: MidiTempoMap | None = None) -> dict[tuple[
     return out
 
 
-def build_midi(score: Score, *, title: str = "scorer temp score"):
+def build_midi(score: Score, *, title: str = "scorer temp score", notes: tuple = ()):
     """The score as a mido.MidiFile (type 1, PPQ 960); deterministic for a given Score.
 
     Track 0 is the conductor (conductor_grid: tempo, a time signature on bar lines only,
@@ -283,7 +286,7 @@ def build_midi(score: Score, *, title: str = "scorer temp score"):
     import mido
 
     grid = conductor_grid(score)
-    tmap = midi_tempo_map(list(grid.tempo))
+    tmap = midi_tempo_map(grid.tempo)
     fps = score.source.fps
     conductor: list[tuple[int, int, mido.MetaMessage]] = []
     conductor.append((0, 0, mido.MetaMessage("track_name", name=f"{title} - TEMP, not final")))
@@ -316,6 +319,10 @@ def build_midi(score: Score, *, title: str = "scorer temp score"):
                     "marker", text=f"HIT {cue.id} {h.kind} {s_to_smpte(h.t_s, fps)}")))
         conductor.append((tmap.s_to_tick(cue.end_s), 0, mido.MetaMessage(
             "marker", text=f"END {cue.id} {s_to_smpte(cue.end_s, fps)}")))
+    # Review notes (scorer.types.ReviewNote) as markers, so the composer finds them in the DAW.
+    for n in notes:
+        conductor.append((tmap.s_to_tick(n.t_s), 5, mido.MetaMessage(
+            "marker", text=f"NOTE {n.cue_id} {n.timecode} {n.author}: {n.text}")))
     mid = mido.MidiFile(type=1, ticks_per_beat=PPQ)
     mid.tracks.append(_track(conductor))
 
@@ -412,11 +419,11 @@ def _track(events):
     return track
 
 
-def midi_bytes(score: Score) -> bytes:
+def midi_bytes(score: Score, notes: tuple = ()) -> bytes:
     import io
 
     buf = io.BytesIO()
-    build_midi(score).save(file=buf)
+    build_midi(score, notes=notes).save(file=buf)
     return buf.getvalue()
 
 

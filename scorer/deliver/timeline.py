@@ -15,8 +15,9 @@ from scorer.types import CueSheet, Score
 
 
 def build_timeline(score: Score, cue_sheet: CueSheet, *, mix_file: str, stem_files: dict[str, str],
-                   name: str, start_frame: int = 0):
-    """An opentimelineio Timeline of the score (files named relative to the delivery)."""
+                   name: str, start_frame: int = 0, notes: tuple = ()):
+    """An opentimelineio Timeline of the score (files named relative to the delivery);
+    notes: review notes (scorer.types.ReviewNote), as purple markers."""
     import opentimelineio as otio
 
     fps = score.source.fps
@@ -57,6 +58,12 @@ def build_timeline(score: Score, cue_sheet: CueSheet, *, mix_file: str, stem_fil
                                    marked_range=otio.opentime.TimeRange(rt(h.frame), rt(0)))
             m.metadata["scorer"] = {"t_s": h.t_s, "strength": h.strength, "scored": h.scored}
             score_track.markers.append(m)
+    for n in notes:
+        m = otio.schema.Marker(name=f"NOTE {n.author}: {n.text}"[:200], color=otio.schema.MarkerColor.PURPLE,
+                               marked_range=otio.opentime.TimeRange(rt(s_to_frame(n.t_s, fps)), rt(0)),
+                               comment=n.text)
+        m.metadata["scorer"] = {"note": n.to_dict()}
+        score_track.markers.append(m)
     timeline.tracks.append(score_track)
     for group in sorted(stem_files):
         timeline.tracks.append(track(group, stem_files[group]))
@@ -64,12 +71,12 @@ def build_timeline(score: Score, cue_sheet: CueSheet, *, mix_file: str, stem_fil
 
 
 def write_timeline(path: str | Path, score: Score, cue_sheet: CueSheet, *, mix_file: str,
-                   stem_files: dict[str, str], name: str, start_frame: int = 0) -> None:
+                   stem_files: dict[str, str], name: str, start_frame: int = 0, notes: tuple = ()) -> None:
     import opentimelineio as otio
 
     from scorer.io.files import atomic_path
 
     timeline = build_timeline(score, cue_sheet, mix_file=mix_file, stem_files=stem_files, name=name,
-                              start_frame=start_frame)
+                              start_frame=start_frame, notes=notes)
     with atomic_path(path) as tmp:
         otio.adapters.write_to_file(timeline, str(tmp), adapter_name="otio_json")

@@ -18,16 +18,16 @@ unrelated noises, which sound hollow and fold down to mono unlike any room.
 """
 from __future__ import annotations
 
-import zlib
 from typing import Callable
 
 import numpy as np
 
-from scorer.timebase import SAMPLE_RATE, s_to_sample
+from scorer import seeds
+from scorer.timebase import SAMPLE_RATE, n_samples, s_to_sample, sample_to_s
 from scorer.types import Clip, CueScore, CueSheet, Score
 
 CROSSFADE_S = 1.0
-BLOCK = SAMPLE_RATE * 10          # synthesis block: memory stays at a few blocks beyond the clip
+BLOCK = n_samples(10.0)           # synthesis block: memory stays at a few blocks beyond the clip
 
 
 def _sos(kind: str, freq, order: int = 2):
@@ -50,13 +50,13 @@ def _noise(rng: np.random.Generator, n: int, sos) -> np.ndarray:
 
 def _slow(rng: np.random.Generator, n: int, rate_hz: float, depth: float) -> np.ndarray:
     """A smooth random envelope around 1 (±depth) changing at about rate_hz."""
-    k = max(2, int(n / SAMPLE_RATE * rate_hz) + 2)
+    k = max(2, int(sample_to_s(n) * rate_hz) + 2)
     knots = 1.0 + depth * rng.uniform(-1, 1, k)
     return np.interp(np.arange(n), np.linspace(0, n - 1, k), knots).astype(np.float32)
 
 
 def _hum(n: int, mains_hz: float, level: float) -> np.ndarray:
-    t = np.arange(n) / SAMPLE_RATE
+    t = sample_to_s(np.arange(n))
     y = sum(level / k * np.sin(2 * np.pi * mains_hz * k * t) for k in (1, 2, 3))
     return np.stack([y, y]).astype(np.float32)
 
@@ -126,7 +126,7 @@ def bed(name: str, n: int, *, rng: np.random.Generator, dark: float, movement: f
         rate = 30.0 * movement                    # near drops a second
         drops = np.zeros((2, n), np.float32)
         for ch in range(2):
-            k = rng.poisson(rate * n / SAMPLE_RATE)
+            k = rng.poisson(rate * sample_to_s(n))
             at = rng.integers(0, n, k)
             drops[ch, at] = np.minimum(rng.lognormal(0.0, 1.0, k), 6.0) * rng.choice([-1, 1], k)   # a few big ones
         out = np.zeros_like(drops)
@@ -139,7 +139,7 @@ def bed(name: str, n: int, *, rng: np.random.Generator, dark: float, movement: f
             out += lfilter([1.0 - r], [1.0, -2 * r * np.cos(w), r * r], drops * (which == i), axis=1).astype(np.float32)
         y = (roar + hiss) * shower + _unit(out)
     elif name == "drone":
-        t = np.arange(n) / SAMPLE_RATE
+        t = sample_to_s(np.arange(n))
         lfo = _slow(rng, n, 0.05 * movement, 0.3)
         left = sum(a * np.sin(2 * np.pi * f * t) for f, a in ((tonic_hz, 1.0), (tonic_hz * 1.5, 0.5), (tonic_hz * 2, 0.3)))
         right = sum(a * np.sin(2 * np.pi * f * 1.003 * t + 0.7) for f, a in ((tonic_hz, 1.0), (tonic_hz * 1.5, 0.5),
@@ -150,16 +150,16 @@ def bed(name: str, n: int, *, rng: np.random.Generator, dark: float, movement: f
         passes = np.zeros(n, np.float32)
         t = 0
         while True:
-            t += int(rng.uniform(6, 16) / movement * SAMPLE_RATE)
+            t += n_samples(rng.uniform(6, 16) / movement)
             if t >= n:
                 break
-            length = int(rng.uniform(2.5, 5.0) * SAMPLE_RATE)
+            length = n_samples(rng.uniform(2.5, 5.0))
             a, b = max(0, t - length // 2), min(n, t + length // 2)
             passes[a:b] += np.hanning(length)[a - (t - length // 2):b - (t - length // 2)].astype(np.float32)
         swish = _unit(_noise(rng, n, _sos("bandpass", (300 * cut, 2500 * cut)))) * passes
         y = traffic + 0.8 * swish + 0.04 * _hum(n, 60.0, 1.0)
     elif name == "night":
-        t = np.arange(n) / SAMPLE_RATE
+        t = sample_to_s(np.arange(n))
         # Recorded nights: a chorus of many insects, most of the energy between 2 and 8 kHz,
         # dense enough to read as a texture (its 5 ms level barely 6 dB over its median),
         # over a faint low air.
@@ -183,7 +183,7 @@ def bed(name: str, n: int, *, rng: np.random.Generator, dark: float, movement: f
         chirps += 0.3 * _unit(_noise(rng, n, _sos("bandpass", (1200, 12000)))) * np.float32(_rms(chirps))
         y = bedn + _unit(chirps)
     elif name == "sea":
-        t = np.arange(n) / SAMPLE_RATE
+        t = sample_to_s(np.arange(n))
         period = rng.uniform(6.0, 10.0) / movement
         swell = (0.25 + 0.75 * (0.5 - 0.5 * np.cos(2 * np.pi * t / period))).astype(np.float32)
         y = _unit(_noise(rng, n, _sos("lowpass", 600 * cut))) * swell \
@@ -222,7 +222,7 @@ def ambience_clip(cs: CueScore, cue_sheet: CueSheet, *, beds: tuple[str, ...], l
     movement = float(np.clip(0.5 + pace / 30.0 + 0.4 * cs.cue.arousal, 0.3, 2.0))
     y = np.zeros((2, n), np.float32)
     for k, name in enumerate(beds):
-        rng = np.random.default_rng([int(seed), zlib.crc32(cs.cue.id.encode("utf-8")), k, 0xA3B])
+        rng = seeds.rng(seed, cs.cue.id, k, 0xA3B)
         y += bed(name, n, rng=rng, dark=dark, movement=movement, tonic_hz=_tonic_hz(cs.key))
     # Darker scenes sit a little louder (up to +2 dB): the room is what you hear at night.
     target = 10 ** ((level_db + 2.0 * (dark - 0.5)) / 20)

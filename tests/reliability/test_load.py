@@ -14,6 +14,8 @@ from media import make_cut
 from scorer import studio
 from scorer.project import Project
 
+pytestmark = pytest.mark.slow          # 30–40 s a test on 2 cores
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -116,11 +118,11 @@ def soak(url: str, cut: Path, projects: Path, cycles: int, report=None) -> list[
     rows = []
     for k in range(cycles):
         c = Client(url, verbose=False)
-        out = c.predict(f"Soak {k}", handle_file(str(cut)), None, api_name="/create_project")
+        out = c.predict(f"Soak {k}", handle_file(str(cut)), None, None, None, 0, "ebu", api_name="/create_project")
         cue = Project.open(projects / f"Soak {k}").cue_sheet().cues[0].id
         c.predict(cue, api_name="/view_cue")
         c.predict(cue, 1, api_name="/regenerate")
-        zip_path, _, msg = c.predict("ebu", api_name="/export")
+        zip_path, _, msg = c.predict("ebu", [], api_name="/export")
         assert msg == "Exported." and out[-1].startswith("Created")
         Path(zip_path).unlink()          # the client's own download copy
         c.close()

@@ -9,7 +9,7 @@ files next to the delivered audio.
 """
 from __future__ import annotations
 
-import zlib
+from scorer import seeds
 
 TAKE_SCHEMA = "NeuralTake.1"
 
@@ -17,8 +17,8 @@ TAKE_SCHEMA = "NeuralTake.1"
 def cue_seed(base_seed: int, cue_id: str, kind: str) -> int:
     """A cue's seed from the score's (or the user's) seed: stable across runs and
     independent of which other cues are rendered."""
-    return zlib.crc32(f"{int(base_seed)}:{kind}:{cue_id}".encode("utf-8")) & 0x7FFFFFFF
+    return seeds.derive(base_seed, kind, cue_id)
 
 
 def window_seed(seed: int, index: int) -> int:
-    return zlib.crc32(f"{seed}:{index}".encode("utf-8")) & 0x7FFFFFFF
+    return seeds.derive(seed, "window", int(index))
