@@ -379,7 +379,7 @@ class Project:
         The timecode is the picture's own (as the cue sheet prints it, from the cut's start
         timecode) or counted from the cut's first frame; it is stored as the picture's.
         The text is kept as plain text, never markup, up to NOTE_MAX_CHARS."""
-        from scorer.timebase import frame_to_s, frame_to_smpte, s_to_smpte, smpte_to_frame
+        from scorer.timebase import frame_to_s, frame_to_smpte, picture_frame, s_to_smpte
 
         sheet = self.cue_sheet()
         src = sheet.source
@@ -392,9 +392,7 @@ class Project:
             raise InputError(f"a note is at most {NOTE_MAX_CHARS} characters; this one has {len(text)}")
         if len(author) > NOTE_MAX_AUTHOR:
             raise InputError(f"an author's name is at most {NOTE_MAX_AUTHOR} characters")
-        frame = smpte_to_frame(timecode.strip(), src.fps)
-        if src.start_frame and frame >= src.start_frame:
-            frame -= src.start_frame                    # the picture's timecode → frames into the cut
+        frame = picture_frame(timecode, src.fps, start_frame=src.start_frame)
         if not 0 <= frame < src.n_frames:
             raise InputError(f"{timecode.strip()} is not inside the cut, which runs "
                              f"{frame_to_smpte(src.start_frame, src.fps)}–"

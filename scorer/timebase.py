@@ -263,6 +263,18 @@ def smpte_to_frame(tc: str, fps: Fraction, *, drop_frame: bool | None = None,
     return n - start_frame
 
 
+def picture_frame(text: str, fps: Fraction, *, start_frame: int = 0) -> int:
+    """The frame (counted from the cut's first, 0) that someone typed: a timecode, read as
+    the picture's own when the cut starts at `start_frame` (01:00:10:00 on a cut starting
+    at 01:00:00:00) and as counted from the first frame when it is earlier than that
+    (00:00:10:00); or seconds ("12.5", the frame showing then)."""
+    text = (text or "").strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return s_to_frame(float(text), fps)
+    frame = smpte_to_frame(text, fps)
+    return frame - start_frame if start_frame and frame >= start_frame else frame
+
+
 def s_to_smpte(t_s: float, fps: Fraction, **kwargs) -> str:
     """SMPTE of the frame showing at t_s."""
     return frame_to_smpte(s_to_frame(t_s, fps), fps, **kwargs)

@@ -257,8 +257,34 @@ def test_the_api_regenerates_selects_and_exports_on_loopback(app, project):
     c.predict(cue.id, new[0].id, api_name="/select_a")
     assert project.selected(cue.id).id == new[0].id
     zip_path, _, msg = c.predict("ebu", ["click"], api_name="/export")
-    assert msg == "Exported." and zipfile.ZipFile(zip_path).testzip() is None
+    assert msg.startswith("Exported: ") and zipfile.ZipFile(zip_path).testzip() is None
+    assert Path(zip_path).name.startswith(f"{project.folder.name} temp score ")          # named after the project
     assert any(n.endswith("_Click_v01.wav") for n in zipfile.ZipFile(zip_path).namelist())   # "also deliver"
+
+
+def test_the_api_edits_a_cue_by_timecode(app, cut):
+    from gradio_client import Client
+
+    from scorer.timebase import frame_to_s, s_to_frame
+
+    url, projects = app
+    p = studio.new_project(projects / "Edit Reel", cut, seed=1)
+    c = Client(url, verbose=False)
+    c.predict("Edit Reel", api_name="/open_project")
+    cue = p.cue_sheet().cues[0]
+    fps = p.cue_sheet().source.fps
+    out_frame = s_to_frame(cue.end_s, fps) - 24
+    c.predict(cue.id, "00:00:00:00", f"00:00:{out_frame // 24:02d}:{out_frame % 24:02d}", api_name="/move_cue")
+    moved = p.cue_sheet().cues[0]
+    assert s_to_frame(moved.end_s, fps) == out_frame                     # to the frame typed
+    c.predict(cue.id, "2.5", api_name="/add_hit")                         # seconds work too
+    assert any(s_to_frame(h.t_s, fps) == s_to_frame(2.5, fps) for h in p.cue_sheet().cues[0].hits)
+    hit_tc = f"00:00:02:{s_to_frame(2.5, fps) - 48:02d}"
+    c.predict(cue.id, hit_tc, api_name="/remove_hit")                     # the hit, named by its frame
+    assert not any(s_to_frame(h.t_s, fps) == s_to_frame(2.5, fps) for h in p.cue_sheet().cues[0].hits)
+    with pytest.raises(Exception, match="not HH:MM:SS:FF"):
+        c.predict(cue.id, "soon", api_name="/split_cue")
+    assert frame_to_s(out_frame, fps) == pytest.approx(moved.end_s, abs=1e-6)
 
 
 def test_the_api_creates_a_project_from_an_uploaded_cut(app, cut):
@@ -446,6 +472,11 @@ def test_the_page_in_a_real_browser_creates_a_project_and_regenerates(app, cut):
             page.wait_for_selector("#timeline svg path.note", state="attached", timeout=60_000)
             page.screenshot(path=str(ARTIFACTS / "studio-notes.png"), full_page=True)
             assert hits == []
+        # The Edit cue fields hold the picked cue's own times, as timecode.
+        page.get_by_role("tab", name="Edit cue").click()
+        start_tc = s_to_smpte(first.start_s, p.cue_sheet().source.fps)
+        playwright.expect(page.get_by_label("in (timecode or s)")).to_have_value(start_tc, timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "studio-edit.png"), full_page=True)
         browser.close()
     assert [n.text for n in p.notes()] == [text]
     assert len([t for t in p.takes() if t.status == "done"]) >= 3

@@ -51,6 +51,12 @@ def project_folder(projects_dir: str | os.PathLike, name: str) -> Path:
     return folder
 
 
+def existing_projects(projects_dir: str | os.PathLike) -> list[str]:
+    """The names of the projects in projects_dir (folders holding a project.db)."""
+    root = Path(projects_dir)
+    return sorted(d.name for d in root.iterdir() if (d / "project.db").is_file()) if root.is_dir() else []
+
+
 def _upload_name(path: str, fallback: str) -> str:
     """An uploaded file's name, kept only if it is a plain, safe name."""
     name = Path(path).name
@@ -148,16 +154,22 @@ def _progress_fn(progress):
 
 # --- views -----------------------------------------------------------------------------------
 
+def mean_intensity(cue) -> float:
+    return sum(v for _, v in cue.intensity) / len(cue.intensity) if cue.intensity else 0.5
+
+
 def cue_rows(p) -> list[list]:
     from scorer.timebase import s_to_smpte
 
     sheet = p.cue_sheet()
+    src = sheet.source
     rows = []
     for c in sheet.cues:
         sel = p.selected(c.id)
-        mean = sum(v for _, v in c.intensity) / len(c.intensity) if c.intensity else 0.5
-        rows.append([c.id, s_to_smpte(c.start_s, sheet.source.fps), s_to_smpte(c.end_s, sheet.source.fps),
-                     round(c.duration_s, 2), c.preset, round(mean, 2),
+        # The picture's own timecode, as the cue sheet and the Edit cue fields show it.
+        rows.append([c.id, s_to_smpte(c.start_s, src.fps, start_frame=src.start_frame),
+                     s_to_smpte(c.end_s, src.fps, start_frame=src.start_frame),
+                     round(c.duration_s, 2), c.preset, round(mean_intensity(c), 2),
                      f"{sum(h.scored for h in c.hits)}/{len(c.hits)}", p.status(c.id),
                      "" if sel is None else f"take {sel.id}", len([t for t in p.takes(c.id) if t.status == "done"])])
     return rows
@@ -273,10 +285,19 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
     def serve(path: Path) -> str:
         # Bounded: only the newest SERVE_KEEP hand-outs stay (Gradio's own cache copy is
         # swept by delete_cache below), so a long session does not fill the disk.
-        old = sorted(serve_dir.iterdir(), key=lambda f: f.stat().st_mtime)
+        old = sorted((f for f in serve_dir.iterdir() if f.is_file()), key=lambda f: f.stat().st_mtime)
         for f in old[:max(len(old) - SERVE_KEEP + 1, 0)]:
             f.unlink(missing_ok=True)
         target = serve_dir / f"{secrets.token_hex(8)}-{path.name}"
+        shutil.copyfile(path, target)
+        return str(target)
+
+    def serve_delivery(path: Path, project_name: str) -> str:
+        """A delivery zip handed out under the project's name, kept for as long as the
+        studio runs (auditions never push it out, as they push out older takes)."""
+        folder = serve_dir / "deliveries" / secrets.token_hex(8)
+        folder.mkdir(parents=True)
+        target = folder / f"{project_name} temp score {path.stem}.zip"
         shutil.copyfile(path, target)
         return str(target)
     start_folder = str(Path(project).resolve()) if project else ""
@@ -318,83 +339,90 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                 new_seed = gr.Number(label="seed", value=0, precision=0, minimum=0, scale=1)
                 new_spec = gr.Dropdown(sorted(SPECS), value="ebu", label="loudness spec", scale=1)
             with gr.Row():
-                open_name = gr.Textbox(label="open project by name", scale=2)
+                # The projects this studio keeps, to pick from (or type a name).
+                open_name = gr.Dropdown(existing_projects(projects_dir), label="open a project", value=None,
+                                        allow_custom_value=True, scale=2)
                 open_btn = gr.Button("Open")
-        timeline = gr.HTML(elem_id="timeline")
-        with gr.Row():
-            player = gr.Video(label="the cut with the temp score (after export)", interactive=False)
-            with gr.Column():
-                cue_table = gr.Dataframe(headers=CUE_HEADERS, interactive=False, label="cues", wrap=True)
-        with gr.Row():
-            # Choices change with the project; the handlers check every value they get.
-            cue_pick = gr.Dropdown(label="cue", choices=[], scale=1, allow_custom_value=True)
-            detail = gr.Markdown("")
-        with gr.Tab("Takes"):
+        # The work on a project shows once one is open: an empty studio offers only the
+        # project box (new or open) and nothing that would need a project to act on.
+        with gr.Column(visible=bool(start_folder)) as workspace:
+            timeline = gr.HTML(elem_id="timeline")
             with gr.Row():
-                n_takes = gr.Slider(1, studio.MAX_TAKES_AT_ONCE, value=2, step=1, label="takes")
-                regen_btn = gr.Button("Regenerate (new seeds)", variant="primary", elem_id="regenerate")
-                regen_neural_btn = gr.Button("MusicGen take")
-                regen_all_btn = gr.Button("Regenerate all open cues")
-                cancel_btn = gr.Button("Cancel", variant="stop")
+                player = gr.Video(label="the cut with the temp score (after export)", interactive=False)
+                with gr.Column():
+                    cue_table = gr.Dataframe(headers=CUE_HEADERS, interactive=False, label="cues", wrap=True)
             with gr.Row():
-                refine_what = gr.Radio(["preset", "intensity", "tempo_bpm", "seed"], value="preset",
-                                       label="refine: change one thing")
-                refine_preset = gr.Dropdown(preset_names, label="preset", value=preset_names[0])
-                refine_value = gr.Number(label="intensity 0…1 / tempo BPM / seed", value=0.5)
-                refine_btn = gr.Button("Refine")
-            with gr.Row():
-                take_a = gr.Dropdown(label="A", choices=[], allow_custom_value=True)
-                take_b = gr.Dropdown(label="B", choices=[], allow_custom_value=True)
-            with gr.Row():
-                audio_a = gr.Audio(label="take A", interactive=False, elem_id="audio-a")
-                audio_b = gr.Audio(label="take B", interactive=False, elem_id="audio-b")
-            with gr.Row():
-                select_a = gr.Button("Select A")
-                select_b = gr.Button("Select B")
-                watch_a = gr.Button("Watch A with picture")
-                watch_b = gr.Button("Watch B with picture")
-            with gr.Row():
-                status_to = gr.Radio(list(STATUS_STEPS), label="status", value="sketch",
-                                     info="spotted: placed, no music chosen · sketch: takes being tried · "
-                                          "approved: the take is the one (regenerating all leaves it alone) · "
-                                          "locked: no new takes or edits until it is unlocked")
-                status_btn = gr.Button("Move cue on")
-                back_btn = gr.Button("Step back (unlocks a locked cue)")
-        with gr.Tab("Edit cue"):
-            with gr.Row():
-                edit_in = gr.Number(label="in (s)")
-                edit_out = gr.Number(label="out (s)")
-                move_btn = gr.Button("Move in/out")
-            with gr.Row():
-                edit_preset = gr.Dropdown(preset_names, label="preset")
-                edit_intensity = gr.Slider(0, 1, value=0.5, step=0.05, label="intensity")
-                set_btn = gr.Button("Set preset and intensity")
-            with gr.Row():
-                split_at = gr.Number(label="split at (s)")
-                split_btn = gr.Button("Split")
-                merge_btn = gr.Button("Merge with next cue")
-            with gr.Row():
-                hit_at = gr.Number(label="hit at (s)")
-                hit_to = gr.Number(label="move to (s)")
-                add_hit_btn = gr.Button("Add hit")
-                remove_hit_btn = gr.Button("Remove hit")
-                move_hit_btn = gr.Button("Move hit")
-        with gr.Tab("Notes"):
-            with gr.Row():
-                note_tc = gr.Textbox(label="timecode", placeholder="00:00:12:00")
-                note_author = gr.Textbox(label="your name")
-                note_text = gr.Textbox(label="note", scale=3)
-                note_btn = gr.Button("Add note")
-            notes_view = gr.Markdown("", elem_id="notes")
-        with gr.Tab("Export"):
-            spec = gr.Dropdown([("the project's", ""), *((name, name) for name in sorted(SPECS))], value="",
-                               label="loudness spec")
-            # On top of what the project was made with (`scorer project export` has the same).
-            extras = gr.CheckboxGroup([("click track with count-ins", "click"), ("each cue's stems", "per_cue_stems"),
-                                       ("timecode and cue names burnt into the preview", "burn_in")], value=[],
-                                      label="also deliver")
-            export_btn = gr.Button("Export the delivery (zip)", variant="primary", elem_id="export")
-            export_file = gr.File(label="delivery", interactive=False)
+                # Choices change with the project; the handlers check every value they get.
+                cue_pick = gr.Dropdown(label="cue", choices=[], scale=1, allow_custom_value=True)
+                detail = gr.Markdown("")
+            with gr.Tab("Takes"):
+                with gr.Row():
+                    n_takes = gr.Slider(1, studio.MAX_TAKES_AT_ONCE, value=2, step=1, label="takes")
+                    regen_btn = gr.Button("Regenerate (new seeds)", variant="primary", elem_id="regenerate")
+                    regen_neural_btn = gr.Button("MusicGen take")
+                    regen_all_btn = gr.Button("Regenerate all open cues")
+                    cancel_btn = gr.Button("Cancel", variant="stop")
+                with gr.Row():
+                    refine_what = gr.Radio(["preset", "intensity", "tempo_bpm", "seed"], value="preset",
+                                           label="refine: change one thing")
+                    refine_preset = gr.Dropdown(preset_names, label="preset", value=preset_names[0])
+                    refine_value = gr.Number(label="intensity 0…1 / tempo BPM / seed", value=0.5)
+                    refine_btn = gr.Button("Refine")
+                with gr.Row():
+                    take_a = gr.Dropdown(label="A", choices=[], allow_custom_value=True)
+                    take_b = gr.Dropdown(label="B", choices=[], allow_custom_value=True)
+                with gr.Row():
+                    audio_a = gr.Audio(label="take A", interactive=False, elem_id="audio-a")
+                    audio_b = gr.Audio(label="take B", interactive=False, elem_id="audio-b")
+                with gr.Row():
+                    select_a = gr.Button("Select A")
+                    select_b = gr.Button("Select B")
+                    watch_a = gr.Button("Watch A with picture")
+                    watch_b = gr.Button("Watch B with picture")
+                with gr.Row():
+                    status_to = gr.Radio(list(STATUS_STEPS), label="status", value="sketch",
+                                         info="spotted: placed, no music chosen · sketch: takes being tried · "
+                                              "approved: the take is the one (regenerating all leaves it alone) · "
+                                              "locked: no new takes or edits until it is unlocked")
+                    status_btn = gr.Button("Move cue on")
+                    back_btn = gr.Button("Step back (unlocks a locked cue)")
+            with gr.Tab("Edit cue"):
+                with gr.Row():
+                    # Times as timecode (the picture's, as the cue table shows) or seconds;
+                    # filled from the cue when it is picked.
+                    edit_in = gr.Textbox(label="in (timecode or s)")
+                    edit_out = gr.Textbox(label="out (timecode or s)")
+                    move_btn = gr.Button("Move in/out")
+                with gr.Row():
+                    edit_preset = gr.Dropdown(preset_names, label="preset")
+                    edit_intensity = gr.Slider(0, 1, value=0.5, step=0.05, label="intensity")
+                    set_btn = gr.Button("Set preset and intensity")
+                with gr.Row():
+                    split_at = gr.Textbox(label="split at (timecode or s)")
+                    split_btn = gr.Button("Split")
+                    merge_btn = gr.Button("Merge with next cue")
+                with gr.Row():
+                    hit_at = gr.Textbox(label="hit at (timecode or s)")
+                    hit_to = gr.Textbox(label="move to (timecode or s)")
+                    add_hit_btn = gr.Button("Add hit")
+                    remove_hit_btn = gr.Button("Remove hit")
+                    move_hit_btn = gr.Button("Move hit")
+            with gr.Tab("Notes"):
+                with gr.Row():
+                    note_tc = gr.Textbox(label="timecode", placeholder="00:00:12:00")
+                    note_author = gr.Textbox(label="your name")
+                    note_text = gr.Textbox(label="note", scale=3)
+                    note_btn = gr.Button("Add note")
+                notes_view = gr.Markdown("", elem_id="notes")
+            with gr.Tab("Export"):
+                spec = gr.Dropdown([("the project's", ""), *((name, name) for name in sorted(SPECS))], value="",
+                                   label="loudness spec")
+                # On top of what the project was made with (`scorer project export` has the same).
+                extras = gr.CheckboxGroup([("click track with count-ins", "click"), ("each cue's stems", "per_cue_stems"),
+                                           ("timecode and cue names burnt into the preview", "burn_in")], value=[],
+                                          label="also deliver")
+                export_btn = gr.Button("Export the delivery (zip)", variant="primary", elem_id="export")
+                export_file = gr.File(label="delivery", interactive=False)
         message = gr.Markdown("")
 
         views = [timeline, cue_table, cue_pick, take_a, take_b, notes_view, detail, project_line]
@@ -582,12 +610,44 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                     raise _gr_error(exc)
             return handler
 
-        def _num(x, what):
-            if x is None:
-                raise InputError(f"enter {what}")
-            return float(x)
+        def _time(sheet, x, what):
+            """Seconds into the cut of what was typed (timecode or seconds)."""
+            from scorer.timebase import frame_to_s, picture_frame
 
-        do_move = edit(lambda s, c, a, b: (studio.move_cue(s, c, start_s=a, end_s=b), [c], c))
+            if x is None or not str(x).strip():
+                raise InputError(f"enter {what} (timecode or seconds)")
+            src = sheet.source
+            return frame_to_s(picture_frame(str(x), src.fps, start_frame=src.start_frame), src.fps)
+
+        def _hit_time(sheet, cue_id, x):
+            """The time of the cue's hit at the frame typed (a timecode names a frame, the
+            hit sits at its exact time inside it)."""
+            from scorer.timebase import s_to_frame
+
+            t = _time(sheet, x, "the hit's time")
+            cue = next(c for c in sheet.cues if c.id == cue_id)
+            fps = sheet.source.fps
+            same = [h.t_s for h in cue.hits if s_to_frame(h.t_s, fps) == s_to_frame(t, fps)]
+            return same[0] if same else t
+
+        def fill_edit(f, cue_id):
+            """The Edit cue fields as the picked cue has them."""
+            if not f or not cue_id:
+                return ("",) * 5 + (gr.update(), gr.update())
+            from scorer.timebase import s_to_smpte
+
+            sheet = _open(f).cue_sheet()
+            cue = next((c for c in sheet.cues if c.id == cue_id), None)
+            if cue is None:
+                return ("",) * 5 + (gr.update(), gr.update())
+            src = sheet.source
+            tc = lambda t: s_to_smpte(t, src.fps, start_frame=src.start_frame)  # noqa: E731
+            first_hit = tc(cue.hits[0].t_s) if cue.hits else ""
+            return (tc(cue.start_s), tc(cue.end_s), tc((cue.start_s + cue.end_s) / 2), first_hit, first_hit,
+                    gr.update(value=cue.preset), gr.update(value=round(min(max(mean_intensity(cue), 0.0), 1.0), 2)))
+
+        do_move = edit(lambda s, c, a, b: (studio.move_cue(s, c, start_s=_time(s, a, "the cue's in"),
+                                                           end_s=_time(s, b, "the cue's out")), [c], c))
         def do_set(f, cue_id, pr, it):
             try:
                 presets = studio.project_presets(_open(f))      # a user preset the project keeps, too
@@ -595,7 +655,7 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                 raise _gr_error(exc)
             return edit(lambda s, c, pr, it: (studio.set_cue(s, c, preset=pr, intensity=it, presets=presets),
                                               [c], c))(f, cue_id, pr, it)
-        do_split = edit(lambda s, c, at: (studio.split_cue(s, c, _num(at, "where to split")), [c], c))
+        do_split = edit(lambda s, c, at: (studio.split_cue(s, c, _time(s, at, "where to split")), [c], c))
 
         def _merge(s, c):
             ids = [x.id for x in s.cues]
@@ -604,10 +664,10 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                 raise InputError(f"{c} is the last cue: nothing to merge it with")
             return studio.merge_cues(s, c, ids[i + 1]), [c, ids[i + 1]], c
         do_merge = edit(_merge)
-        do_add_hit = edit(lambda s, c, at: (studio.add_hit(s, c, _num(at, "the hit's time")), [c], c))
-        do_remove_hit = edit(lambda s, c, at: (studio.remove_hit(s, c, _num(at, "the hit's time")), [c], c))
-        do_move_hit = edit(lambda s, c, a, b: (studio.move_hit(s, c, _num(a, "the hit's time"),
-                                                               _num(b, "where to move it")), [c], c))
+        do_add_hit = edit(lambda s, c, at: (studio.add_hit(s, c, _time(s, at, "the hit's time")), [c], c))
+        do_remove_hit = edit(lambda s, c, at: (studio.remove_hit(s, c, _hit_time(s, c, at)), [c], c))
+        do_move_hit = edit(lambda s, c, a, b: (studio.move_hit(s, c, _hit_time(s, c, a),
+                                                               _time(s, b, "where to move it")), [c], c))
 
         def add_note(f, cue_id, tc, author, text):
             try:
@@ -623,7 +683,8 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                 changes = {**({"spec": spec_name} if spec_name else {}), **{k: True for k in also or ()}}
                 z = studio.export(p, progress=_progress_fn(progress), **changes)
                 preview = z.with_suffix("") / "preview.mp4"
-                return serve(z), (serve(preview) if preview.exists() else None), "Exported."
+                return (serve_delivery(z, p.folder.name), (serve(preview) if preview.exists() else None),
+                        f"Exported: {p.folder.name} temp score {z.stem}.zip")
             except ScorerError as exc:
                 raise _gr_error(exc)
 
@@ -643,7 +704,14 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
         open_ev.success(None, [open_name], None, js=remember)
         for ev in (load_ev, create_ev, open_ev):
             ev.success(_closing(preset_lists), [folder], [refine_preset, edit_preset], api_name=False, **light)
+            ev.success(lambda f: gr.update(visible=bool(f)), [folder], [workspace], api_name=False, **light)
+            ev.success(lambda: gr.update(choices=existing_projects(projects_dir)), None, [open_name], api_name=False,
+                       **light)
         cue_pick.input(_closing(pick), [folder, cue_pick], views, api_name="view_cue", **light)
+        # Whenever the picked cue changes (picked, or shown again after an edit or a load).
+        cue_pick.change(_closing(fill_edit), [folder, cue_pick],
+                        [edit_in, edit_out, split_at, hit_at, hit_to, edit_preset, edit_intensity],
+                        api_name=False, **light)
         regen_ev = regen_btn.click(_heavy(regen), [folder, cue_pick, n_takes], [*views, message], api_name="regenerate", **heavy)
         neural_ev = regen_neural_btn.click(_heavy(regen_neural), [folder, cue_pick], [*views, message],
                                            api_name="regenerate_musicgen", concurrency_limit=NEURAL_LIMIT,
