@@ -99,13 +99,24 @@ def _parser() -> argparse.ArgumentParser:
     no.add_argument("timecode")
     no.add_argument("text")
     no.add_argument("--author", default=login_name())
+    us = psub.add_parser("user", help="add a person to the project (or change their role or password): "
+                                      "the studio then asks them to log in and lets each act by their role")
+    us.add_argument("folder")
+    us.add_argument("name")
+    us.add_argument("--role", required=True, choices=("director", "composer", "music editor", "sound designer",
+                                                      "viewer"))
+    us.add_argument("--password-stdin", action="store_true",
+                    help="read the password from standard input (default: ask for it)")
+    ac = psub.add_parser("activity", help="who did what: takes made, chosen, statuses, notes")
+    ac.add_argument("folder")
+    ac.add_argument("--cue")
     ex = psub.add_parser("export", help="deliver the chosen takes (stems, mix, MIDI, …) as a zip")
     ex.add_argument("folder")
     ex.add_argument("-o", "--output", help="zip to write (default: exports/<time>.zip in the project)")
     _render_options(ex, export=True)
     _mix_options(ex)
     _delivery_options(ex)
-    for q in (n, sc, tk, se, st, no, ex):
+    for q in (n, sc, tk, se, st, no, us, ac, ex):
         q.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
     b = sub.add_parser("batch", help="many cuts on Ray: a project per cut, its takes, and an export")
@@ -177,6 +188,17 @@ def _project_command(args, progress) -> None:
     elif args.action == "note":
         note = p.add_note(args.cue, args.timecode, author=args.author, text=args.text)
         print(f"note {note.id} on {note.cue_id} at {note.timecode}")
+    elif args.action == "user":
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            import getpass
+            password = getpass.getpass(f"password for {args.name}: ")
+        p.add_user(args.name, args.role, password)
+        print(f"{args.name} is the {args.role} of {p.folder.name}")
+    elif args.action == "activity":
+        for a in p.activity(args.cue):
+            print(f"{a.at}  {a.user or '(owner)':16} {a.action} {a.cue_id or ''} {a.detail}")
     elif args.action == "export":
         z = studio.export(p, args.output, progress=progress, **_settings(args, studio.project_settings(p)))
         progress.close()

@@ -34,7 +34,7 @@ from scorer.types import ReviewNote
 # project.db's version (the `meta` row schema_version). _SCHEMA below is version 1 and
 # stays so: each later version is a migration in MIGRATIONS, which a new project runs too,
 # so a project made today and one upgraded from version 1 have the same tables.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STATUSES = ("spotted", "sketch", "approved", "locked")
 # A cue moves one step forward, or back one step when someone says so explicitly.
 _FORWARD = {"spotted": "sketch", "sketch": "approved", "approved": "locked"}
@@ -67,7 +67,69 @@ CREATE TABLE IF NOT EXISTS notes (
 # (none yet: version 1 is the baseline). Each runs inside the one transaction that opening
 # an older project upgrades it in, so it uses conn.execute statement by statement:
 # executescript would commit that transaction half-way.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+def _people_and_activity(conn: sqlite3.Connection) -> None:
+    """Version 2: the people of a project (name, role, password hash) and a record of who
+    did what (takes, choices, statuses, notes, exports)."""
+    conn.execute("""CREATE TABLE IF NOT EXISTS users (
+        name TEXT PRIMARY KEY, role TEXT NOT NULL, password TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))""")
+    conn.execute("""CREATE TABLE IF NOT EXISTS activity (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL, cue_id TEXT, action TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '',
+        at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))""")
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _people_and_activity}
+
+# Who may do what. A project without people is one person's (the studio on loopback, the
+# CLI): everything is allowed. With people, each acts by their role.
+ROLES = ("director", "composer", "music editor", "sound designer", "viewer")
+MAY = {
+    "director": {"note", "take", "select", "approve", "step back", "export"},
+    "composer": {"note", "take", "select", "sketch", "lock", "unlock", "step back", "edit", "export"},
+    "music editor": {"note", "take", "select", "sketch", "edit", "export"},
+    "sound designer": {"note", "take", "export"},
+    "viewer": set(),
+}
+ACTION_WORDS = {"note": "leave notes", "take": "make takes", "select": "choose takes", "approve": "approve a cue",
+                "sketch": "move a cue to sketch", "lock": "lock a cue", "unlock": "unlock a cue",
+                "step back": "step a cue back", "edit": "edit cues", "export": "export the delivery"}
+# A status change is the action of moving into it (or out of it, for unlocking).
+STATUS_ACTION = {"sketch": "sketch", "approved": "approve", "locked": "lock"}
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    """scrypt (RFC 7914) of the password with a random salt, as 'scrypt$n$r$p$salt$hash'."""
+    if len(password) < 8:
+        raise InputError("a password needs at least 8 characters")
+    salt = salt if salt is not None else os.urandom(16)
+    n, r, p = 2 ** 14, 8, 1
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=32)
+    return f"scrypt${n}${r}${p}${salt.hex()}${digest.hex()}"
+
+
+def password_matches(password: str, stored: str) -> bool:
+    import hmac
+
+    try:
+        kind, n, r, p, salt, digest = stored.split("$")
+        if kind != "scrypt":
+            return False
+        got = hashlib.scrypt(password.encode("utf-8"), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p),
+                             dklen=len(digest) // 2)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got.hex(), digest)
+
+
+@dataclass(frozen=True)
+class Activity:
+    id: int
+    user: str
+    cue_id: str | None
+    action: str
+    detail: str
+    at: str
 
 
 @dataclass(frozen=True)
@@ -329,7 +391,8 @@ class Project:
 
     # --- selection and status --------------------------------------------------------------
 
-    def select(self, cue_id: str, take_id: int) -> None:
+    def select(self, cue_id: str, take_id: int, *, by: str | None = None) -> None:
+        self.require(by, "select")
         take = self.take(take_id)
         if take.cue_id != check_cue_id(cue_id):
             raise InputError(f"take {take_id} belongs to cue {take.cue_id}, not {cue_id}")
@@ -339,6 +402,7 @@ class Project:
             raise InputError(f"cue {cue_id} is locked; unlock it before choosing another take")
         self._write(lambda c: c.execute("INSERT INTO selection VALUES (?, ?) ON CONFLICT(cue_id) "
                                         "DO UPDATE SET take_id = excluded.take_id", (cue_id, take_id)))
+        self.log(by, "chose", cue_id, f"take {take_id}")
 
     def selected(self, cue_id: str) -> Take | None:
         row = self._db().execute("SELECT take_id FROM selection WHERE cue_id = ?", (check_cue_id(cue_id),)).fetchone()
@@ -350,12 +414,14 @@ class Project:
             raise InputError(f"no cue {cue_id} in this project")
         return row[0]
 
-    def set_status(self, cue_id: str, status: str, *, back: bool = False) -> None:
+    def set_status(self, cue_id: str, status: str, *, back: bool = False, by: str | None = None) -> None:
         """One step forward (spotted → sketch → approved → locked), or with back=True one
-        step back (unlocking is explicit). A cue needs a selected take to be approved."""
+        step back (unlocking is explicit). A cue needs a selected take to be approved.
+        by: who asks (their role must allow it: MAY)."""
         if status not in STATUSES:
             raise InputError(f"status {status!r} is not one of {', '.join(STATUSES)}")
         now = self.status(cue_id)
+        self.require(by, ("unlock" if now == "locked" else "step back") if back else STATUS_ACTION[status])
         if back:
             if _FORWARD.get(status) != now:
                 raise InputError(f"cue {cue_id} is {now}; one step back from {now} is "
@@ -366,14 +432,61 @@ class Project:
         if status in ("approved", "locked") and self.selected(cue_id) is None:
             raise InputError(f"cue {cue_id} has no chosen take yet: select one before it is {status}")
         self._write(lambda c: c.execute("UPDATE cue_status SET status = ? WHERE cue_id = ?", (status, cue_id)))
+        self.log(by, "stepped back to" if back else "moved on to", cue_id, status)
 
     def regenerable(self, cue_ids) -> list[str]:
         """The cues a bulk regenerate may touch: never approved or locked ones."""
         return [c for c in cue_ids if self.status(c) not in ("approved", "locked")]
 
+    # --- people and what they did -------------------------------------------------------------
+
+    def add_user(self, name: str, role: str, password: str) -> None:
+        """A person of the project, with a role (ROLES) and a password (kept as its scrypt hash)."""
+        name = name.strip()
+        if not re.fullmatch(r"[^\W\d][\w .'-]{0,39}", name):
+            raise InputError(f"a user's name is letters (and digits, spaces, . ' -), up to 40: got {name!r}")
+        if role not in ROLES:
+            raise InputError(f"role {role!r} is not one of {', '.join(ROLES)}")
+        hashed = hash_password(password)
+        self._write(lambda c: c.execute("INSERT INTO users (name, role, password) VALUES (?, ?, ?) "
+                                        "ON CONFLICT(name) DO UPDATE SET role = excluded.role, "
+                                        "password = excluded.password", (name, role, hashed)))
+
+    def users(self) -> dict[str, str]:
+        """name → role."""
+        return dict(self._db().execute("SELECT name, role FROM users ORDER BY name").fetchall())
+
+    def login(self, name: str, password: str) -> bool:
+        row = self._db().execute("SELECT password FROM users WHERE name = ?", ((name or "").strip(),)).fetchone()
+        return row is not None and password_matches(password or "", row[0])
+
+    def require(self, by: str | None, action: str) -> None:
+        """Refuse `action` unless `by`'s role allows it. by None: the project's own owner
+        (the CLI, a studio without people), who may do anything."""
+        if by is None:
+            return
+        role = self.users().get(by)
+        if role is None:
+            raise InputError(f"{by} is not one of this project's people")
+        if action not in MAY[role]:
+            allowed = sorted(r for r in ROLES if action in MAY[r])
+            raise InputError(f"{by} is the {role}: to {ACTION_WORDS[action]} is for the "
+                             + (" or the ".join(allowed) if allowed else "nobody"))
+
+    def log(self, by: str | None, action: str, cue_id: str | None = None, detail: str = "") -> None:
+        self._write(lambda c: c.execute("INSERT INTO activity (user, cue_id, action, detail) VALUES (?, ?, ?, ?)",
+                                        (by or "", cue_id, action, detail[:200])))
+
+    def activity(self, cue_id: str | None = None) -> list[Activity]:
+        sql = "SELECT id, user, cue_id, action, detail, at FROM activity"
+        rows = (self._db().execute(sql + " ORDER BY id").fetchall() if cue_id is None else
+                self._db().execute(sql + " WHERE cue_id = ? ORDER BY id", (cue_id,)).fetchall())
+        return [Activity(*r) for r in rows]
+
     # --- notes ---------------------------------------------------------------------------------
 
-    def add_note(self, cue_id: str | None, timecode: str, *, author: str, text: str) -> NoteRow:
+    def add_note(self, cue_id: str | None, timecode: str, *, author: str, text: str,
+                 by: str | None = None) -> NoteRow:
         """Pin a note to a frame of the cut and to the cue that holds it (cue_id None: that
         cue; a cue named that does not hold the frame is refused, naming the one that does).
         The timecode is the picture's own (as the cue sheet prints it, from the cut's start
@@ -407,9 +520,11 @@ class Project:
             cue_id = holding[0].id
         elif cue_id not in {c.id for c in holding}:
             raise InputError(f"{where} is not in cue {cue_id}; it is in {holding[0].id}")
+        self.require(by, "note")
         note_id = self._write(lambda c: c.execute(
             "INSERT INTO notes (cue_id, t_s, timecode, author, text) VALUES (?, ?, ?, ?, ?)",
             (cue_id, t_s, where, author, text)).lastrowid)
+        self.log(by or author, "noted", cue_id, f"{where}: {text[:80]}")
         return next(n for n in self.notes(cue_id) if n.id == note_id)
 
     def notes(self, cue_id: str | None = None) -> list[NoteRow]:

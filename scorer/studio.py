@@ -161,18 +161,21 @@ def _cue(sheet: CueSheet, cue_id: str) -> Cue:
 
 def make_take(p: Project, cue_id: str, params: dict, *, composer: Composer | None = None,
               parent: int | None = None, backend: str = "soundfont", options: dict | None = None,
-              progress: ProgressFn | None = None) -> Take:
+              progress: ProgressFn | None = None, by: str | None = None) -> Take:
     """Compose and render one take of one cue and store it. The take's row exists from
     the start ('running'), so a crash or a cancel leaves a 'failed' take, never a half one.
     options: the backend's render options (a neural backend's model, model_path, device …)."""
     check_cue_id(cue_id)
+    p.require(by, "take")
     if p.status(cue_id) == "locked":
         raise InputError(f"cue {cue_id} is locked; unlock it before making new takes")
     composer = composer or Composer(p)
     take_id = p.start_take(cue_id, seed=params["seed"], params=params, backend=backend, parent=parent)
     try:
         files = _render_take(composer, cue_id, params, backend=backend, options=options, progress=progress)
-        return p.finish_take(take_id, files)
+        take = p.finish_take(take_id, files)
+        p.log(by, "made", cue_id, f"take {take_id} ({backend}, seed {params['seed']})")
+        return take
     except BaseException as exc:            # cancelled or failed: the row says so, no files stay
         p.fail_take(take_id, f"{type(exc).__name__}: {exc}")
         raise
@@ -275,7 +278,7 @@ def _wav_bytes(audio: np.ndarray) -> bytes:
 
 def regenerate(p: Project, cue_ids: list[str], *, takes: int = 1, seeds: list[int] | None = None,
                composer: Composer | None = None, bulk: bool = False, backend: str = "soundfont",
-               progress: ProgressFn | None = None) -> list[Take]:
+               progress: ProgressFn | None = None, by: str | None = None) -> list[Take]:
     """New takes with new seeds (or the given ones) for each cue, everything else as the
     cue's selected take has it. A new seed is the project's next take seed for the cue
     (next_take_seed: the same seeds `scorer batch` gives its takes), so a project asked
@@ -283,6 +286,7 @@ def regenerate(p: Project, cue_ids: list[str], *, takes: int = 1, seeds: list[in
     cues; asking for one of them by name is refused instead."""
     if not 1 <= takes <= MAX_TAKES_AT_ONCE:
         raise InputError(f"takes must be 1…{MAX_TAKES_AT_ONCE}, got {takes}")
+    p.require(by, "take")
     ids = p.regenerable(cue_ids) if bulk else list(cue_ids)
     for cid in ids:
         if not bulk and p.status(cid) in ("approved", "locked"):
@@ -295,7 +299,8 @@ def regenerate(p: Project, cue_ids: list[str], *, takes: int = 1, seeds: list[in
         for k in range(takes):
             seed = seeds[k] if seeds and k < len(seeds) else next_take_seed(p, cid)
             params = {**base, "seed": seed}
-            out.append(make_take(p, cid, params, composer=composer, parent=_selected_id(p, cid), backend=backend))
+            out.append(make_take(p, cid, params, composer=composer, parent=_selected_id(p, cid), backend=backend,
+                                 by=by))
             if progress:
                 progress("takes", i * takes + k + 1, total)
     return out
@@ -323,19 +328,20 @@ def next_take_seed(p: Project, cue_id: str) -> int:
 
 
 def regenerate_in(folder: str, cue_ids: list[str], *, takes: int = 1, bulk: bool = False,
-                  backend: str = "soundfont") -> list[int]:
+                  backend: str = "soundfont", by: str | None = None) -> list[int]:
     """regenerate() on the project in `folder`, returning the new takes' ids: what a
     worker process runs for the studio (so rendering never holds up its page)."""
-    return [t.id for t in regenerate(Project.open(folder), cue_ids, takes=takes, bulk=bulk, backend=backend)]
+    return [t.id for t in regenerate(Project.open(folder), cue_ids, takes=takes, bulk=bulk, backend=backend,
+                                     by=by)]
 
 
-def refine_in(folder: str, cue_id: str, change: dict) -> int:
+def refine_in(folder: str, cue_id: str, change: dict, by: str | None = None) -> int:
     """refine_take() on the project in `folder` (for a worker process); the new take's id."""
-    return refine_take(Project.open(folder), cue_id, **change).id
+    return refine_take(Project.open(folder), cue_id, by=by, **change).id
 
 
 def refine_take(p: Project, cue_id: str, *, composer: Composer | None = None,
-                progress: ProgressFn | None = None, **change) -> Take:
+                progress: ProgressFn | None = None, by: str | None = None, **change) -> Take:
     """A new take of `cue_id` that changes one or more of REFINABLE (or the seed) and keeps
     everything else of the selected take (or of the project's first composition)."""
     unknown = set(change) - set(REFINABLE) - {"seed"}
@@ -343,7 +349,7 @@ def refine_take(p: Project, cue_id: str, *, composer: Composer | None = None,
         raise InputError(f"refine changes one of {', '.join(('seed',) + REFINABLE)}; got {sorted(change) or 'nothing'}")
     params = {**current_params(p, cue_id), **{k: v for k, v in change.items()}}
     params = take_params(**params)
-    return make_take(p, cue_id, params, composer=composer, parent=_selected_id(p, cue_id), progress=progress)
+    return make_take(p, cue_id, params, composer=composer, parent=_selected_id(p, cue_id), progress=progress, by=by)
 
 
 def current_params(p: Project, cue_id: str) -> dict:
@@ -420,8 +426,9 @@ def take_file(p: Project, take: Take, name: str) -> Path:
 
 # --- the cue sheet ---------------------------------------------------------------------------
 
-def save_edit(p: Project, sheet: CueSheet, *, touched: list[str]) -> CueSheet:
+def save_edit(p: Project, sheet: CueSheet, *, touched: list[str], by: str | None = None) -> CueSheet:
     """Store an edited cue sheet; refused if it changes a locked cue."""
+    p.require(by, "edit")
     before = {c.id: c for c in p.cue_sheet().cues}
     after = {c.id: c for c in sheet.cues}
     for cid in touched:
@@ -432,6 +439,8 @@ def save_edit(p: Project, sheet: CueSheet, *, touched: list[str]) -> CueSheet:
             raise InputError(f"cue {cid} is locked; unlock it before editing it")
     CueSheet.from_dict(sheet.to_dict())          # the same checks as a cues.json from disk
     p.save_cue_sheet(sheet)
+    for cid in touched:
+        p.log(by, "edited", cid)
     return sheet
 
 
@@ -598,7 +607,8 @@ EXPORT_FIELDS = ("spec", "ducking", "crossfade_s", "project", "per_cue_stems", "
 
 
 def export(p: Project, out_zip: str | os.PathLike | None = None, *, composer: Composer | None = None,
-           options: dict[str, dict] | None = None, progress: ProgressFn | None = None, **changes) -> Path:
+           options: dict[str, dict] | None = None, progress: ProgressFn | None = None, by: str | None = None,
+           **changes) -> Path:
     """The whole delivery (stems, mix, MIDI, cue sheet, timeline, preview, report) of the
     chosen takes, in `exports/<timestamp>/` inside the project and zipped beside it, by the
     project's settings with `changes` to their mix and delivery fields (EXPORT_FIELDS:
@@ -612,6 +622,7 @@ def export(p: Project, out_zip: str | os.PathLike | None = None, *, composer: Co
     from scorer.io.files import atomic_path
     from scorer.pipeline import render_mix_deliver
 
+    p.require(by, "export")
     wrong = sorted(set(changes) - set(EXPORT_FIELDS) - {"model", "model_path", "device", "prompt"})
     if wrong:
         raise InputError(f"an export sets only how the score is mixed and delivered "
@@ -640,6 +651,7 @@ def export(p: Project, out_zip: str | os.PathLike | None = None, *, composer: Co
     from scorer.io.files import write_json
     write_json(folder / "chosen_takes.json", sources)
     write_json(folder / "settings.json", settings.resolved().to_dict())
+    p.log(by, "exported", None, stamp)
     target = Path(out_zip) if out_zip is not None else p.folder / "exports" / f"{stamp}.zip"
     with atomic_path(target, suffix=".zip") as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:

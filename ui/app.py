@@ -221,6 +221,7 @@ def cue_detail(p, cue_id: str | None) -> str:
         return ""
     hits = ", ".join(f"{s_to_smpte(h.t_s, sheet.source.fps)} {h.kind}{' ✓' if h.scored else ''}" for h in c.hits)
     sel = p.selected(cue_id)
+    recent = p.activity(cue_id)[-4:]          # who did what to this cue, newest first
     tempo = ""
     if sel is not None:
         from scorer.io.takes import read_take_info
@@ -229,7 +230,9 @@ def cue_detail(p, cue_id: str | None) -> str:
         tempo = (f" · {info['key']} · {bpms[0]:g}{'' if len(bpms) == 1 else '–' + format(bpms[-1], 'g')} BPM · "
                  f"{info['tempo_map']['beats_per_bar']}/4")
     return (f"**{c.id}** {c.preset} · {c.start_s:.2f}–{c.end_s:.2f} s · status **{p.status(cue_id)}**{tempo}"
-            f"\n\nhits: {hits or 'none'}" + (f"\n\nnote: {plain(c.note)}" if c.note else ""))
+            f"\n\nhits: {hits or 'none'}" + (f"\n\nnote: {plain(c.note)}" if c.note else "")
+            + (("\n\nlately: " + " · ".join(f"{plain(a.user or 'owner')} {a.action} {plain(a.detail)}"
+                                             for a in reversed(recent))) if recent else ""))
 
 
 def timeline_html(p, cue_id: str | None) -> str:
@@ -484,6 +487,21 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
             except ScorerError as exc:
                 raise _gr_error(exc)
 
+        def who(f, request) -> str | None:
+            """Who acts: the person logged in, on a project that has people (their role
+            decides what they may do); None on a project without people (its owner)."""
+            if not _open(f).users():
+                return None
+            name = getattr(request, "username", None)
+            if not name:
+                raise InputError("this project has people: start the studio again (scorer ui) so that each "
+                                 "logs in and acts by their role")
+            return name
+
+        def _as_person(fn):
+            fn.__annotations__["request"] = gr.Request      # (strings here: see on_load)
+            return fn
+
         def preset_lists(f):
             """The preset menus list what the open project can compose with: the shipped
             presets and the user presets it keeps."""
@@ -498,32 +516,38 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
 
         # Takes are made one at a time and shown as each lands: Cancel stops before the
         # next one (a take being written is finished, never left half-made).
-        def regen(f, cue_id, n, progress=gr.Progress()):
+        @_as_person
+        def regen(f, cue_id, n, request: gr.Request = None, progress=gr.Progress()):
             try:
                 p = _open(f)
+                by = who(f, request)
                 n = int(n)
                 if not 1 <= n <= studio.MAX_TAKES_AT_ONCE:
                     raise InputError(f"takes must be 1…{studio.MAX_TAKES_AT_ONCE}, got {n}")
                 for k in range(n):
                     progress((k, n), desc=f"take {k + 1} of {n}")
-                    in_worker(studio.regenerate_in, str(p.folder), [cue_id], takes=1)
+                    in_worker(studio.regenerate_in, str(p.folder), [cue_id], takes=1, by=by)
                     yield (*refresh(f, cue_id), f"{k + 1} new take(s) of {cue_id}{'.' if k + 1 == n else ' …'}")
             except ScorerError as exc:
                 raise _gr_error(exc)
 
-        def regen_neural(f, cue_id, progress=gr.Progress()):
+        @_as_person
+        def regen_neural(f, cue_id, request: gr.Request = None, progress=gr.Progress()):
             """One MusicGen take (needs its weights; see the README). Own queue: one at a time."""
             try:
                 p = _open(f)
+                by = who(f, request)
                 progress(None, desc=f"MusicGen take of {cue_id}")
-                ids = in_worker(studio.regenerate_in, str(p.folder), [cue_id], takes=1, backend="musicgen")
+                ids = in_worker(studio.regenerate_in, str(p.folder), [cue_id], takes=1, backend="musicgen", by=by)
                 return (*refresh(f, cue_id), f"MusicGen take {ids[0]} of {cue_id}.")
             except ScorerError as exc:
                 raise _gr_error(exc)
 
-        def regen_all(f, cue_id, progress=gr.Progress()):
+        @_as_person
+        def regen_all(f, cue_id, request: gr.Request = None, progress=gr.Progress()):
             try:
                 p = _open(f)
+                by = who(f, request)
                 ids = [c.id for c in p.cue_sheet().cues]
                 todo = p.regenerable(ids)
                 skipped = sorted(set(ids) - set(todo))
@@ -532,14 +556,16 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                     yield (*refresh(f, cue_id), f"0 new take(s){note}.")
                 for k, cid in enumerate(todo):
                     progress((k, len(todo)), desc=f"cue {cid}")
-                    in_worker(studio.regenerate_in, str(p.folder), [cid], takes=1, bulk=True)
+                    in_worker(studio.regenerate_in, str(p.folder), [cid], takes=1, bulk=True, by=by)
                     yield (*refresh(f, cue_id), f"{k + 1} new take(s){note}{'.' if k + 1 == len(todo) else ' …'}")
             except ScorerError as exc:
                 raise _gr_error(exc)
 
-        def refine(f, cue_id, what, preset, value, progress=gr.Progress()):
+        @_as_person
+        def refine(f, cue_id, what, preset, value, request: gr.Request = None, progress=gr.Progress()):
             try:
                 p = _open(f)
+                by = who(f, request)
                 if what == "preset":
                     change = {"preset": preset}
                 elif what == "seed":
@@ -547,7 +573,7 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                 else:
                     change = {what: float(value)}
                 progress(None, desc=f"refining {cue_id}")
-                take_id = in_worker(studio.refine_in, str(p.folder), cue_id, change)
+                take_id = in_worker(studio.refine_in, str(p.folder), cue_id, change, by)
                 return (*refresh(f, cue_id), f"take {take_id}: {what} changed, the rest kept.")
             except (ScorerError, ValueError, TypeError) as exc:
                 raise _gr_error(exc)
@@ -570,45 +596,63 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
             except ScorerError as exc:
                 raise _gr_error(exc)
 
-        def select(f, cue_id, take_id):
+        @_as_person
+        def select(f, cue_id, take_id, request: gr.Request = None):
             try:
                 p = _open(f)
                 if take_id is None:
                     raise InputError("pick a take first")
-                p.select(cue_id, int(take_id))
+                p.select(cue_id, int(take_id), by=who(f, request))
                 return (*refresh(f, cue_id), f"{cue_id}: take {take_id} selected.")
             except ScorerError as exc:
                 raise _gr_error(exc)
 
-        def move_status(f, cue_id, status):
+        @_as_person
+        def move_status(f, cue_id, status, request: gr.Request = None):
             try:
-                _open(f).set_status(cue_id, status)
+                _open(f).set_status(cue_id, status, by=who(f, request))
                 return (*refresh(f, cue_id), f"{cue_id} is {status}.")
             except ScorerError as exc:
                 raise _gr_error(exc)
 
-        def step_back(f, cue_id):
+        @_as_person
+        def step_back(f, cue_id, request: gr.Request = None):
             try:
                 p = _open(f)
+                by = who(f, request)
                 now = p.status(cue_id)
                 order = ("spotted",) + STATUS_STEPS
                 if now == "spotted":
                     raise InputError(f"{cue_id} is spotted: nothing to step back to")
-                p.set_status(cue_id, order[order.index(now) - 1], back=True)
+                p.set_status(cue_id, order[order.index(now) - 1], back=True, by=by)
                 return (*refresh(f, cue_id), f"{cue_id} is {p.status(cue_id)}.")
             except ScorerError as exc:
                 raise _gr_error(exc)
 
         def edit(fn):
-            def handler(f, cue_id, *args):
+            """A handler for an edit of the cue sheet: fn(sheet, cue_id, *values) → (sheet,
+            touched cue ids, the cue to show). Its inputs are spelled out (Gradio maps them
+            by position and passes the request by its annotation)."""
+            def run(f, cue_id, args, request):
                 try:
                     p = _open(f)
                     sheet, touched, cue_after = fn(p.cue_sheet(), cue_id, *args)
-                    studio.save_edit(p, sheet, touched=touched)
+                    studio.save_edit(p, sheet, touched=touched, by=who(f, request))
                     return (*refresh(f, cue_after), "Cue sheet saved.")
                 except (ScorerError, TypeError, ValueError) as exc:
                     raise _gr_error(exc)
-            return handler
+
+            n = fn.__code__.co_argcount - 2
+            if n == 0:
+                def handler(f, cue_id, request: gr.Request = None):
+                    return run(f, cue_id, (), request)
+            elif n == 1:
+                def handler(f, cue_id, a, request: gr.Request = None):
+                    return run(f, cue_id, (a,), request)
+            else:
+                def handler(f, cue_id, a, b, request: gr.Request = None):
+                    return run(f, cue_id, (a, b), request)
+            return _as_person(handler)
 
         def _time(sheet, x, what):
             """Seconds into the cut of what was typed (timecode or seconds)."""
@@ -648,13 +692,14 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
 
         do_move = edit(lambda s, c, a, b: (studio.move_cue(s, c, start_s=_time(s, a, "the cue's in"),
                                                            end_s=_time(s, b, "the cue's out")), [c], c))
-        def do_set(f, cue_id, pr, it):
+        @_as_person
+        def do_set(f, cue_id, pr, it, request: gr.Request = None):
             try:
                 presets = studio.project_presets(_open(f))      # a user preset the project keeps, too
             except (ScorerError, TypeError, ValueError) as exc:
                 raise _gr_error(exc)
             return edit(lambda s, c, pr, it: (studio.set_cue(s, c, preset=pr, intensity=it, presets=presets),
-                                              [c], c))(f, cue_id, pr, it)
+                                              [c], c))(f, cue_id, pr, it, request)
         do_split = edit(lambda s, c, at: (studio.split_cue(s, c, _time(s, at, "where to split")), [c], c))
 
         def _merge(s, c):
@@ -669,19 +714,24 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
         do_move_hit = edit(lambda s, c, a, b: (studio.move_hit(s, c, _hit_time(s, c, a),
                                                                _time(s, b, "where to move it")), [c], c))
 
-        def add_note(f, cue_id, tc, author, text):
+        @_as_person
+        def add_note(f, cue_id, tc, author, text, request: gr.Request = None):
             try:
-                # Pinned to the cue that plays at the timecode, whichever cue is picked.
-                note = _open(f).add_note(None, tc or "", author=author or "", text=text or "")
+                # Pinned to the cue that plays at the timecode, whichever cue is picked; by
+                # the person logged in, where the project has people.
+                by = who(f, request)
+                note = _open(f).add_note(None, tc or "", author=by or author or "", text=text or "", by=by)
                 return (*refresh(f, cue_id), f"Note added to {note.cue_id} at {note.timecode}.")
             except ScorerError as exc:
                 raise _gr_error(exc)
 
-        def do_export(f, spec_name, also=(), progress=gr.Progress()):
+        @_as_person
+        def do_export(f, spec_name, also=(), request: gr.Request = None, progress=gr.Progress()):
             try:
                 p = _open(f)
+                changes_by = who(f, request)
                 changes = {**({"spec": spec_name} if spec_name else {}), **{k: True for k in also or ()}}
-                z = studio.export(p, progress=_progress_fn(progress), **changes)
+                z = studio.export(p, progress=_progress_fn(progress), by=changes_by, **changes)
                 preview = z.with_suffix("") / "preview.mp4"
                 return (serve_delivery(z, p.folder.name), (serve(preview) if preview.exists() else None),
                         f"Exported: {p.folder.name} temp score {z.stem}.zip")
@@ -756,7 +806,39 @@ def launch(project: str | None = None, *, host: str = "127.0.0.1", port: int = 7
     Path(projects_dir).mkdir(parents=True, exist_ok=True)
     demo = build_app(project, projects_dir=projects_dir)
     demo.queue(default_concurrency_limit=HEAVY_LIMIT, max_size=64)
+    login = tuple(auth.split(":", 1)) if auth else people_login(project, projects_dir)
     demo.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
-                       auth=tuple(auth.split(":", 1)) if auth else None, max_file_size=max_upload,
-                       show_error=True, quiet=not block)
+                auth=login, max_file_size=max_upload, show_error=True, quiet=not block)
     return demo
+
+
+def people_login(project: str | None, projects_dir: str | os.PathLike):
+    """Where projects have people (`scorer project user add`), the login that lets each of
+    them in by their own name and password (checked against its scrypt hash); None when
+    no project has any. Who may do what in a project is then their role there."""
+    from scorer.project import Project
+
+    folders = [Path(project)] if project else []
+    folders += [Path(projects_dir) / name for name in existing_projects(projects_dir)]
+
+    def has_people(folder: Path) -> bool:
+        p = Project.open(folder)
+        try:
+            return bool(p.users())
+        finally:
+            p.close()
+
+    with_people = [f for f in dict.fromkeys(folders) if has_people(f)]
+    if not with_people:
+        return None
+
+    def check(name: str, password: str) -> bool:
+        for folder in with_people:
+            p = Project.open(folder)
+            try:
+                if p.login(name, password):
+                    return True
+            finally:
+                p.close()
+        return False
+    return check
