@@ -34,6 +34,7 @@ HEAVY_LIMIT = 2              # analyses, takes and exports at once (2 cores)
 NEURAL_LIMIT = 1             # neural takes at once (one model in memory)
 MAX_UPLOAD = "4gb"
 SERVE_KEEP = 16              # files handed out (takes, previews, zips) kept for the browser
+LIVE_S = 3.0          # how often an open page shows what others did (notes, statuses, takes)
 PROJECT_NAME = re.compile(r"^[^\W_][\w -]{0,63}$")        # letters of any script, digits, space, - and _
 STATUS_STEPS = ("sketch", "approved", "locked")
 
@@ -758,6 +759,19 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
             ev.success(lambda: gr.update(choices=existing_projects(projects_dir)), None, [open_name], api_name=False,
                        **light)
         cue_pick.input(_closing(pick), [folder, cue_pick], views, api_name="view_cue", **light)
+
+        # What others do shows without a reload: every few seconds the page reads the
+        # project again for the views that never hold a choice of this person's (the
+        # timeline, the cue table, the notes, the cue's detail) — the pickers are left alone.
+        def others(f, cue_id):
+            if not f:
+                return (gr.skip(),) * 4
+            p = _open(f)
+            return timeline_html(p, cue_id), gr.update(value=cue_rows(p)), notes_markdown(p, None), cue_detail(p, cue_id)
+
+        live = gr.Timer(LIVE_S)
+        live.tick(_closing(others), [folder, cue_pick], [timeline, cue_table, notes_view, detail], api_name=False,
+                  concurrency_limit=None, show_progress="hidden", queue=False)
         # Whenever the picked cue changes (picked, or shown again after an edit or a load).
         cue_pick.change(_closing(fill_edit), [folder, cue_pick],
                         [edit_in, edit_out, split_at, hit_at, hit_to, edit_preset, edit_intensity],
