@@ -313,7 +313,9 @@ def run(cuts: list[str], out: str | os.PathLike, settings: ScoreSettings | None 
         if ray_address:
             ray.init(address=ray_address, log_to_driver=not quiet)
         else:
-            ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=not quiet)
+            # address="local": a new instance of this machine's own, never whichever Ray
+            # cluster happens to run here (Ray's default joins it, and then refuses num_cpus).
+            ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=not quiet)
 
     analyse_task = ray.remote(num_returns=2, max_retries=TAKE_RETRIES)(analyse_cut)
     take_task = ray.remote(max_retries=TAKE_RETRIES)(take_in)

@@ -53,7 +53,7 @@ def kill_once(markers: dict):
 @pytest.fixture(scope="module")
 def ray_local():
     """A local instance of 2 CPUs."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
 

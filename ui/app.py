@@ -34,6 +34,7 @@ HEAVY_LIMIT = 2              # analyses, takes and exports at once (2 cores)
 NEURAL_LIMIT = 1             # neural takes at once (one model in memory)
 MAX_UPLOAD = "4gb"
 SERVE_KEEP = 16              # files handed out (takes, previews, zips) kept for the browser
+DELIVERIES_KEEP = 4   # delivery zips a studio keeps handing out (each export's own stays in the project)
 LIVE_S = 3.0          # how often an open page shows what others did (notes, statuses, takes)
 PROJECT_NAME = re.compile(r"^[^\W_][\w -]{0,63}$")        # letters of any script, digits, space, - and _
 STATUS_STEPS = ("sketch", "approved", "locked")
@@ -297,10 +298,16 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
         return str(target)
 
     def serve_delivery(path: Path, project_name: str) -> str:
-        """A delivery zip handed out under the project's name, kept for as long as the
-        studio runs (auditions never push it out, as they push out older takes)."""
-        folder = serve_dir / "deliveries" / secrets.token_hex(8)
-        folder.mkdir(parents=True)
+        """A delivery zip handed out under the project's name. Auditions never push it out
+        (they push out older takes); the newest DELIVERIES_KEEP stay, so a long session
+        neither fills the disk nor holds on to every export it ever served."""
+        shelf = serve_dir / "deliveries"
+        shelf.mkdir(exist_ok=True)
+        old = sorted(shelf.iterdir(), key=lambda d: d.stat().st_mtime)
+        for d in old[:max(len(old) - DELIVERIES_KEEP + 1, 0)]:
+            shutil.rmtree(d, ignore_errors=True)
+        folder = shelf / secrets.token_hex(8)
+        folder.mkdir()
         target = folder / f"{project_name} temp score {path.stem}.zip"
         shutil.copyfile(path, target)
         return str(target)
