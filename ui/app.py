@@ -34,7 +34,6 @@ HEAVY_LIMIT = 2              # analyses, takes and exports at once (2 cores)
 NEURAL_LIMIT = 1             # neural takes at once (one model in memory)
 MAX_UPLOAD = "4gb"
 SERVE_KEEP = 16              # files handed out (takes, previews, zips) kept for the browser
-DELIVERIES_KEEP = 4   # delivery zips a studio keeps handing out (each export's own stays in the project)
 LIVE_S = 3.0          # how often an open page shows what others did (notes, statuses, takes)
 PROJECT_NAME = re.compile(r"^[^\W_][\w -]{0,63}$")        # letters of any script, digits, space, - and _
 STATUS_STEPS = ("sketch", "approved", "locked")
@@ -294,21 +293,6 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
         for f in old[:max(len(old) - SERVE_KEEP + 1, 0)]:
             f.unlink(missing_ok=True)
         target = serve_dir / f"{secrets.token_hex(8)}-{path.name}"
-        shutil.copyfile(path, target)
-        return str(target)
-
-    def serve_delivery(path: Path, project_name: str) -> str:
-        """A delivery zip handed out under the project's name. Auditions never push it out
-        (they push out older takes); the newest DELIVERIES_KEEP stay, so a long session
-        neither fills the disk nor holds on to every export it ever served."""
-        shelf = serve_dir / "deliveries"
-        shelf.mkdir(exist_ok=True)
-        old = sorted(shelf.iterdir(), key=lambda d: d.stat().st_mtime)
-        for d in old[:max(len(old) - DELIVERIES_KEEP + 1, 0)]:
-            shutil.rmtree(d, ignore_errors=True)
-        folder = shelf / secrets.token_hex(8)
-        folder.mkdir()
-        target = folder / f"{project_name} temp score {path.stem}.zip"
         shutil.copyfile(path, target)
         return str(target)
     start_folder = str(Path(project).resolve()) if project else ""
@@ -741,8 +725,8 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                 changes = {**({"spec": spec_name} if spec_name else {}), **{k: True for k in also or ()}}
                 z = studio.export(p, progress=_progress_fn(progress), by=changes_by, **changes)
                 preview = z.with_suffix("") / "preview.mp4"
-                return (serve_delivery(z, p.folder.name), (serve(preview) if preview.exists() else None),
-                        f"Exported: {p.folder.name} temp score {z.stem}.zip")
+                return (serve(z), (serve(preview) if preview.exists() else None),
+                        f"Exported: {z.name}")
             except ScorerError as exc:
                 raise _gr_error(exc)
 
