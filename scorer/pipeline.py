@@ -73,13 +73,15 @@ def load_themes(settings: ScoreSettings) -> tuple[object | None, dict]:
     return theme, {name: load_theme(path) for name, path in settings.motifs}
 
 
-def compose_score(sheet: CueSheet, settings: ScoreSettings, *, presets: dict, themes: tuple | None = None):
-    """The score of `sheet` by the settings (seed, forced preset, theme, motifs): what
-    `scorer score` delivers and what a project's takes start from."""
+def compose_score(sheet: CueSheet, settings: ScoreSettings, *, presets: dict, preset: str | None = None,
+                  themes: tuple | None = None):
+    """The score of `sheet` by the settings (seed, theme, motifs): what `scorer score`
+    delivers and what a project's takes start from. presets, preset: the presets and the
+    name of the one forced on every cue, as presets_with(settings.preset) gives them (None:
+    each cue's own, as the cue sheet names it)."""
     from scorer.compose import compose
 
     theme, named = themes if themes is not None else load_themes(settings)
-    _, preset = presets_with(settings.preset)
     return compose(sheet, seed=settings.seed, presets=presets, preset_override=preset, theme=theme,
                    motifs=named, cue_motifs=dict(settings.cue_motifs) or None)
 
@@ -112,8 +114,8 @@ def score(cut: str | os.PathLike, out_dir: str | os.PathLike, settings: ScoreSet
         sheet = cues if isinstance(cues, CueSheet) else load_cue_sheet(cues)
         _check_same_cut(sheet, cut)
     t = time.perf_counter()
-    presets, _ = presets_with(settings.preset)
-    composed = compose_score(sheet, settings, presets=presets, themes=themes)
+    presets, preset = presets_with(settings.preset)
+    composed = compose_score(sheet, settings, presets=presets, preset=preset, themes=themes)
     timings["compose"] = time.perf_counter() - t
     if progress:
         progress("compose", 1, 1)

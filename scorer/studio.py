@@ -123,7 +123,7 @@ class Composer:
         key = json.dumps([sheet.to_dict(), settings.to_dict()], sort_keys=True)
         if self._base is None or key != self._key:
             # The cue sheet names each cue's preset (a forced one too): composed as it says.
-            self._base = compose_score(sheet, settings.with_(preset=None), presets=self.presets)
+            self._base = compose_score(sheet, settings, presets=self.presets)
             self._key = key
         return self._base
 
