@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from scorer.music.presets import DEFAULT_FX
 from scorer.render.effects import apply_stem_fx
@@ -63,3 +64,35 @@ def test_the_chain_is_deterministic():
     x = _burst(seed=3)
     fx = DEFAULT_FX["percussion"]
     assert np.array_equal(apply_stem_fx(x, fx), apply_stem_fx(x, fx))
+
+
+def test_the_filters_have_their_textbook_responses():
+    from scipy.signal import sosfreqz
+
+    from scorer.render.effects import highpass_1st, peak, shelf
+
+    def db(section, hz):
+        _, h = sosfreqz(section[None, :], worN=[hz], fs=SAMPLE_RATE)
+        return float(20 * np.log10(abs(h[0])))
+
+    hp = highpass_1st(100.0, SAMPLE_RATE)
+    assert db(hp, 100.0) == pytest.approx(-3.01, abs=0.02)
+    assert db(hp, 25.0) == pytest.approx(-12.3, abs=0.1)              # 6 dB/octave
+    assert db(hp, 5000.0) == pytest.approx(0.0, abs=0.01)
+    low, high = shelf("low", 200.0, -6.0, SAMPLE_RATE), shelf("high", 8000.0, 4.0, SAMPLE_RATE)
+    assert db(low, 200.0) == pytest.approx(-3.0, abs=0.02) and db(low, 20.0) == pytest.approx(-6.0, abs=0.1)
+    assert db(low, 4000.0) == pytest.approx(0.0, abs=0.02)
+    assert db(high, 8000.0) == pytest.approx(2.0, abs=0.02) and db(high, 22000.0) == pytest.approx(4.0, abs=0.2)
+    bell = peak(3000.0, 5.0, 0.9, SAMPLE_RATE)
+    assert db(bell, 3000.0) == pytest.approx(5.0, abs=0.01) and abs(db(bell, 300.0)) < 0.2
+
+
+def test_a_clip_streamed_through_the_chain_in_blocks_is_the_clip_processed_whole():
+    from scorer.render.effects import StemChain
+
+    rng = np.random.default_rng(5)
+    x = (0.2 * rng.standard_normal((2, 3 * SAMPLE_RATE))).astype(np.float32)
+    fx = DEFAULT_FX["brass"]                                   # EQ and compressor
+    chain = StemChain(fx)
+    streamed = np.concatenate([chain(x[:, a:a + 20000]) for a in range(0, x.shape[1], 20000)], axis=1)
+    assert np.allclose(streamed, apply_stem_fx(x, fx), atol=1e-6)

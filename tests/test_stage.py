@@ -158,3 +158,36 @@ def test_every_stem_plays_in_the_same_one_hall(monkeypatch):
     for g in ("strings", "woodwinds", "percussion"):
         tail = lambda st: float(np.mean(st.groups[g][0].samples[:, -int(1.2 * SAMPLE_RATE):-int(0.4 * SAMPLE_RATE)] ** 2))
         assert tail(wet) > 10 * tail(dry), g
+
+
+def test_a_long_clip_streamed_in_blocks_sounds_as_one_rendered_whole(monkeypatch):
+    """A clip longer than the render block streams part by part through its file (the
+    chain's, the compressor's and the hall's state carried across blocks); a short one is
+    summed in memory. Both give the same stem."""
+    import importlib
+    sf = importlib.import_module("scorer.render.soundfont")
+    from scorer.render import get_backend
+
+    parts = [("a", "strings", 48, False, (60, 67)), ("b", "strings", 42, False, (43,)),
+             ("k", "percussion", 0, True, (36, 38, 49))]
+    score = _seated_score(parts)
+    whole = get_backend("soundfont").render(score, workers=1)
+    monkeypatch.setattr(sf, "RENDER_BLOCK", SAMPLE_RATE // 3)            # 15 blocks of ≤ 1/3 s
+    assert sf.clip_block(whole.groups["strings"][0].n_samples) <= SAMPLE_RATE // 3
+    streamed = get_backend("soundfont").render(score, workers=1)
+    for g in ("strings", "percussion"):
+        a, b = whole.groups[g][0].samples, streamed.groups[g][0].samples
+        assert a.shape == b.shape and np.abs(a).max() > 0.01
+        # float32 transforms of other lengths in the hall: equal to rounding
+        assert np.abs(a - b).max() < 1e-4 * np.abs(a).max(), g
+
+
+def test_a_clips_blocks_are_even():
+    import importlib
+    sf = importlib.import_module("scorer.render.soundfont")
+
+    for n in (1, 1000, sf.RENDER_BLOCK, sf.RENDER_BLOCK + 1, 5 * sf.RENDER_BLOCK - 3):
+        block = sf.clip_block(n)
+        blocks = -(-n // block)
+        assert block <= sf.RENDER_BLOCK and blocks == -(-n // sf.RENDER_BLOCK)
+        assert n - (blocks - 1) * block > block - blocks            # the last block is not a sliver

@@ -242,40 +242,15 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
         write_text(out / "notes.csv", notes_csv(notes))
     step()
     write_bytes(out / "score.mid", midi_bytes(score, notes))
-    # The notation (music21, pure Python: seconds for a feature) is written by a thread
-    # while this one writes the audio, which spends its time in numpy and the disk.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        notation = pool.submit(_write_notation, score, out)
-        stem_files = {g: f"stems/{stem_file_name(project, 'ALL', g, version)}" for g in sorted(mix.stems.groups)}
-        write_wavs_and_sum({out / f: mix.stem_blocks(g) for g, f in stem_files.items()}, out / "mix.wav",
-                           bext={str(out / f): stamp(f"{project} ALL {g} v{version:02d} - TEMP score", 0)
-                                 for g, f in stem_files.items()},
-                           sum_bext=stamp(f"{project} mix v{version:02d} - TEMP score", 0))
-        notation.result()
-    click_file = None
-    if click:
-        from scorer.deliver.click import click_blocks
-        from scorer.io.audio import write_wav
-        click_file = f"stems/{stem_file_name(project, 'ALL', 'click', version)}"
-        write_wav(out / click_file, click_blocks(score, n_total=mix.n_samples),
-                  bext=stamp(f"{project} click v{version:02d} - TEMP score click, count-ins, downbeats high", 0))
-    cue_files: dict[str, dict[str, str]] = {}
-    if per_cue_stems:
-        cue_files = _write_cue_stems(mix, out, project=project, version=version, stamp=stamp)
-    # Neural takes: their seed, model, prompt and parameters beside their audio (the audio
-    # is the record: MusicGen is not bit-reproducible from a seed).
-    from scorer.io.takes import write_sidecars
-    take_files = [str(p.relative_to(out)) for p in write_sidecars(mix.stems, out / "stems")]
-    from scorer.deliver.timeline import write_timeline
-    write_timeline(out / "timeline.otio", score, cue_sheet, mix_file="mix.wav", stem_files=stem_files,
-                   name=f"{project} temp score v{version:02d}", start_frame=source.start_frame, notes=notes)
-    step()
-    # One pass measures the music (hits, lines) and the programme (lines) on its way
-    # into the preview; without a preview it is read for the measurements alone.
-    meter = Meter(spans=line_spans(cue_sheet, mix.n_samples), windows=hit_windows(score, mix.n_samples))
-    music, music_for_programme = fork(mix.music_blocks())    # the clips are read once
-    preview_levels = None
-    if preview and cut_path is not None:
+
+    def measure_and_preview():
+        # One pass measures the music (hits, lines) and the programme (lines) on its way
+        # into the preview; without a preview it is read for the measurements alone.
+        meter = Meter(spans=line_spans(cue_sheet, mix.n_samples), windows=hit_windows(score, mix.n_samples))
+        music, music_for_programme = fork(mix.music_blocks())    # the clips are read once
+        if not (preview and cut_path is not None):
+            meter.finish(meter.passing(music, mix.programme_blocks(music_for_programme)))
+            return meter, None
         from scorer.deliver.preview import write_preview_under_ceiling
         from scorer.mix import GATE_DIALOGUE
 
@@ -293,12 +268,43 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
 
         gate = ([(sp.start_s, sp.end_s) for sp in cue_sheet.dialogue]
                 if mix.loudness_gate == GATE_DIALOGUE else None)
-        preview_levels = write_preview_under_ceiling(
+        levels = write_preview_under_ceiling(
             cut_path, programme_at, out / "preview.mp4", ceiling_dbtp=mix.spec.true_peak_dbtp,
             gate_s=gate, loudness_gate=mix.loudness_gate, overlay=_timecode_and_cue(score) if burn_in else None)
-    else:
-        programme = meter.passing(music, mix.programme_blocks(music_for_programme))
-    meter.finish(programme)
+        meter.finish(programme)
+        return meter, levels
+
+    # The preview (its AAC encoder releases the GIL) and the notation (music21, pure
+    # Python: seconds for a feature) are made by two threads while this one writes the
+    # audio, which spends its time in numpy and the disk. Each reads the clips itself.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="scorer-deliver") as pool:
+        measured = pool.submit(measure_and_preview)
+        notation = pool.submit(_write_notation, score, out)
+        stem_files = {g: f"stems/{stem_file_name(project, 'ALL', g, version)}" for g in sorted(mix.stems.groups)}
+        write_wavs_and_sum({out / f: mix.stem_blocks(g) for g, f in stem_files.items()}, out / "mix.wav",
+                           bext={str(out / f): stamp(f"{project} ALL {g} v{version:02d} - TEMP score", 0)
+                                 for g, f in stem_files.items()},
+                           sum_bext=stamp(f"{project} mix v{version:02d} - TEMP score", 0))
+        click_file = None
+        if click:
+            from scorer.deliver.click import click_blocks
+            from scorer.io.audio import write_wav
+            click_file = f"stems/{stem_file_name(project, 'ALL', 'click', version)}"
+            write_wav(out / click_file, click_blocks(score, n_total=mix.n_samples),
+                      bext=stamp(f"{project} click v{version:02d} - TEMP score click, count-ins, downbeats high", 0))
+        cue_files: dict[str, dict[str, str]] = {}
+        if per_cue_stems:
+            cue_files = _write_cue_stems(mix, out, project=project, version=version, stamp=stamp)
+        # Neural takes: their seed, model, prompt and parameters beside their audio (the audio
+        # is the record: MusicGen is not bit-reproducible from a seed).
+        from scorer.io.takes import write_sidecars
+        take_files = [str(p.relative_to(out)) for p in write_sidecars(mix.stems, out / "stems")]
+        from scorer.deliver.timeline import write_timeline
+        write_timeline(out / "timeline.otio", score, cue_sheet, mix_file="mix.wav", stem_files=stem_files,
+                       name=f"{project} temp score v{version:02d}", start_frame=source.start_frame, notes=notes)
+        notation.result()
+        step()
+        meter, preview_levels = measured.result()
     step()
     hits = hit_report(score, meter.excerpts)
     scored_errors = [abs(r["onset_error_ms"]) for r in hits

@@ -123,13 +123,19 @@ def duck_envelope_db(dialogue: Sequence[Span], *, start_sample: int, n: int,
         lo, hi = max(full_from - attack, start_sample), min(full_to + release, end)
         if lo >= hi:
             continue
-        k = np.arange(lo, hi, dtype=np.int64)                       # timeline samples
-        # 0 → 1 over the attack, 1 → 0 over the release (a step where a time is 0)
-        down = (np.clip((k - (full_from - attack)) / attack, 0.0, 1.0) if attack
-                else (k >= full_from).astype(np.float64))
-        up = (np.clip(((full_to + release) - k) / release, 0.0, 1.0) if release
-              else (k < full_to).astype(np.float64))
-        shape = (gain * (0.5 - 0.5 * np.cos(np.pi * np.minimum(down, up)))).astype(np.float32)
+        # At the line's gain throughout, but for the two ramps: 0 → 1 over the attack,
+        # 1 → 0 over the release (a step where a time is 0), raised-cosine shaped.
+        shape = np.full(hi - lo, gain, dtype=np.float32)
+        for a, b in ((full_from - attack, full_from), (full_to, full_to + release)):
+            a, b = max(a, lo), min(b, hi)
+            if a >= b:
+                continue
+            k = np.arange(a, b, dtype=np.int64)                     # timeline samples
+            down = (np.clip((k - (full_from - attack)) / attack, 0.0, 1.0) if attack
+                    else (k >= full_from).astype(np.float64))
+            up = (np.clip(((full_to + release) - k) / release, 0.0, 1.0) if release
+                  else (k < full_to).astype(np.float64))
+            shape[a - lo:b - lo] = gain * (0.5 - 0.5 * np.cos(np.pi * np.minimum(down, up)))
         window = slice(lo - start_sample, hi - start_sample)
         if gain < 0:
             np.minimum(dips[window], shape, out=dips[window])

@@ -78,7 +78,7 @@ class Band:
 
 @dataclass(frozen=True)
 class StemFx:
-    """The effects chain of one stem group (pedalboard, in this order): high-pass, EQ
+    """The effects chain of one stem group (render/effects.py, in this order): high-pass, EQ
     (low shelf at 200 Hz, a presence bell at 3 kHz, high shelf at 8 kHz), compressor; then
     its send into the score's one hall (render/stage.py), post-EQ. Gains in dB; 0 dB EQ and
     ratio 1 leave the signal alone; send_db at its floor (−60) sends nothing."""

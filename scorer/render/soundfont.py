@@ -34,7 +34,7 @@ from scorer.music.seating import seat_for
 from scorer.config import VARIABLES, current
 from scorer.errors import BackendUnavailable, InputError
 from scorer.io.clipstore import ClipStore
-from scorer.render.effects import stem_fx_board
+from scorer.render.effects import StemChain
 from scorer.render.stage import Hall, hall_convolver, place
 from scorer.timebase import SAMPLE_RATE, n_samples, s_to_sample
 from scorer.types import SUSTAIN_PEDAL, Clip, CueScore, Part, Score, Stems
@@ -45,7 +45,9 @@ DEFAULT_SOUNDFONTS = (
 )
 # Headroom: many voices summed at full GM velocity clip easily; mix/ sets the final level.
 SYNTH_GAIN_DB = -12.0
-RENDER_BLOCK = n_samples(10.0)      # synth → effects → file in blocks of this many samples
+# A clip is rendered in one piece up to this long (the parts summed in memory, the hall
+# in one transform), longer ones in equal blocks no longer than this (memory: a block).
+RENDER_BLOCK = n_samples(30.0)
 # Each worker loads the SoundFont (FluidR3_GM: ~450 MB in memory): more than a few cost
 # more memory than they save time.
 MAX_WORKERS = 4
@@ -268,40 +270,78 @@ def _write(f, lo: int, block: np.ndarray) -> None:
     np.ascontiguousarray(block.T, dtype=_FRAME).tofile(f)
 
 
+def clip_block(n: int) -> int:
+    """The block a clip of n samples is rendered in: the whole clip up to RENDER_BLOCK,
+    else equal blocks under it (an uneven last block would cost a full-size transform in
+    the hall for a few samples)."""
+    blocks = -(-n // RENDER_BLOCK)
+    return max(1, -(-n // max(blocks, 1)))
+
+
+def _seated(synth, sfid: int, part: Part, *, clip_start: int, n: int, block: int):
+    """One part's blocks, placed at its seat."""
+    seat = seat_for(part.program, is_drums=part.is_drums)
+    for raw in synth_blocks(synth, sfid, (part,), clip_start=clip_start, n=n, block=block):
+        yield place(raw, seat)
+
+
+class _Finish:
+    """The stem's chain and its share of the hall, block by block (state carried)."""
+
+    def __init__(self, stem: StemJob, n: int, block: int, hall: Hall | None):
+        self.chain = StemChain(stem.fx)
+        self.send = (None if hall is None or stem.fx.send_db <= NO_SEND_DB
+                     else np.float32(10 ** (stem.fx.send_db / 20)))
+        self.conv = None if self.send is None else hall_convolver(hall, block)
+        self.n, self.fade = n, min(n, n_samples(0.01))
+
+    def __call__(self, pos: int, y: np.ndarray) -> np.ndarray:
+        y = self.chain(y)
+        if self.conv is not None:
+            wet = self.conv.process(self.send * y)
+            # What rings past the clip's end is cut off: the synth's short fade.
+            y = y + _fade_clip_end(wet, pos, self.n, self.fade)
+        return y
+
+
 def render_stem(synth, sfid: int, stem: StemJob, *, clip_start: int, n: int, hall: Hall | None) -> None:
     """A group's parts, each rendered on its own and placed at its seat, summed, through
     the group's chain, and with the group's share of the hall added (its send through the
     score's one impulse response: convolution is linear, so the stems' returns sum to the
-    one hall the summed sends would give). Part by part: the first writes the file, the
-    others add to it (the file holds the sum, memory one block); the last part's pass
-    also runs the chain and the hall over the sum."""
-    board = stem_fx_board(stem.fx)
-    send = None if hall is None or stem.fx.send_db <= NO_SEND_DB else np.float32(10 ** (stem.fx.send_db / 20))
-    conv = None if send is None else hall_convolver(hall, min(RENDER_BLOCK, n))
-    fade = min(n, n_samples(0.01))
+    one hall the summed sends would give). A clip of one block (clip_block) is summed in
+    memory and written once; a longer one streams part by part through its file: the
+    first writes it, the others add to it (memory one block), the last part's pass also
+    runs the chain and the hall over the sum."""
+    block = clip_block(n)
+    finish = _Finish(stem, n, block, hall)
+    if n <= block:
+        dry = np.zeros((2, n), np.float32)
+        for part in stem.parts:
+            for y in _seated(synth, sfid, part, clip_start=clip_start, n=n, block=block):
+                dry += y
+        with open(stem.path, "wb") as f:
+            _write(f, 0, finish(0, dry))
+        return
     last = len(stem.parts) - 1
     with open(stem.path, "w+b") as f:
         for i, part in enumerate(stem.parts):
-            seat = seat_for(part.program, is_drums=part.is_drums)
             pos = 0
-            for block in synth_blocks(synth, sfid, (part,), clip_start=clip_start, n=n):
-                y = place(block, seat)
+            for y in _seated(synth, sfid, part, clip_start=clip_start, n=n, block=block):
                 if i:
-                    y += _read(f, pos, y.shape[1])
+                    y = y + _read(f, pos, y.shape[1])      # what the parts before it left
                 if i == last:
-                    y = board(np.ascontiguousarray(y), SAMPLE_RATE, reset=False)
-                    if conv is not None:
-                        wet = conv.process(send * y)
-                        # What rings past the clip's end is cut off: the synth's short fade.
-                        y = y + _fade_clip_end(wet, pos, n, fade)
+                    y = finish(pos, y)
                 _write(f, pos, y)
                 pos += y.shape[1]
 
 
-def render_cue(synth, sfid: int, job: CueJob) -> None:
-    """Every stem of one cue."""
-    for stem in job.stems:
-        render_stem(synth, sfid, stem, clip_start=job.start_sample, n=job.n_samples, hall=job.hall)
+def render_cues(synth, sfid: int, jobs, done=None) -> None:
+    """Every stem of every cue; `done(i)` as cue i is rendered."""
+    for i, job in enumerate(jobs):
+        for stem in job.stems:
+            render_stem(synth, sfid, stem, clip_start=job.start_sample, n=job.n_samples, hall=job.hall)
+        if done:
+            done(i)
 
 
 # A process keeps its synth between renders (loading a SoundFont takes ~0.3 s, a take of
@@ -328,7 +368,7 @@ def _start_worker(hall_irs: dict) -> None:
 
 
 def _render_in_worker(soundfont: str, job: CueJob) -> None:
-    render_cue(*_cached_synth(Path(soundfont)), job)
+    render_cues(*_cached_synth(Path(soundfont)), [job])
 
 
 def cue_presets(score: Score, presets: dict[str, Preset] | None) -> dict[str, Preset]:
@@ -380,10 +420,7 @@ class SoundFontBackend:
                 progress("render", i + 1, len(jobs))
 
         if n_workers <= 1:
-            synth, sfid = _cached_synth(path)
-            for i, job in enumerate(jobs):
-                render_cue(synth, sfid, job)
-                done(i)
+            render_cues(*_cached_synth(path), jobs, done)
         else:
             _render_pool(str(path), jobs, n_workers, done)
         groups: dict[str, list[Clip]] = {}

@@ -170,7 +170,8 @@ class Convolver:
 @functools.lru_cache(maxsize=8)
 def hall_convolver_spectrum(hall: Hall, block: int, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """The hall's response transformed for blocks of `block` samples: the same for every
-    stem of a render, so computed once per process and block size."""
+    stem of a cue (and of cues whose blocks round to the same size), so computed once per
+    process and block size."""
     import scipy.fft
 
     ir = hall_ir(hall, sample_rate)
@@ -181,9 +182,17 @@ def hall_convolver_spectrum(hall: Hall, block: int, sample_rate: int = SAMPLE_RA
 MIN_HALL_BLOCK = 1 << 14
 
 
+def hall_block(block: int) -> int:
+    """`block` rounded up to 2^k or 3·2^(k−1) samples (at least MIN_HALL_BLOCK): cues of
+    similar length share a transformed response, and no transform is more than half as
+    long again as its block needs."""
+    block = max(MIN_HALL_BLOCK, block)
+    p = 1 << (block - 1).bit_length()
+    return 3 * p // 4 if 3 * p // 4 >= block else p
+
+
 def hall_convolver(hall: Hall, block: int) -> Convolver:
     """A fresh Convolver through `hall` for blocks up to `block` samples (the transformed
-    response shared, the overlap state its own). A short cue's block is rounded up to a
-    power of two, so the cache holds a few sizes rather than one per cue length."""
-    block = max(MIN_HALL_BLOCK, 1 << max(0, block - 1).bit_length())
+    response shared, the overlap state its own)."""
+    block = hall_block(block)
     return Convolver(hall_ir(hall), block=block, spectrum=hall_convolver_spectrum(hall, block))
