@@ -34,7 +34,7 @@ from scorer.types import ReviewNote
 # project.db's version (the `meta` row schema_version). _SCHEMA below is version 1 and
 # stays so: each later version is a migration in MIGRATIONS, which a new project runs too,
 # so a project made today and one upgraded from version 1 have the same tables.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 STATUSES = ("spotted", "sketch", "approved", "locked")
 # A cue moves one step forward, or back one step when someone says so explicitly.
 _FORWARD = {"spotted": "sketch", "sketch": "approved", "approved": "locked"}
@@ -79,21 +79,35 @@ def _people_and_activity(conn: sqlite3.Connection) -> None:
         at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))""")
 
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _people_and_activity}
+def _threads_and_review(conn: sqlite3.Connection) -> None:
+    """Version 3: notes as review threads (a reply names the note it answers; a thread is
+    resolved or open; a note may be a request for changes) and what each person last saw
+    of the project's activity."""
+    conn.execute("ALTER TABLE notes ADD COLUMN reply_to INTEGER REFERENCES notes(id)")
+    conn.execute("ALTER TABLE notes ADD COLUMN kind TEXT NOT NULL DEFAULT 'note' CHECK (kind IN ('note', 'changes'))")
+    conn.execute("ALTER TABLE notes ADD COLUMN resolved_by TEXT")
+    conn.execute("ALTER TABLE notes ADD COLUMN resolved_at TEXT")
+    conn.execute("""CREATE TABLE IF NOT EXISTS seen (
+        user TEXT PRIMARY KEY, activity_id INTEGER NOT NULL,
+        at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))""")
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _people_and_activity, 3: _threads_and_review}
 
 # Who may do what. A project without people is one person's (the studio on loopback, the
 # CLI): everything is allowed. With people, each acts by their role.
 ROLES = ("director", "composer", "music editor", "sound designer", "viewer")
 MAY = {
-    "director": {"note", "take", "select", "approve", "step back", "export"},
-    "composer": {"note", "take", "select", "sketch", "lock", "unlock", "step back", "edit", "export"},
-    "music editor": {"note", "take", "select", "sketch", "edit", "export"},
+    "director": {"note", "take", "select", "approve", "request changes", "step back", "export", "resolve"},
+    "composer": {"note", "take", "select", "sketch", "lock", "unlock", "step back", "edit", "export", "resolve"},
+    "music editor": {"note", "take", "select", "sketch", "edit", "export", "resolve"},
     "sound designer": {"note", "take", "export"},
     "viewer": set(),
 }
 ACTION_WORDS = {"note": "leave notes", "take": "make takes", "select": "choose takes", "approve": "approve a cue",
                 "sketch": "move a cue to sketch", "lock": "lock a cue", "unlock": "unlock a cue",
-                "step back": "step a cue back", "edit": "edit cues", "export": "export the delivery"}
+                "step back": "step a cue back", "edit": "edit cues", "export": "export the delivery",
+                "request changes": "ask for changes to a cue", "resolve": "resolve or reopen someone else's note"}
 # A status change is the action of moving into it (or out of it, for unlocking).
 STATUS_ACTION = {"sketch": "sketch", "approved": "approve", "locked": "lock"}
 
@@ -309,6 +323,18 @@ class Project:
         self._write(lambda c: c.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
                                         "value = excluded.value", (f"setting.{key}", str(value))))
 
+    def next_number(self, key: str, *, at_least: int = 0) -> int:
+        """The next number of a project-wide count (the deliveries: "exports"), one more
+        than the last one given out (and than at_least), in one transaction: two people
+        asking at once get two numbers."""
+        def bump(c):
+            row = c.execute("SELECT value FROM meta WHERE key = ?", (f"count.{key}",)).fetchone()
+            n = max(int(row[0]) if row else 0, at_least) + 1
+            c.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                      (f"count.{key}", str(n)))
+            return n
+        return self._write(bump)
+
     # --- the cut and its cue sheet ------------------------------------------------------------
 
     @property
@@ -400,9 +426,16 @@ class Project:
             raise InputError(f"take {take_id} is {take.status}; only a finished take can be selected")
         if self.status(cue_id) == "locked":
             raise InputError(f"cue {cue_id} is locked; unlock it before choosing another take")
-        self._write(lambda c: c.execute("INSERT INTO selection VALUES (?, ?) ON CONFLICT(cue_id) "
-                                        "DO UPDATE SET take_id = excluded.take_id", (cue_id, take_id)))
+        # Choosing a take for a cue that had none starts its sketch: spotted → sketch.
+        def choose(c):
+            c.execute("INSERT INTO selection VALUES (?, ?) ON CONFLICT(cue_id) "
+                      "DO UPDATE SET take_id = excluded.take_id", (cue_id, take_id))
+            return c.execute("UPDATE cue_status SET status = 'sketch' WHERE cue_id = ? AND status = 'spotted'",
+                             (cue_id,)).rowcount
+        started = self._write(choose)
         self.log(by, "chose", cue_id, f"take {take_id}")
+        if started:
+            self.log(by, "moved on to", cue_id, "sketch")
 
     def selected(self, cue_id: str) -> Take | None:
         row = self._db().execute("SELECT take_id FROM selection WHERE cue_id = ?", (check_cue_id(cue_id),)).fetchone()
@@ -485,17 +518,22 @@ class Project:
 
     # --- notes ---------------------------------------------------------------------------------
 
-    def add_note(self, cue_id: str | None, timecode: str, *, author: str, text: str,
-                 by: str | None = None) -> NoteRow:
+    def add_note(self, cue_id: str | None, timecode: str | None, *, author: str, text: str,
+                 by: str | None = None, reply_to: int | None = None, kind: str = "note") -> NoteRow:
         """Pin a note to a frame of the cut and to the cue that holds it (cue_id None: that
         cue; a cue named that does not hold the frame is refused, naming the one that does).
         The timecode is the picture's own (as the cue sheet prints it, from the cut's start
         timecode) or counted from the cut's first frame; it is stored as the picture's.
-        The text is kept as plain text, never markup, up to NOTE_MAX_CHARS."""
+        The text is kept as plain text, never markup, up to NOTE_MAX_CHARS.
+        reply_to: the note this answers — the reply joins that note's thread, at its frame
+        and cue (the timecode may be left out), and reopens it if it was resolved.
+        kind: "note", or "changes" (a request for changes: request_changes())."""
         from scorer.timebase import frame_to_s, frame_to_smpte, picture_frame, s_to_smpte
 
         sheet = self.cue_sheet()
         src = sheet.source
+        if kind not in ("note", "changes"):
+            raise InputError(f"a note is a 'note' or a 'changes' request, not {kind!r}")
         if cue_id is not None and check_cue_id(cue_id) not in {c.id for c in sheet.cues}:
             raise InputError(f"no cue {cue_id} in this project")
         author, text = author.strip(), text.strip()
@@ -505,9 +543,20 @@ class Project:
             raise InputError(f"a note is at most {NOTE_MAX_CHARS} characters; this one has {len(text)}")
         if len(author) > NOTE_MAX_AUTHOR:
             raise InputError(f"an author's name is at most {NOTE_MAX_AUTHOR} characters")
-        frame = picture_frame(timecode, src.fps, start_frame=src.start_frame)
+        if reply_to is not None:
+            parent = self.note(reply_to)
+            root = parent.reply_to if parent.reply_to is not None else parent.id
+            self.require(by, "note")
+            note_id = self._write(lambda c: (
+                c.execute("UPDATE notes SET resolved_by = NULL, resolved_at = NULL WHERE id = ?", (root,)),
+                c.execute("INSERT INTO notes (cue_id, t_s, timecode, author, text, reply_to, kind) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          (parent.cue_id, parent.t_s, parent.timecode, author, text, root, kind)).lastrowid)[1])
+            self.log(by or author, "replied", parent.cue_id, f"to note {root}: {text[:80]}")
+            return self.note(note_id)
+        frame = picture_frame(timecode or "", src.fps, start_frame=src.start_frame)
         if not 0 <= frame < src.n_frames:
-            raise InputError(f"{timecode.strip()} is not inside the cut, which runs "
+            raise InputError(f"{(timecode or '').strip()} is not inside the cut, which runs "
                              f"{frame_to_smpte(src.start_frame, src.fps)}–"
                              f"{frame_to_smpte(src.start_frame + src.n_frames - 1, src.fps)}")
         t_s = frame_to_s(frame, src.fps)
@@ -522,16 +571,94 @@ class Project:
             raise InputError(f"{where} is not in cue {cue_id}; it is in {holding[0].id}")
         self.require(by, "note")
         note_id = self._write(lambda c: c.execute(
-            "INSERT INTO notes (cue_id, t_s, timecode, author, text) VALUES (?, ?, ?, ?, ?)",
-            (cue_id, t_s, where, author, text)).lastrowid)
-        self.log(by or author, "noted", cue_id, f"{where}: {text[:80]}")
-        return next(n for n in self.notes(cue_id) if n.id == note_id)
+            "INSERT INTO notes (cue_id, t_s, timecode, author, text, kind) VALUES (?, ?, ?, ?, ?, ?)",
+            (cue_id, t_s, where, author, text, kind)).lastrowid)
+        self.log(by or author, "asked for changes" if kind == "changes" else "noted", cue_id, f"{where}: {text[:80]}")
+        return self.note(note_id)
 
-    def notes(self, cue_id: str | None = None) -> list[NoteRow]:
-        sql = "SELECT id, cue_id, t_s, timecode, author, text, created_at FROM notes"
-        rows = (self._db().execute(sql + " ORDER BY t_s, id").fetchall() if cue_id is None else
-                self._db().execute(sql + " WHERE cue_id = ? ORDER BY t_s, id", (check_cue_id(cue_id),)).fetchall())
-        return [NoteRow(*r) for r in rows]
+    _NOTE_COLUMNS = "id, cue_id, t_s, timecode, author, text, created_at, reply_to, kind, resolved_by, resolved_at"
+
+    def note(self, note_id: int) -> NoteRow:
+        row = self._db().execute(f"SELECT {self._NOTE_COLUMNS} FROM notes WHERE id = ?", (int(note_id),)).fetchone()
+        if row is None:
+            raise InputError(f"no note {note_id} in this project")
+        return NoteRow(*row)
+
+    def notes(self, cue_id: str | None = None, *, author: str | None = None,
+              open_only: bool = False) -> list[NoteRow]:
+        """Notes in picture order, each thread's first note before its replies (in the
+        order they were written). Filters: the cue's, one author's threads (those they
+        began or answered), open threads only."""
+        sql = f"SELECT {self._NOTE_COLUMNS} FROM notes"
+        rows = (self._db().execute(sql).fetchall() if cue_id is None else
+                self._db().execute(sql + " WHERE cue_id = ?", (check_cue_id(cue_id),)).fetchall())
+        notes = [NoteRow(*r) for r in rows]
+        firsts = {n.id: n for n in notes if n.reply_to is None}
+        root = lambda n: n.reply_to if n.reply_to is not None else n.id  # noqa: E731
+        if open_only:
+            notes = [n for n in notes if root(n) in firsts and firsts[root(n)].open]
+        if author is not None:
+            theirs = {root(n) for n in notes if n.author == author}
+            notes = [n for n in notes if root(n) in theirs]
+        first_t = lambda n: firsts[root(n)].t_s if root(n) in firsts else n.t_s  # noqa: E731
+        return sorted(notes, key=lambda n: (first_t(n), root(n), n.reply_to is not None, n.id))
+
+    def resolve_note(self, note_id: int, *, by: str | None = None, reopen: bool = False) -> NoteRow:
+        """Mark a note's thread done (or open again). Its author may; others where their
+        role allows (MAY "resolve")."""
+        n = self.note(note_id)
+        first = self.note(n.reply_to) if n.reply_to is not None else n
+        if by is not None and by != first.author:
+            self.require(by, "resolve")
+        who = by or first.author
+        if reopen:
+            self._write(lambda c: c.execute("UPDATE notes SET resolved_by = NULL, resolved_at = NULL WHERE id = ?",
+                                            (first.id,)))
+        else:
+            self._write(lambda c: c.execute("UPDATE notes SET resolved_by = ?, "
+                                            "resolved_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+                                            (who, first.id)))
+        self.log(who, "reopened" if reopen else "resolved", first.cue_id, f"note {first.id}")
+        return self.note(first.id)
+
+    def request_changes(self, cue_id: str, text: str, *, by: str | None = None, author: str | None = None,
+                        timecode: str | None = None) -> NoteRow:
+        """Ask for changes to a cue, with a note saying which (pinned at `timecode`, or at
+        the cue's first frame). An approved cue goes back to sketch; a locked one stays
+        locked until its composer unlocks it (the note says what is wanted)."""
+        from scorer.timebase import s_to_smpte
+
+        self.require(by, "request changes")
+        if not (text or "").strip():
+            raise InputError("say what should change: a request for changes needs a note")
+        sheet = self.cue_sheet()
+        cue = next((c for c in sheet.cues if c.id == check_cue_id(cue_id)), None)
+        if cue is None:
+            raise InputError(f"no cue {cue_id} in this project")
+        src = sheet.source
+        at = timecode or s_to_smpte(cue.start_s, src.fps, start_frame=src.start_frame)
+        note = self.add_note(cue_id, at, author=by or author or "", text=text, by=by, kind="changes")
+        if self.status(cue_id) == "approved":
+            self._write(lambda c: c.execute("UPDATE cue_status SET status = 'sketch' WHERE cue_id = ?", (cue_id,)))
+            self.log(by or author, "stepped back to", cue_id, "sketch (changes asked for)")
+        return note
+
+    # --- what each person has seen ------------------------------------------------------------
+
+    def mark_seen(self, user: str) -> None:
+        """`user` has seen everything done so far."""
+        last = self._db().execute("SELECT COALESCE(MAX(id), 0) FROM activity").fetchone()[0]
+        self._write(lambda c: c.execute("INSERT INTO seen (user, activity_id) VALUES (?, ?) ON CONFLICT(user) "
+                                        "DO UPDATE SET activity_id = excluded.activity_id, "
+                                        "at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')", (user, last)))
+
+    def since_seen(self, user: str) -> list[Activity]:
+        """What others did since `user` last marked the project seen (everything, if never)."""
+        row = self._db().execute("SELECT activity_id FROM seen WHERE user = ?", (user,)).fetchone()
+        after = row[0] if row else 0
+        rows = self._db().execute("SELECT id, user, cue_id, action, detail, at FROM activity "
+                                  "WHERE id > ? AND user != ? ORDER BY id", (after, user)).fetchall()
+        return [Activity(*r) for r in rows]
 
     # --- integrity -----------------------------------------------------------------------------
 

@@ -69,10 +69,44 @@ def new_project(folder: str | os.PathLike, cut: str | os.PathLike, settings: Sco
     p.set_setting(SETTINGS_KEY, json.dumps(settings.resolved().with_(preset=name).to_dict()))
     if user:
         p.set_setting("user_presets", json.dumps(user))
+    production_waveform(p)                      # drawn on the studio's timeline
     return p
 
 
 SETTINGS_KEY = "score_settings"
+WAVEFORM_POINTS = 1200          # one per point of the studio's timeline drawing
+_WAVEFORM_RATE = 4000           # Hz: enough for a level per 1/1200 of a film
+WAVEFORM_RANGE_DB = 48.0        # the levels the timeline's sound row spans, under the loudest peak
+
+
+def production_waveform(p: Project, points: int = WAVEFORM_POINTS) -> np.ndarray | None:
+    """The cut's own sound as a picture, for the timeline: in each of `points` equal
+    stretches of the cut its peak level on a WAVEFORM_RANGE_DB scale up to the cut's
+    loudest peak (1: that peak, 0: that far below it or silence), so that quiet documentary
+    sound shows as clearly as a loud drama's. None for a cut without sound. Decoded once
+    and kept in the project's cache (by the cut's size and time), not among its files."""
+    from scorer.io.video import decode_audio
+
+    sheet = p.cue_sheet()
+    if not sheet.source.has_audio:
+        return None
+    st = Path(p.cut_path).stat()
+    cached = p.folder / "cache" / f"waveform-db-{points}-{st.st_size}-{st.st_mtime_ns}.npy"
+    if cached.is_file():
+        return np.load(cached)
+    y = decode_audio(p.cut_path, sample_rate=_WAVEFORM_RATE, mono=True)[0]
+    n = max(round(sheet.source.duration_s * _WAVEFORM_RATE), 1)
+    y = np.abs(np.pad(y[:n], (0, max(n - y.shape[0], 0))))
+    edges = np.linspace(0, n, points + 1).astype(np.int64)
+    peaks = np.array([y[a:b].max() if b > a else 0.0 for a, b in zip(edges[:-1], edges[1:])], np.float32)
+    db = 20 * np.log10(np.maximum(peaks, 1e-6))
+    levels = np.clip((db - (db.max() - WAVEFORM_RANGE_DB)) / WAVEFORM_RANGE_DB, 0.0, 1.0).astype(np.float32)
+    peaks = levels if peaks.max() > 1e-6 else np.zeros_like(peaks)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    from scorer.io.files import atomic_path
+    with atomic_path(cached, suffix=".npy") as tmp:
+        np.save(tmp, peaks)
+    return peaks
 
 
 def project_settings(p: Project) -> ScoreSettings:
@@ -426,10 +460,30 @@ def take_file(p: Project, take: Take, name: str) -> Path:
 
 # --- the cue sheet ---------------------------------------------------------------------------
 
-def save_edit(p: Project, sheet: CueSheet, *, touched: list[str], by: str | None = None) -> CueSheet:
-    """Store an edited cue sheet; refused if it changes a locked cue."""
+def cue_version(sheet: CueSheet, cue_id: str) -> str:
+    """A cue as someone saw it (a digest of its fields): what save_edit checks an edit
+    against, so that an edit made on a stale view is refused rather than undoing another's."""
+    import hashlib
+
+    cue = next((c for c in sheet.cues if c.id == cue_id), None)
+    text = "" if cue is None else json.dumps(cue.to_dict(), sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def save_edit(p: Project, sheet: CueSheet, *, touched: list[str], by: str | None = None,
+              seen: dict[str, str] | None = None) -> CueSheet:
+    """Store an edited cue sheet; refused if it changes a locked cue. seen: cue id → its
+    cue_version() as the person editing last saw it: where a touched cue has changed since
+    (someone else edited it), the edit is refused, naming who and when."""
     p.require(by, "edit")
-    before = {c.id: c for c in p.cue_sheet().cues}
+    current = p.cue_sheet()
+    for cid, version in (seen or {}).items():
+        if cid in touched and version and cue_version(current, cid) != version:
+            last = next((a for a in reversed(p.activity(cid)) if a.action == "edited"), None)
+            who = f" by {last.user or 'the owner'} at {last.at[11:19]} UTC" if last else ""
+            raise InputError(f"{cid} was changed{who} since you opened it; look at it again "
+                             f"(its fields now show the change) and make your edit once more")
+    before = {c.id: c for c in current.cues}
     after = {c.id: c for c in sheet.cues}
     for cid in touched:
         if cid in before and p.status(cid) == "locked":
@@ -606,11 +660,21 @@ EXPORT_FIELDS = ("spec", "ducking", "crossfade_s", "project", "per_cue_stems", "
                  "soundfont", "ambience")
 
 
+def export_version(p: Project) -> int:
+    """The number the project's next delivery gets (v01, v02 …), handed out once: two
+    exports at the same time get two numbers. A project exported before the count was
+    kept starts after the deliveries it holds."""
+    exports = p.folder / "exports"
+    made = [d for d in exports.iterdir() if d.is_dir() and (d / "report.json").is_file()] if exports.is_dir() else []
+    return p.next_number("exports", at_least=len(made))
+
+
 def export(p: Project, out_zip: str | os.PathLike | None = None, *, composer: Composer | None = None,
            options: dict[str, dict] | None = None, progress: ProgressFn | None = None, by: str | None = None,
            **changes) -> Path:
     """The whole delivery (stems, mix, MIDI, cue sheet, timeline, preview, report) of the
-    chosen takes, in `exports/<timestamp>/` inside the project and zipped beside it, by the
+    chosen takes, in `exports/<timestamp>/` inside the project and zipped beside it as
+    "<project> temp score v<NN>.zip" (NN: the project's deliveries in order), by the
     project's settings with `changes` to their mix and delivery fields (EXPORT_FIELDS:
     spec, ducking, crossfade_s, click, per_cue_stems, burn_in, preview …).
     options: backend name → render options (the soundfont's workers; the neural cues' model,
@@ -640,10 +704,13 @@ def export(p: Project, out_zip: str | os.PathLike | None = None, *, composer: Co
     score = chosen_score(p, composer)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{secrets.token_hex(2)}"
     folder = p.folder / "exports" / stamp
+    # The project's deliveries are numbered in order (v01, v02 …: in the stems' names,
+    # the WAV headers and the zip's name), counted from the ones already made.
+    version = export_version(p)
     try:
-        render_mix_deliver(score, sheet, p.cut_path, folder, settings, recorded=recorded or None,
-                           progress=progress, backend_options=options, presets=composer.presets,
-                           notes=tuple(p.notes()))
+        report = render_mix_deliver(score, sheet, p.cut_path, folder, settings, recorded=recorded or None,
+                                    progress=progress, backend_options=options, presets=composer.presets,
+                                    notes=tuple(p.notes()), version=version)
     except BaseException:
         import shutil
         shutil.rmtree(folder, ignore_errors=True)        # this export's own folder: no half delivery stays
@@ -651,8 +718,9 @@ def export(p: Project, out_zip: str | os.PathLike | None = None, *, composer: Co
     from scorer.io.files import write_json
     write_json(folder / "chosen_takes.json", sources)
     write_json(folder / "settings.json", settings.resolved().to_dict())
-    p.log(by, "exported", None, stamp)
-    target = Path(out_zip) if out_zip is not None else p.folder / "exports" / f"{stamp}.zip"
+    p.log(by, "exported", None, f"v{version:02d} ({stamp})")
+    name = f"{report['files']['project']} temp score v{version:02d}"
+    target = Path(out_zip) if out_zip is not None else p.folder / "exports" / f"{name}.zip"
     with atomic_path(target, suffix=".zip") as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
             for f in sorted(folder.rglob("*")):

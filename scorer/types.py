@@ -227,10 +227,20 @@ class ReviewNote:
     author: str
     text: str
     created_at: str
+    reply_to: int | None = None        # the note this one answers (a thread hangs off its first note)
+    kind: str = "note"                 # "note", or "changes": a request for changes to the cue
+    resolved_by: str | None = None     # who marked the thread done (None: open)
+    resolved_at: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.resolved_by is None
 
     def to_dict(self) -> dict:
         return {"id": self.id, "cue": self.cue_id, "t_s": self.t_s, "timecode": self.timecode,
-                "author": self.author, "text": self.text, "created_at": self.created_at}
+                "author": self.author, "text": self.text, "created_at": self.created_at,
+                "reply_to": self.reply_to, "kind": self.kind, "resolved_by": self.resolved_by,
+                "resolved_at": self.resolved_at}
 
 
 @dataclass(frozen=True)

@@ -273,3 +273,12 @@ def correlation(a: np.ndarray, b: np.ndarray) -> float:
     n = min(a.shape[1], b.shape[1])
     a, b = a[:, :n].ravel(), b[:, :n].ravel()
     return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
+
+
+def free_port() -> int:
+    """A TCP port on loopback nothing listens on (for a studio a test starts)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

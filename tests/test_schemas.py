@@ -274,38 +274,38 @@ def test_a_version_1_project_opens(tmp_path):
     assert _schema_sql(folder / "project.db") == current.read_text(encoding="utf-8")
 
 
-def _version_3_and_4(calls: list):
-    """Made-up migrations to versions 3 and 4 (after the real ones): a column, then filling it."""
-    def to_3(conn):
-        calls.append(3)
-        conn.execute("ALTER TABLE takes ADD COLUMN rating INTEGER")
-
+def _version_4_and_5(calls: list):
+    """Made-up migrations to versions 4 and 5 (after the real ones): a column, then filling it."""
     def to_4(conn):
         calls.append(4)
+        conn.execute("ALTER TABLE takes ADD COLUMN rating INTEGER")
+
+    def to_5(conn):
+        calls.append(5)
         conn.execute("UPDATE takes SET rating = 0 WHERE rating IS NULL")
-    return {**project_module.MIGRATIONS, 3: to_3, 4: to_4}
+    return {**project_module.MIGRATIONS, 4: to_4, 5: to_5}
 
 
 def test_an_older_project_is_migrated_once_in_order(tmp_path, monkeypatch):
     p = Project.create(tmp_path / "film", cut_path=tmp_path / "cut.mp4", cue_sheet=_small_sheet())
     p.finish_take(p.start_take("1M1", seed=1, params={}, backend="soundfont"), {"take.mid": b"MIDI"})
     p.close()
-    assert _version(p.db_path) == str(project_module.SCHEMA_VERSION) == "2"
+    assert _version(p.db_path) == str(project_module.SCHEMA_VERSION) == "3"
     calls = []
-    monkeypatch.setattr(project_module, "SCHEMA_VERSION", 4)
-    monkeypatch.setattr(project_module, "MIGRATIONS", _version_3_and_4(calls))
+    monkeypatch.setattr(project_module, "SCHEMA_VERSION", 5)
+    monkeypatch.setattr(project_module, "MIGRATIONS", _version_4_and_5(calls))
     q = Project.open(p.folder)
-    assert calls == [3, 4] and _version(p.db_path) == "4"
+    assert calls == [4, 5] and _version(p.db_path) == "5"
     with contextlib.closing(sqlite3.connect(p.db_path)) as c:
         assert c.execute("SELECT rating FROM takes").fetchall() == [(0,)]
     assert [t.status for t in q.takes()] == ["done"] and q.cue_sheet() == p.cue_sheet()
     q.close()
     Project.open(p.folder).close()
-    assert calls == [3, 4]                                       # once: the project is at 4 now
+    assert calls == [4, 5]                                       # once: the project is at 5 now
     # A new project is the baseline and the same migrations: the same tables as an upgraded one.
     fresh = Project.create(tmp_path / "new", cut_path=tmp_path / "cut.mp4", cue_sheet=_small_sheet())
     fresh.close()
-    assert calls == [3, 4, 3, 4]
+    assert calls == [4, 5, 4, 5]
     assert _schema_sql(fresh.db_path) == _schema_sql(p.db_path)
 
 
@@ -314,30 +314,30 @@ def test_a_failing_migration_leaves_the_project_at_its_version(tmp_path, monkeyp
     p.close()
     before = _schema_sql(p.db_path)
 
-    def to_3_fails(conn):
+    def to_5_fails(conn):
         conn.execute("UPDATE takes SET rating = 1")
         raise RuntimeError("the migration's own bug")
 
     calls = []
-    migrations = _version_3_and_4(calls)
-    monkeypatch.setattr(project_module, "SCHEMA_VERSION", 4)
-    monkeypatch.setattr(project_module, "MIGRATIONS", {**migrations, 4: to_3_fails})
+    migrations = _version_4_and_5(calls)
+    monkeypatch.setattr(project_module, "SCHEMA_VERSION", 5)
+    monkeypatch.setattr(project_module, "MIGRATIONS", {**migrations, 5: to_5_fails})
     with pytest.raises(RuntimeError, match="the migration's own bug"):
         Project.open(p.folder)
-    assert calls == [3]
-    assert _version(p.db_path) == "2" and "rating" not in _columns(p.db_path, "takes")
+    assert calls == [4]
+    assert _version(p.db_path) == "3" and "rating" not in _columns(p.db_path, "takes")
     assert _schema_sql(p.db_path) == before
-    # SQL the database refuses: said as the project's problem, still at version 1.
+    # SQL the database refuses: said as the project's problem, still at its version.
     monkeypatch.setattr(project_module, "MIGRATIONS",
-                        {**migrations, 3: lambda conn: conn.execute("ALTER TABLE no_such_table ADD COLUMN x")})
-    with pytest.raises(InputError, match="could not be upgraded from schema 2 to 4 .*no such table.*left at 2"):
+                        {**migrations, 4: lambda conn: conn.execute("ALTER TABLE no_such_table ADD COLUMN x")})
+    with pytest.raises(InputError, match="could not be upgraded from schema 3 to 5 .*no such table.*left at 3"):
         Project.open(p.folder)
-    assert _version(p.db_path) == "2"
+    assert _version(p.db_path) == "3"
     monkeypatch.undo()
     Project.open(p.folder).close()                               # this scorer still reads it
 
 
-@pytest.mark.parametrize("stored", ["3", "x", None])
+@pytest.mark.parametrize("stored", ["4", "x", None])
 def test_a_project_this_scorer_cannot_read_is_refused(tmp_path, stored):
     """A newer scorer's project.db (or one with no version a scorer wrote)."""
     p = Project.create(tmp_path / "film", cut_path=tmp_path / "cut.mp4", cue_sheet=_small_sheet())
@@ -348,7 +348,7 @@ def test_a_project_this_scorer_cannot_read_is_refused(tmp_path, stored):
         else:
             c.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (stored,))
         c.commit()
-    with pytest.raises(InputError, match=f"project.db has schema {stored}; this scorer reads up to 2") as e:
+    with pytest.raises(InputError, match=f"project.db has schema {stored}; this scorer reads up to 3") as e:
         Project.open(p.folder)
     assert str(p.db_path) in str(e.value)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import socket
+import re
 import subprocess
 import sys
 import time
@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from media import make_cut
+from media import free_port, make_cut
 from scorer import studio
 from scorer.errors import InputError
 from scorer.mix.loudness import measure
@@ -100,7 +100,6 @@ def test_locked_and_approved_cues_are_left_alone_by_bulk_regeneration(cut, tmp_p
     assert len(ids) >= 2
     first = studio.regenerate(p, [ids[0]], takes=1)[0]
     p.select(ids[0], first.id)
-    p.set_status(ids[0], "sketch")
     p.set_status(ids[0], "approved")
     p.set_status(ids[0], "locked")
     made = studio.regenerate(p, ids, takes=1, bulk=True)
@@ -224,9 +223,7 @@ def test_project_command_new_score_takes_select_note_export(cut, tmp_path):
 # --- the app -----------------------------------------------------------------------------------
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_port()
 
 
 @pytest.fixture(scope="module")
@@ -258,7 +255,7 @@ def test_the_api_regenerates_selects_and_exports_on_loopback(app, project):
     assert project.selected(cue.id).id == new[0].id
     zip_path, _, msg = c.predict("ebu", ["click"], api_name="/export")
     assert msg.startswith("Exported: ") and zipfile.ZipFile(zip_path).testzip() is None
-    assert any(n.endswith("_Click_v01.wav") for n in zipfile.ZipFile(zip_path).namelist())   # "also deliver"
+    assert any(re.search(r"_Click_v\d\d\.wav$", n) for n in zipfile.ZipFile(zip_path).namelist())   # "also deliver"
 
 
 def test_the_api_edits_a_cue_by_timecode(app, cut):
@@ -441,11 +438,12 @@ def test_the_page_in_a_real_browser_creates_a_project_and_regenerates(app, cut):
         page.locator("#regenerate").click()
         page.reload()
         page.wait_for_selector("#timeline svg", timeout=180_000)
-        for _ in range(1800):                    # (a take can take a minute on a busy machine)
-            if len([t for t in p.takes() if t.status == "done"]) >= 3:
+        # Both takes asked for are made: a reload does not cancel the rest of a batch.
+        for _ in range(3600):                    # (a take can take a minute on a busy machine)
+            if len([t for t in p.takes() if t.status == "done"]) >= 4:
                 break
             page.wait_for_timeout(100)
-        assert len([t for t in p.takes() if t.status == "done"]) >= 3, [t.status for t in p.takes()]
+        assert len([t for t in p.takes() if t.status == "done"]) == 4, [t.status for t in p.takes()]
         page.reload()
         newest = max(t.id for t in p.takes())
         page.get_by_text("Browser Film").first.wait_for(timeout=180_000)
@@ -483,7 +481,7 @@ def test_the_page_in_a_real_browser_creates_a_project_and_regenerates(app, cut):
         page.screenshot(path=str(ARTIFACTS / "studio-edit.png"), full_page=True)
         browser.close()
     assert sorted(n.text for n in p.notes()) == sorted([text, "heard it, on it"])
-    assert len([t for t in p.takes() if t.status == "done"]) >= 3
+    assert len([t for t in p.takes() if t.status == "done"]) == 4
     assert (ARTIFACTS / "studio.png").stat().st_size > 10_000
 
 
@@ -500,8 +498,12 @@ def test_cancel_stops_before_the_next_take_and_leaves_no_half_take(app, project)
         if len(project.takes(cue.id)) > before + 1:
             break
         time.sleep(0.05)
-    job.cancel()                                 # … then Cancel
-    time.sleep(3.0)
+    c.predict(api_name="/cancel_takes")          # … then Cancel
+    for _ in range(1200):                        # the take being made is finished …
+        if all(t.status in ("done", "failed") for t in project.takes(cue.id)[before:]):
+            break
+        time.sleep(0.05)
+    job.cancel()
     made = project.takes(cue.id)[before:]
     assert 1 <= len(made) < 8
     assert all(t.status in ("done", "failed") for t in made)

@@ -26,6 +26,8 @@ EXCEPTIONS = {
     ("scorer/render/ambience.py", "2 * np.pi * f0 / SAMPLE_RATE"):
         "a resonator's pole angle: a frequency over the rate (filter design)",
     ("scorer/render/stage.py", "sample_rate / 2"): "the Nyquist frequency",
+    ("scorer/render/effects.py", "2 * np.pi * freq_hz / sample_rate"):
+        "an EQ section's angular frequency: a frequency over the rate (filter design)",
     ("scorer/analyze/sound.py", "sample_rate / 2"): "the Nyquist frequency (librosa's fmax)",
     ("scorer/io/audio.py", "sample_rate * channels"): "the WAV header's byte rate (bytes per second)",
     ("scorer/render/neural/conform.py", "TRACK_RATE // g"): "a resampling ratio between two rates",

@@ -6,13 +6,16 @@
 #
 # Why a script and not just `pip install scorer[neural]`: audiocraft 1.3.0 pins
 # torch==2.1.0, av==11.0.0 (no cp311 wheel), xformers<0.0.23 and torchvision/torchtext,
-# which clash with a current stack. So: CPU torch from disk first (never an unpinned
-# torch: PyPI's default build pulls gigabytes of CUDA), then the runtime audiocraft needs,
-# pinned to the versions tested together, then audiocraft itself with --no-deps.
+# which clash with a current stack. So: the pinned torch first (never an unpinned one),
+# then the runtime audiocraft needs, pinned to the versions tested together, then
+# audiocraft itself with --no-deps.
 # Idempotent: what is already installed at the pinned version is left alone.
 #
-# Environment: PIP_FIND_LINKS (default /opt/wheels) is where the CPU torch wheel lies;
-# SCORER_TORCH (default torch==2.13.0+cpu) names it.
+# Environment: SCORER_TORCH (default torch==2.13.0) is the torch asked for. pip takes it
+# from a wheel folder where PIP_FIND_LINKS names one (e.g. a CPU build kept on disk), else
+# from the index: PyPI's Linux build of torch brings CUDA (GBs); for a CPU-only machine
+# point pip at PyTorch's CPU index first (PIP_INDEX_URL=https://download.pytorch.org/whl/cpu
+# PIP_EXTRA_INDEX_URL=https://pypi.org/simple).
 set -euo pipefail
 
 if [[ $# -ne 1 ]]; then
@@ -31,32 +34,30 @@ if [[ ! -x $py ]]; then
 fi
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
-wheels=${PIP_FIND_LINKS:-/opt/wheels}
-torch_req=${SCORER_TORCH:-torch==2.13.0+cpu}
+torch_req=${SCORER_TORCH:-torch==2.13.0}
 pip=("$py" -m pip --disable-pip-version-check)
 
-have() {   # have NAME VERSION: is NAME installed at exactly VERSION?
-    [[ "$("$py" -c "import importlib.metadata as m; print(m.version('$1'))" 2>/dev/null)" == "$2" ]]
+have() {   # have NAME VERSION: is NAME installed at VERSION (any local build of it: 2.13.0+cpu)?
+    [[ "$("$py" -c "import importlib.metadata as m; print(m.version('$1').split('+')[0])" 2>/dev/null)" == "${2%%+*}" ]]
 }
 
-# 1. torch: only the pinned CPU build. The "+cpu" local version exists only in the wheel
-#    folder (PyPI has no such release), so pip cannot pick a CUDA build; torch's own
-#    small dependencies (filelock, sympy, ...) come from the index.
+# 1. torch at the pinned version (a wheel folder in PIP_FIND_LINKS is looked in by pip
+#    itself); torch's own small dependencies (filelock, sympy, ...) come from the index.
 torch_version=${torch_req#torch==}
 if have torch "$torch_version"; then
     echo "torch $torch_version already installed"
 else
-    echo "installing $torch_req from $wheels"
+    echo "installing $torch_req"
     # torch wants setuptools >= 77; from 81 on setuptools no longer ships pkg_resources,
     # which resampy (librosa's and basic-pitch's resampler) still imports.
-    "${pip[@]}" install --find-links "$wheels" "$torch_req" "setuptools>=77.0.3,<81"
+    "${pip[@]}" install "$torch_req" "setuptools>=77.0.3,<81"
 fi
 
 # 2. The runtime audiocraft and demucs use, pinned to the set tested together. A
 #    constraint holds torch where step 1 put it, so nothing here can replace it.
 constraints=$(mktemp)
 trap 'rm -f "$constraints"' EXIT
-printf 'torch==%s\nsetuptools<81\n' "$torch_version" > "$constraints"
+printf 'torch==%s\nsetuptools<81\n' "${torch_version%%+*}" > "$constraints"
 runtime=(
     "einops==0.8.2" "julius==0.2.8" "omegaconf==2.4.0" "flashy==0.0.2" "num2words==0.5.14"
     "spacy==3.8.18" "sentencepiece==0.2.3" "transformers==5.23.0" "huggingface_hub==2.4.0"

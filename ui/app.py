@@ -22,13 +22,14 @@ import concurrent.futures.process
 import multiprocessing
 import os
 import re
-import secrets
+import hashlib
 import shutil
 import tempfile
 import threading
 from pathlib import Path
 
 from scorer.errors import InputError, ScorerError
+from ui.review import PLAYER_CSS, PLAYER_JS, PLAYER_TEMPLATE, file_url, review_config
 
 HEAVY_LIMIT = 2              # analyses, takes and exports at once (2 cores)
 NEURAL_LIMIT = 1             # neural takes at once (one model in memory)
@@ -37,6 +38,11 @@ SERVE_KEEP = 16              # files handed out (takes, previews, zips) kept for
 LIVE_S = 3.0          # how often an open page shows what others did (notes, statuses, takes)
 PROJECT_NAME = re.compile(r"^[^\W_][\w -]{0,63}$")        # letters of any script, digits, space, - and _
 STATUS_STEPS = ("sketch", "approved", "locked")
+NOTE_MAX_CHARS = 2000        # as scorer.project keeps them (checked there too)
+STATUS_HELP = ("**Statuses** — *spotted*: placed, no music chosen yet · *sketch*: takes being tried (choosing a "
+               "take starts it) · *approved*: the director's yes; Regenerate all leaves it alone · *locked*: the "
+               "composer's; no new takes or edits until unlocked. **Request changes** sends an approved cue back to "
+               "sketch with your note.")
 
 
 def project_folder(projects_dir: str | os.PathLike, name: str) -> Path:
@@ -142,8 +148,20 @@ def _heavy(fn):
     return _closing(fn, release=True)
 
 
+NEURAL_HELP = "README, section “Neural takes (MusicGen, AudioGen)”"
+
+
 def _gr_error(exc: Exception):
+    """The one message a failure shows (on the message line and as a note that closes):
+    a missing model or device said in a sentence first, pointing to where the README
+    tells how to install it, the details after."""
     import gradio as gr
+
+    from scorer.errors import BackendUnavailable
+
+    if isinstance(exc, BackendUnavailable):
+        return gr.Error(f"This machine is not set up for that kind of take yet (its model or device is missing): "
+                        f"see the {NEURAL_HELP}. The soundfont takes work as before. Details: {exc}")
     return gr.Error(str(exc))
 
 
@@ -154,6 +172,46 @@ def _progress_fn(progress):
 
 
 # --- views -----------------------------------------------------------------------------------
+
+class Batch:
+    """Takes asked for in one go (Regenerate N, Regenerate all), made one after another by
+    a thread of the studio's own: a page that reloads or closes does not stop them, Cancel
+    does (before the next take; a take being made is finished). jobs: the cue of each take."""
+
+    def __init__(self, folder: str, jobs: list[str], *, by: str | None, bulk: bool, make):
+        self.folder, self.jobs, self.by, self.bulk = folder, list(jobs), by, bulk
+        self.made = 0
+        self.error: str | None = None
+        self.cancelled = threading.Event()
+        self.finished = threading.Event()
+        self._make = make
+        self.thread = threading.Thread(target=self._run, name="scorer-takes", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            for cue_id in self.jobs:
+                if self.cancelled.is_set():
+                    break
+                self._make(self.folder, [cue_id], takes=1, bulk=self.bulk, by=self.by)
+                self.made += 1
+        except ScorerError as exc:
+            self.error = str(exc)
+        except Exception as exc:          # shown on the page; the thread must not die silently
+            self.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.finished.set()
+
+    def line(self) -> str:
+        who = f" ({self.by})" if self.by else ""
+        cues = sorted(set(self.jobs))
+        what = cues[0] if len(cues) == 1 else f"{len(cues)} cues"
+        if self.error:
+            return f"Takes for {what}{who} stopped after {self.made}: {self.error}"
+        if self.finished.is_set():
+            return f"{self.made} of {len(self.jobs)} take(s) for {what}{who} made" + (
+                " (cancelled)" if self.cancelled.is_set() and self.made < len(self.jobs) else ".")
+        return f"Making takes for {what}{who}: {self.made} of {len(self.jobs)} done …"
+
 
 def mean_intensity(cue) -> float:
     return sum(v for _, v in cue.intensity) / len(cue.intensity) if cue.intensity else 0.5
@@ -204,11 +262,40 @@ def plain(text: str) -> str:
     return _MARKDOWN_SIGNS.sub(r"\\\1", text).replace("\n", "  \n")
 
 
-def notes_markdown(p, cue_id: str | None) -> str:
-    notes = p.notes(cue_id) if cue_id else p.notes()
+def notes_markdown(p, cue_id: str | None = None, *, author: str | None = None, open_only: bool = False) -> str:
+    """The notes as threads in picture order: each first note (its number, timecode, cue,
+    author, whether it asks for changes, open or resolved) with its replies under it."""
+    notes = p.notes(cue_id, author=author, open_only=open_only)
     if not notes:
-        return "_No notes yet._"
-    return "\n".join(f"- **{n.timecode}** {n.cue_id} — *{plain(n.author)}*: {plain(n.text)}" for n in notes)
+        return "_No notes yet._" if not (cue_id or author or open_only) else "_No notes match._"
+    lines = []
+    for n in notes:
+        if n.reply_to is None:
+            state = "open" if n.open else f"resolved by {plain(n.resolved_by)}"
+            kind = " · **changes asked for**" if n.kind == "changes" else ""
+            lines.append(f"- **#{n.id}** **{n.timecode}** {n.cue_id} — *{plain(n.author)}*{kind} · {state}: "
+                         f"{plain(n.text)}")
+        else:
+            lines.append(f"    - *{plain(n.author)}*: {plain(n.text)}")
+    return "\n".join(lines)
+
+
+def thread_choices(p) -> list[tuple[str, int]]:
+    """Every thread, open ones first, as (label, first note's id)."""
+    firsts = [n for n in p.notes() if n.reply_to is None]
+    firsts.sort(key=lambda n: (not n.open, n.t_s, n.id))
+    return [(f"#{n.id} {n.timecode} {n.cue_id} {n.author}: {n.text[:50]}{'' if n.open else ' (resolved)'}", n.id)
+            for n in firsts]
+
+
+def since_markdown(p, user: str | None) -> str:
+    if not user:
+        return "_On a project with people, this lists what the others did since you last looked._"
+    acts = p.since_seen(user)
+    if not acts:
+        return "_Nothing new since you last looked._"
+    return "\n".join(f"- {a.at[:10]} {a.at[11:16]} UTC · *{plain(a.user or 'owner')}* {plain(a.action)}"
+                     f"{' ' + a.cue_id if a.cue_id else ''} {plain(a.detail)}" for a in acts[-50:])
 
 
 def cue_detail(p, cue_id: str | None) -> str:
@@ -236,13 +323,24 @@ def cue_detail(p, cue_id: str | None) -> str:
                                              for a in reversed(recent))) if recent else ""))
 
 
+TIMELINE_LEGEND = (
+    '<div class="scorer-legend" style="font-size:13px;opacity:.85;margin-top:2px">'
+    'top to bottom: timecode · shots (shade: brightness) · cues (colour: preset; white line: intensity; '
+    '✓ approved, 🔒 locked; ▼ a note) · hits (<span style="color:#ff4d4d">red</span>: the music lands it; '
+    'dashed grey: not scored) · <span style="color:#6fbf73">the cut\'s own sound</span> · '
+    '<span style="color:#7fb3ff">dialogue</span> · white line: the playhead</div>')
+
+
 def timeline_html(p, cue_id: str | None) -> str:
     from ui.timeline import timeline_svg
 
     sheet = p.cue_sheet()
     statuses = {c.id: p.status(c.id) for c in sheet.cues}
-    notes = tuple((n.t_s, f"{n.author}: {n.text[:200]}") for n in p.notes())
-    return f'<div class="scorer-timeline">{timeline_svg(sheet, selected=cue_id, statuses=statuses, notes=notes)}</div>'
+    from scorer.studio import production_waveform
+
+    notes = tuple((n.t_s, f"{n.author}: {n.text[:200]}") for n in p.notes() if n.reply_to is None)
+    svg = timeline_svg(sheet, selected=cue_id, statuses=statuses, notes=notes, waveform=production_waveform(p))
+    return f'<div class="scorer-timeline">{svg}{TIMELINE_LEGEND}</div>'
 
 
 # --- the app -----------------------------------------------------------------------------------
@@ -286,22 +384,81 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                 workers.pop("pool", None)      # the next request starts fresh workers
             raise InputError("the worker making the take stopped (out of memory?); the take is marked failed")
 
+    # Takes asked for in one go, by project folder: they run on whether or not the page that
+    # asked is still open (a reload shows them), until done or cancelled.
+    batches: dict[str, list[Batch]] = {}
+    batches_lock = threading.Lock()
+
+    def start_batch(folder: str, jobs: list[str], *, by: str | None, bulk: bool) -> Batch:
+        batch = Batch(folder, jobs, by=by, bulk=bulk,
+                      make=lambda *a, **k: in_worker(studio.regenerate_in, *a, **k))
+        with batches_lock:
+            kept = [b for b in batches.get(folder, []) if not b.finished.is_set()]
+            batches[folder] = kept[-7:] + [batch]
+        batch.thread.start()
+        return batch
+
+    def batch_lines(folder: str) -> str:
+        with batches_lock:
+            return "\n\n".join(b.line() for b in batches.get(folder, []))
+
+    def cancel_batches(folder: str, by: str | None) -> int:
+        """Cancel the project's running batches (this person's, where it has people)."""
+        with batches_lock:
+            running = [b for b in batches.get(folder, []) if not b.finished.is_set() and (by is None or b.by == by)]
+        for b in running:
+            b.cancelled.set()
+        return len(running)
+
+    def _handed_out(path: Path, shelf: Path) -> Path:
+        # One copy per file and version (its path, size and time name its folder, inside
+        # which it keeps its own name: a download is called what the file is), handed out
+        # again as long as it is there. A hard link where the disk allows: a cut can be GBs.
+        st = path.stat()
+        key = hashlib.sha256(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:20]
+        target = shelf / key / path.name
+        if target.is_file():
+            os.utime(target.parent)
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.partial")
+        try:
+            os.link(path, partial)
+        except OSError:
+            shutil.copyfile(path, partial)
+        os.replace(partial, target)
+        return target
+
     def serve(path: Path) -> str:
-        # Bounded: only the newest SERVE_KEEP hand-outs stay (Gradio's own cache copy is
-        # swept by delete_cache below), so a long session does not fill the disk.
-        old = sorted((f for f in serve_dir.iterdir() if f.is_file()), key=lambda f: f.stat().st_mtime)
-        for f in old[:max(len(old) - SERVE_KEEP + 1, 0)]:
-            f.unlink(missing_ok=True)
-        target = serve_dir / f"{secrets.token_hex(8)}-{path.name}"
-        shutil.copyfile(path, target)
+        """A file for the browser (a take, a preview, a delivery zip). Bounded: only the
+        newest SERVE_KEEP stay handed out (Gradio's own cache copy is swept by delete_cache
+        below), so a long session does not fill the disk; the review player asks again
+        for a file whose link has gone (ui/review.py)."""
+        path = Path(path)
+        target = _handed_out(path, serve_dir / "files")
+        old = sorted((d for d in (serve_dir / "files").iterdir() if d.is_dir()), key=lambda d: d.stat().st_mtime)
+        for d in old[:max(len(old) - SERVE_KEEP, 0)]:
+            if d != target.parent:
+                shutil.rmtree(d, ignore_errors=True)
         return str(target)
+
+    def serve_cut(path: str) -> str:
+        """The project's cut for the review player: kept handed out for the studio's life
+        (one per cut, linked where the disk allows), not in the rotation."""
+        return str(_handed_out(Path(path), serve_dir / "cuts"))
+
     start_folder = str(Path(project).resolve()) if project else ""
+
+    def detail_of(p, folder: str, cue_id: str | None) -> str:
+        """The cue's detail, and the takes being made in this project (by anyone)."""
+        running = batch_lines(folder)
+        return cue_detail(p, cue_id) + (f"\n\n{running}" if running else "")
 
     def refresh(folder: str, cue_id: str | None):
         """Everything that shows the project, for `cue_id` (or the first cue)."""
         if not folder:
             return ("<p>No project open.</p>", gr.update(value=[]), gr.update(choices=[], value=None),
-                    gr.update(choices=[], value=None), gr.update(choices=[], value=None), "", "", "")
+                    gr.update(choices=[], value=None), gr.update(choices=[], value=None), "", "")
         p = _open(folder)
         ids = [c.id for c in p.cue_sheet().cues]
         if cue_id not in ids:
@@ -311,7 +468,7 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
         return (timeline_html(p, cue_id), gr.update(value=cue_rows(p)), gr.update(choices=ids, value=cue_id),
                 gr.update(choices=choices, value=values[0] if values else None),
                 gr.update(choices=choices, value=values[1] if len(values) > 1 else None),
-                notes_markdown(p, None), cue_detail(p, cue_id), f"Project: `{p.folder.name}` · cut `{Path(p.cut_path).name}`")
+                detail_of(p, folder, cue_id), f"Project: `{p.folder.name}` · cut `{Path(p.cut_path).name}`")
 
     with gr.Blocks(title="scorer studio", delete_cache=(300, 900)) as demo:
         folder = gr.State(start_folder)
@@ -343,9 +500,15 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
         with gr.Column(visible=bool(start_folder)) as workspace:
             timeline = gr.HTML(elem_id="timeline")
             with gr.Row():
-                player = gr.Video(label="the cut with the temp score (after export)", interactive=False)
-                with gr.Column():
-                    cue_table = gr.Dataframe(headers=CUE_HEADERS, interactive=False, label="cues", wrap=True)
+                # The picture with the picked cue's takes: its markup never changes, what it
+                # plays comes through review_config (ui/review.py).
+                review = gr.HTML("", html_template=PLAYER_TEMPLATE, css_template=PLAYER_CSS, js_on_load=PLAYER_JS,
+                                 elem_id="review", scale=3, min_width=420)
+                # (side by side from about 1100 px; below the picture on a narrower window)
+                with gr.Column(scale=2, min_width=620):
+                    cue_table = gr.Dataframe(headers=CUE_HEADERS, interactive=False, label="cues (click a row to pick it)", elem_id="cues",
+                                             wrap=True)
+            review_cfg = gr.Textbox(visible="hidden", elem_id="review-config")
             with gr.Row():
                 # Choices change with the project; the handlers check every value they get.
                 cue_pick = gr.Dropdown(label="cue", choices=[], scale=1, allow_custom_value=True)
@@ -372,15 +535,15 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                 with gr.Row():
                     select_a = gr.Button("Select A")
                     select_b = gr.Button("Select B")
-                    watch_a = gr.Button("Watch A with picture")
-                    watch_b = gr.Button("Watch B with picture")
+                gr.Markdown(STATUS_HELP)
                 with gr.Row():
-                    status_to = gr.Radio(list(STATUS_STEPS), label="status", value="sketch",
-                                         info="spotted: placed, no music chosen · sketch: takes being tried · "
-                                              "approved: the take is the one (regenerating all leaves it alone) · "
-                                              "locked: no new takes or edits until it is unlocked")
-                    status_btn = gr.Button("Move cue on")
-                    back_btn = gr.Button("Step back (unlocks a locked cue)")
+                    approve_btn = gr.Button("Approve (director)", elem_id="approve")
+                    lock_btn = gr.Button("Lock (composer)", elem_id="lock")
+                    unlock_btn = gr.Button("Unlock (composer)", elem_id="unlock")
+                    back_btn = gr.Button("Step back one status", elem_id="step-back")
+                with gr.Row():
+                    changes_text = gr.Textbox(label="what should change", scale=3, max_length=NOTE_MAX_CHARS)
+                    changes_btn = gr.Button("Request changes (director)", elem_id="request-changes")
             with gr.Tab("Edit cue"):
                 with gr.Row():
                     # Times as timecode (the picture's, as the cue table shows) or seconds;
@@ -404,11 +567,25 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                     move_hit_btn = gr.Button("Move hit")
             with gr.Tab("Notes"):
                 with gr.Row():
-                    note_tc = gr.Textbox(label="timecode", placeholder="00:00:12:00")
+                    note_tc = gr.Textbox(label="timecode", placeholder="00:00:12:00 (or: note here, under the picture)",
+                                         elem_id="note-tc")
                     note_author = gr.Textbox(label="your name")
-                    note_text = gr.Textbox(label="note", scale=3)
+                    note_text = gr.Textbox(label="note", scale=3, max_length=NOTE_MAX_CHARS)
                     note_btn = gr.Button("Add note")
+                with gr.Row():
+                    thread = gr.Dropdown(label="thread", choices=[], value=None, scale=2, elem_id="thread")
+                    reply_text = gr.Textbox(label="reply", scale=3, max_length=NOTE_MAX_CHARS)
+                    reply_btn = gr.Button("Reply")
+                    resolve_btn = gr.Button("Resolve")
+                    reopen_btn = gr.Button("Reopen")
+                with gr.Row():
+                    notes_cue = gr.Radio(["all cues", "this cue"], value="all cues", label="show")
+                    notes_author = gr.Dropdown(["anyone"], value="anyone", label="by", allow_custom_value=True)
+                    notes_open = gr.Checkbox(label="open threads only", value=False)
                 notes_view = gr.Markdown("", elem_id="notes")
+                with gr.Accordion("Since you last looked", open=False):
+                    since_view = gr.Markdown("", elem_id="since")
+                    seen_btn = gr.Button("Mark all as seen")
             with gr.Tab("Export"):
                 spec = gr.Dropdown([("the project's", ""), *((name, name) for name in sorted(SPECS))], value="",
                                    label="loudness spec")
@@ -418,9 +595,13 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                                           label="also deliver")
                 export_btn = gr.Button("Export the delivery (zip)", variant="primary", elem_id="export")
                 export_file = gr.File(label="delivery", interactive=False)
+                player = gr.Video(label="the delivery's preview: the cut with the whole temp score", interactive=False)
         message = gr.Markdown("")
 
-        views = [timeline, cue_table, cue_pick, take_a, take_b, notes_view, detail, project_line]
+        views = [timeline, cue_table, cue_pick, take_a, take_b, detail, project_line]
+        # The notes have filters of this person's: shown by notes_of, after what changes them.
+        notes_views = [notes_view, thread, notes_author, since_view]
+        notes_inputs = [folder, cue_pick, notes_cue, notes_author, notes_open]
 
         # --- handlers: each checks its input, calls the API, and shows the project again ----
 
@@ -506,6 +687,33 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
             except ScorerError as exc:
                 raise _gr_error(exc)
 
+        def follow(batch: Batch, f: str, cue_id: str, progress, note: str = ""):
+            """Show a batch's takes as each lands, until it is done. The page may go away
+            meanwhile: the batch does not (a reload shows it on the detail line)."""
+            shown = -1
+            while True:
+                done = batch.finished.wait(0.25)
+                if batch.made != shown or done:
+                    shown = batch.made
+                    progress((batch.made, len(batch.jobs)), desc=f"take {min(batch.made + 1, len(batch.jobs))} "
+                                                                f"of {len(batch.jobs)}")
+                    if batch.error and done:
+                        raise InputError(batch.error)
+                    tail = "." if done else " …"
+                    of = f" of {batch.jobs[0]}" if len(set(batch.jobs)) == 1 and not batch.bulk else ""
+                    yield (*refresh(f, cue_id), f"{batch.made} new take(s){of}{note}"
+                                                f"{' (cancelled)' if done and batch.cancelled.is_set() else ''}{tail}")
+                if done:
+                    return
+
+        @_as_person
+        def cancel_takes(f, request: gr.Request = None):
+            if not f:
+                return ""
+            n = cancel_batches(f, who(f, request))
+            return f"Cancelling: the take being made is finished, no more start ({n} batch(es))." if n else \
+                "No takes are being made."
+
         # Takes are made one at a time and shown as each lands: Cancel stops before the
         # next one (a take being written is finished, never left half-made).
         @_as_person
@@ -516,10 +724,10 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                 n = int(n)
                 if not 1 <= n <= studio.MAX_TAKES_AT_ONCE:
                     raise InputError(f"takes must be 1…{studio.MAX_TAKES_AT_ONCE}, got {n}")
-                for k in range(n):
-                    progress((k, n), desc=f"take {k + 1} of {n}")
-                    in_worker(studio.regenerate_in, str(p.folder), [cue_id], takes=1, by=by)
-                    yield (*refresh(f, cue_id), f"{k + 1} new take(s) of {cue_id}{'.' if k + 1 == n else ' …'}")
+                p.require(by, "take")
+                if p.status(cue_id) == "locked":
+                    raise InputError(f"cue {cue_id} is locked; unlock it before making new takes")
+                yield from follow(start_batch(f, [cue_id] * n, by=by, bulk=False), f, cue_id, progress)
             except ScorerError as exc:
                 raise _gr_error(exc)
 
@@ -546,10 +754,9 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                 note = f"; approved/locked left alone: {', '.join(skipped)}" if skipped else ""
                 if not todo:
                     yield (*refresh(f, cue_id), f"0 new take(s){note}.")
-                for k, cid in enumerate(todo):
-                    progress((k, len(todo)), desc=f"cue {cid}")
-                    in_worker(studio.regenerate_in, str(p.folder), [cid], takes=1, bulk=True, by=by)
-                    yield (*refresh(f, cue_id), f"{k + 1} new take(s){note}{'.' if k + 1 == len(todo) else ' …'}")
+                    return
+                p.require(by, "take")
+                yield from follow(start_batch(f, todo, by=by, bulk=True), f, cue_id, progress, note=note)
             except ScorerError as exc:
                 raise _gr_error(exc)
 
@@ -579,15 +786,6 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
             except ScorerError as exc:
                 raise _gr_error(exc)
 
-        def watch(f, take_id, progress=gr.Progress()):
-            try:
-                p = _open(f)
-                if take_id is None:
-                    raise InputError("pick a take first")
-                return serve(studio.take_preview(p, int(take_id), progress=_progress_fn(progress)))
-            except ScorerError as exc:
-                raise _gr_error(exc)
-
         @_as_person
         def select(f, cue_id, take_id, request: gr.Request = None):
             try:
@@ -599,25 +797,39 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
             except ScorerError as exc:
                 raise _gr_error(exc)
 
-        @_as_person
-        def move_status(f, cue_id, status, request: gr.Request = None):
-            try:
-                _open(f).set_status(cue_id, status, by=who(f, request))
-                return (*refresh(f, cue_id), f"{cue_id} is {status}.")
-            except ScorerError as exc:
-                raise _gr_error(exc)
+        def _status_action(what):
+            @_as_person
+            def act(f, cue_id, request: gr.Request = None):
+                try:
+                    p = _open(f)
+                    by = who(f, request)
+                    now = p.status(cue_id)
+                    order = ("spotted",) + STATUS_STEPS
+                    if what == "approve":
+                        p.set_status(cue_id, "approved", by=by)
+                    elif what == "lock":
+                        p.set_status(cue_id, "locked", by=by)
+                    elif what == "unlock":
+                        if now != "locked":
+                            raise InputError(f"{cue_id} is {now}, not locked: nothing to unlock")
+                        p.set_status(cue_id, "approved", back=True, by=by)
+                    else:
+                        if now == "spotted":
+                            raise InputError(f"{cue_id} is spotted: nothing to step back to")
+                        p.set_status(cue_id, order[order.index(now) - 1], back=True, by=by)
+                    return (*refresh(f, cue_id), f"{cue_id} is {p.status(cue_id)}.")
+                except ScorerError as exc:
+                    raise _gr_error(exc)
+            return act
 
         @_as_person
-        def step_back(f, cue_id, request: gr.Request = None):
+        def request_changes(f, cue_id, text, request: gr.Request = None):
             try:
                 p = _open(f)
                 by = who(f, request)
-                now = p.status(cue_id)
-                order = ("spotted",) + STATUS_STEPS
-                if now == "spotted":
-                    raise InputError(f"{cue_id} is spotted: nothing to step back to")
-                p.set_status(cue_id, order[order.index(now) - 1], back=True, by=by)
-                return (*refresh(f, cue_id), f"{cue_id} is {p.status(cue_id)}.")
+                note = p.request_changes(cue_id, text or "", by=by, author=by or "owner")
+                return (*refresh(f, cue_id), f"Changes asked for on {cue_id} (note #{note.id}); "
+                                             f"{cue_id} is {p.status(cue_id)}.")
             except ScorerError as exc:
                 raise _gr_error(exc)
 
@@ -718,6 +930,48 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                 raise _gr_error(exc)
 
         @_as_person
+        def notes_of(f, cue_id, which, author, open_only, request: gr.Request = None):
+            """The notes as this person filters them, the threads to answer, who wrote
+            notes, and what others did since this person last looked."""
+            if not f:
+                return "", gr.update(choices=[], value=None), gr.update(choices=["anyone"]), ""
+            p = _open(f)
+            by = p.users() and getattr(request, "username", None) or None
+            authors = ["anyone", *sorted({n.author for n in p.notes()})]
+            author = author if author in authors else "anyone"
+            md = notes_markdown(p, cue_id if which == "this cue" and cue_id else None,
+                                author=None if author == "anyone" else author, open_only=bool(open_only))
+            return (md, gr.update(choices=thread_choices(p)), gr.update(choices=authors), since_markdown(p, by))
+
+        def _thread_action(what):
+            @_as_person
+            def act(f, cue_id, note_id, text, author, request: gr.Request = None):
+                try:
+                    p = _open(f)
+                    by = who(f, request)
+                    if note_id is None:
+                        raise InputError("pick a thread first")
+                    if what == "reply":
+                        n = p.add_note(None, None, author=by or author or "", text=text or "", by=by,
+                                       reply_to=int(note_id))
+                        done = f"Replied on #{n.reply_to}."
+                    else:
+                        n = p.resolve_note(int(note_id), by=by, reopen=what == "reopen")
+                        done = f"#{n.id} {'reopened' if what == 'reopen' else 'resolved'}."
+                    return (*refresh(f, cue_id), done)
+                except ScorerError as exc:
+                    raise _gr_error(exc)
+            return act
+
+        @_as_person
+        def mark_seen(f, request: gr.Request = None):
+            p = _open(f)
+            by = p.users() and getattr(request, "username", None) or None
+            if by:
+                p.mark_seen(by)
+            return since_markdown(p, by)
+
+        @_as_person
         def do_export(f, spec_name, also=(), request: gr.Request = None, progress=gr.Progress()):
             try:
                 p = _open(f)
@@ -754,16 +1008,56 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
         # What others do shows without a reload: every few seconds the page reads the
         # project again for the views that never hold a choice of this person's (the
         # timeline, the cue table, the notes, the cue's detail) — the pickers are left alone.
-        def others(f, cue_id):
+        @_as_person
+        def others(f, cue_id, which, author, open_only, request: gr.Request = None):
             if not f:
-                return (gr.skip(),) * 4
+                return (gr.skip(),) * 7
             p = _open(f)
-            return timeline_html(p, cue_id), gr.update(value=cue_rows(p)), notes_markdown(p, None), cue_detail(p, cue_id)
+            return (timeline_html(p, cue_id), gr.update(value=cue_rows(p)), detail_of(p, f, cue_id),
+                    *notes_of(f, cue_id, which, author, open_only, request))
+
+        # The review player: what it plays follows the picked cue and takes A and B; what it
+        # asks (a cue clicked on the timeline, files handed out again) comes as its value.
+        def config_of(f, cue_id, a, b):
+            if not f:
+                return ""
+            from ui.timeline import PAD_X
+
+            p = _open(f)
+            return review_config(p, cue_id, a, b, serve=lambda path: file_url(serve(path)),
+                                 cut_url=file_url(serve_cut(p.cut_path)), pad_x=PAD_X)
+
+        def from_player(f, asked, cue_id, a, b):
+            import json
+
+            try:
+                what = json.loads(asked or "{}")
+            except ValueError:
+                return (*(gr.skip(),) * len(views), gr.skip())
+            if not f:
+                return (*(gr.skip(),) * len(views), gr.skip())
+            if what.get("pick"):
+                return (*refresh(f, str(what["pick"])), gr.skip())     # takes A/B change: the config follows
+            return (*(gr.skip(),) * len(views), config_of(f, cue_id, a, b))
+
+        def pick_row(f, evt: gr.SelectData):
+            rows = cue_rows(_open(f)) if f else []
+            row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+            if not rows or not isinstance(row, int) or not 0 <= row < len(rows):
+                return (gr.skip(),) * len(views)
+            return refresh(f, rows[row][0])
+        pick_row.__annotations__["evt"] = gr.SelectData
 
         live = gr.Timer(LIVE_S)
-        live.tick(_closing(others), [folder, cue_pick], [timeline, cue_table, notes_view, detail], api_name=False,
+        live.tick(_closing(others), notes_inputs, [timeline, cue_table, detail, *notes_views], api_name=False,
                   concurrency_limit=None, show_progress="hidden", queue=False)
         # Whenever the picked cue changes (picked, or shown again after an edit or a load).
+        for changed in (cue_pick, take_a, take_b):
+            changed.change(_closing(config_of), [folder, cue_pick, take_a, take_b], [review_cfg], api_name=False,
+                           **light)
+        review.change(_closing(from_player), [folder, review, cue_pick, take_a, take_b], [*views, review_cfg],
+                      api_name=False, **light)
+        cue_table.select(_closing(pick_row), [folder], views, api_name=False, **light)
         cue_pick.change(_closing(fill_edit), [folder, cue_pick],
                         [edit_in, edit_out, split_at, hit_at, hit_to, edit_preset, edit_intensity],
                         api_name=False, **light)
@@ -775,15 +1069,31 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
         refine_ev = refine_btn.click(_heavy(refine), [folder, cue_pick, refine_what, refine_preset, refine_value],
                                      [*views, message], api_name="refine", **heavy)
         export_ev = export_btn.click(_heavy(do_export), [folder, spec, extras], [export_file, player, message], api_name="export", **heavy)
-        cancel_btn.click(None, None, None, cancels=[regen_ev, neural_ev, regen_all_ev, refine_ev, export_ev])
+        # Cancel: the batches of takes stop before their next take (they do not stop when a
+        # page closes); a MusicGen take, a refine and an export in progress are cancelled.
+        cancel_btn.click(_closing(cancel_takes), [folder], [message], api_name="cancel_takes",
+                         cancels=[regen_ev, neural_ev, regen_all_ev, refine_ev, export_ev], **light)
         take_a.change(_closing(audio_of), [folder, take_a], [audio_a], api_name="take_audio_a", **light)
         take_b.change(_closing(audio_of), [folder, take_b], [audio_b], api_name="take_audio_b", **light)
-        watch_a.click(_heavy(watch), [folder, take_a], [player], api_name="watch_a", **heavy)
-        watch_b.click(_heavy(watch), [folder, take_b], [player], api_name="watch_b", **heavy)
         select_a.click(_closing(select), [folder, cue_pick, take_a], [*views, message], api_name="select_a", **light)
         select_b.click(_closing(select), [folder, cue_pick, take_b], [*views, message], api_name="select_b", **light)
-        status_btn.click(_closing(move_status), [folder, cue_pick, status_to], [*views, message], api_name="set_status", **light)
-        back_btn.click(_closing(step_back), [folder, cue_pick], [*views, message], api_name="step_back", **light)
+        status_events = []
+        for btn, what in ((approve_btn, "approve"), (lock_btn, "lock"), (unlock_btn, "unlock"), (back_btn, "step_back")):
+            status_events.append(btn.click(_closing(_status_action(what)), [folder, cue_pick], [*views, message],
+                                           api_name=what, **light))
+        status_events.append(changes_btn.click(_closing(request_changes), [folder, cue_pick, changes_text],
+                                               [*views, message], api_name="request_changes", **light))
+        note_events = [note_btn.click(_closing(add_note), [folder, cue_pick, note_tc, note_author, note_text],
+                                      [*views, message], api_name="add_note", **light)]
+        for btn, what in ((reply_btn, "reply"), (resolve_btn, "resolve"), (reopen_btn, "reopen")):
+            note_events.append(btn.click(_closing(_thread_action(what)),
+                                         [folder, cue_pick, thread, reply_text, note_author], [*views, message],
+                                         api_name=f"{what}_note", **light))
+        for ev in (*status_events, *note_events, load_ev, open_ev, create_ev):
+            ev.success(_closing(notes_of), notes_inputs, notes_views, api_name=False, **light)
+        for changed in (notes_cue, notes_author, notes_open, cue_pick):
+            changed.change(_closing(notes_of), notes_inputs, notes_views, api_name=False, **light)
+        seen_btn.click(_closing(mark_seen), [folder], [since_view], api_name="mark_seen", **light)
         move_btn.click(_closing(do_move), [folder, cue_pick, edit_in, edit_out], [*views, message], api_name="move_cue", **light)
         set_btn.click(_closing(do_set), [folder, cue_pick, edit_preset, edit_intensity], [*views, message], api_name="set_cue", **light)
         split_btn.click(_closing(do_split), [folder, cue_pick, split_at], [*views, message], api_name="split_cue", **light)
@@ -791,7 +1101,6 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
         add_hit_btn.click(_closing(do_add_hit), [folder, cue_pick, hit_at], [*views, message], api_name="add_hit", **light)
         remove_hit_btn.click(_closing(do_remove_hit), [folder, cue_pick, hit_at], [*views, message], api_name="remove_hit", **light)
         move_hit_btn.click(_closing(do_move_hit), [folder, cue_pick, hit_at, hit_to], [*views, message], api_name="move_hit", **light)
-        note_btn.click(_closing(add_note), [folder, cue_pick, note_tc, note_author, note_text], [*views, message], api_name="add_note", **light)
         del header
     return demo
 

@@ -4,7 +4,8 @@ Rows, top to bottom: a timecode ruler; the shots (shade = the shot's brightness,
 thin line at every cut); the cues as coloured blocks (one colour per preset, a heavier
 outline on the selected cue, a lock or tick for locked/approved cues) with the intensity
 curve drawn over them; the hit points (solid = scored on a beat, dashed = a candidate
-the music does not hit; height = strength); and the dialogue spans. SVG keeps it sharp
+the music does not hit; height = strength); the cut's own sound (its peak level along
+the film); and the dialogue spans. SVG keeps it sharp
 at any width, needs no drawing library, and can be checked as XML in tests.
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ from xml.sax.saxutils import escape
 from scorer.timebase import s_to_smpte
 from scorer.types import CueSheet
 
-RULER_H, SHOTS_H, CUES_H, HITS_H, TALK_H = 18, 16, 44, 22, 10
+RULER_H, SHOTS_H, CUES_H, HITS_H, SOUND_H, TALK_H = 20, 16, 46, 22, 24, 10
 PAD_X = 4
 
 
@@ -42,13 +43,15 @@ def _ruler_step_s(duration_s: float, width_px: int) -> float:
 
 def timeline_svg(sheet: CueSheet, *, width_px: int = 1200, selected: str | None = None,
                  statuses: dict[str, str] | None = None, playhead_s: float | None = None,
-                 notes: tuple[tuple[float, str], ...] = ()) -> str:
+                 notes: tuple[tuple[float, str], ...] = (), waveform=None) -> str:
     """The timeline of `sheet` as an SVG document (a string). It is drawn width_px wide
     and scales to the width of the page (viewBox), so it fits the window.
 
     selected: the cue id drawn highlighted. statuses: cue id → status ("spotted",
     "sketch", "approved", "locked"). playhead_s: where the player is. notes: (time in
     seconds, what it says) of each review note, drawn as a marker on top of the cues.
+    waveform: the cut's own sound, peak levels 0…1 in equal stretches of the cut
+    (studio.production_waveform), drawn mirrored about a centre line; None: no row.
     """
     duration = max(sheet.source.duration_s, 1e-6)
     fps = sheet.source.fps
@@ -58,10 +61,11 @@ def timeline_svg(sheet: CueSheet, *, width_px: int = 1200, selected: str | None 
     y_shots = RULER_H
     y_cues = y_shots + SHOTS_H + 4
     y_hits = y_cues + CUES_H + 2
-    y_talk = y_hits + HITS_H + 2
+    y_sound = y_hits + HITS_H + 2
+    y_talk = y_sound + (SOUND_H + 2 if waveform is not None else 0)
     height = y_talk + TALK_H + 4
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" '
-           f'viewBox="0 0 {width_px} {height}" font-family="sans-serif" font-size="11" '
+           f'viewBox="0 0 {width_px} {height}" font-family="sans-serif" font-size="13" '
            f'role="img" aria-label="Timeline of {_attr(sheet.source.path)}">',
            f'<rect x="0" y="0" width="{width_px}" height="{height}" fill="#1b1b1f"/>']
 
@@ -112,6 +116,13 @@ def timeline_svg(sheet: CueSheet, *, width_px: int = 1200, selected: str | None 
                        f'<title>{escape(h.kind)} {escape(s_to_smpte(h.t_s, fps))} strength '
                        f'{h.strength:.2f}{"" if h.scored else " (not scored)"}</title></line>')
 
+    if waveform is not None and len(waveform):
+        mid, half = y_sound + SOUND_H / 2, SOUND_H / 2 - 1
+        k = len(waveform)
+        segs = " ".join(f"M{x(duration * (i + 0.5) / k):.1f},{mid - half * float(v):.1f}V{mid + half * float(v) + 0.3:.1f}"
+                        for i, v in enumerate(waveform))
+        out.append(f'<path class="sound" d="{segs}" stroke="#6fbf73" stroke-width="{max(usable / k, 0.6):.2f}" '
+                   f'fill="none"><title>the cut\'s own sound</title></path>')
     for span in sheet.dialogue:
         out.append(f'<rect class="dialogue" x="{x(span.start_s):.1f}" y="{y_talk}" '
                    f'width="{max(x(span.end_s) - x(span.start_s), 1.0):.1f}" height="{TALK_H}" '

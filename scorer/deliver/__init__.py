@@ -238,7 +238,7 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
     write_json(out / "cues.json", final_sheet.to_dict())
     write_text(out / "cuesheet.csv", cuesheet_csv(score, notes))
     if notes:
-        write_json(out / "notes.json", {"schema": "ReviewNotes.1", "notes": [n.to_dict() for n in notes]})
+        write_json(out / "notes.json", {"schema": "ReviewNotes.2", "notes": [n.to_dict() for n in notes]})
         write_text(out / "notes.csv", notes_csv(notes))
     step()
     write_bytes(out / "score.mid", midi_bytes(score, notes))

@@ -37,9 +37,14 @@ SHELF_Q = 1 / np.sqrt(2)
 PRESENCE_HZ, PRESENCE_Q = 3000.0, 0.9
 
 
+def _w0(freq_hz: float, sample_rate: int) -> float:
+    """A filter's frequency as the angle it turns per sample (radians)."""
+    return 2 * np.pi * freq_hz / sample_rate
+
+
 def highpass_1st(cutoff_hz: float, sample_rate: int) -> np.ndarray:
     """A first-order high-pass (bilinear, pre-warped: −3 dB at cutoff) as one section."""
-    k = np.tan(np.pi * cutoff_hz / sample_rate)
+    k = np.tan(_w0(cutoff_hz, sample_rate) / 2)
     return np.array([1.0, -1.0, 0.0, 1.0, (k - 1) / (k + 1), 0.0]) * np.array([1 / (1 + k)] * 2 + [1.0] * 4)
 
 
@@ -47,7 +52,7 @@ def shelf(kind: str, freq_hz: float, gain_db: float, sample_rate: int, q: float 
     """The Audio EQ Cookbook's low or high shelf (gain_db reached far from freq_hz, half
     of it at freq_hz) as one normalised section."""
     a = 10 ** (gain_db / 40)
-    w0 = 2 * np.pi * freq_hz / sample_rate
+    w0 = _w0(freq_hz, sample_rate)
     cos, alpha = np.cos(w0), np.sin(w0) / (2 * q)
     s = 1.0 if kind == "low" else -1.0            # the high shelf mirrors the low one
     b0 = a * ((a + 1) - s * (a - 1) * cos + 2 * np.sqrt(a) * alpha)
@@ -62,7 +67,7 @@ def shelf(kind: str, freq_hz: float, gain_db: float, sample_rate: int, q: float 
 def peak(freq_hz: float, gain_db: float, q: float, sample_rate: int) -> np.ndarray:
     """The Audio EQ Cookbook's peaking bell as one normalised section."""
     a = 10 ** (gain_db / 40)
-    w0 = 2 * np.pi * freq_hz / sample_rate
+    w0 = _w0(freq_hz, sample_rate)
     alpha = np.sin(w0) / (2 * q)
     a0 = 1 + alpha / a
     return np.array([1 + alpha * a, -2 * np.cos(w0), 1 - alpha * a, a0, -2 * np.cos(w0), 1 - alpha / a]) / a0
