@@ -460,6 +460,10 @@ def take_file(p: Project, take: Take, name: str) -> Path:
 
 # --- the cue sheet ---------------------------------------------------------------------------
 
+class EditConflict(InputError):
+    """An edit made on a view of a cue that someone else has changed since."""
+
+
 def cue_version(sheet: CueSheet, cue_id: str) -> str:
     """A cue as someone saw it (a digest of its fields): what save_edit checks an edit
     against, so that an edit made on a stale view is refused rather than undoing another's."""
@@ -481,8 +485,8 @@ def save_edit(p: Project, sheet: CueSheet, *, touched: list[str], by: str | None
         if cid in touched and version and cue_version(current, cid) != version:
             last = next((a for a in reversed(p.activity(cid)) if a.action == "edited"), None)
             who = f" by {last.user or 'the owner'} at {last.at[11:19]} UTC" if last else ""
-            raise InputError(f"{cid} was changed{who} since you opened it; look at it again "
-                             f"(its fields now show the change) and make your edit once more")
+            raise EditConflict(f"{cid} was changed{who} since you opened it; look at it again "
+                               f"(its fields now show the change) and make your edit once more")
     before = {c.id: c for c in current.cues}
     after = {c.id: c for c in sheet.cues}
     for cid in touched:

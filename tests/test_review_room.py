@@ -172,7 +172,7 @@ def test_a_note_at_the_playhead_approval_and_a_request_for_changes(room):
     assert ("changes", "warmer, please") in kinds and ("note", "thinned them") in kinds
 
 
-PASSWORDS = {"Dana": "director-pass-1", "Kofi": "composer-pass-1", "Vic": "viewer-pass-1"}
+PASSWORDS = {"Dana": "director-pass-1", "Kofi": "composer-pass-1", "Vic": "viewer-pass-1", "Mo": "editor-pass-1"}
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +181,7 @@ def team(tmp_path_factory):
     cut = d / "Reel 4.mp4"
     make_cut(cut, shot_frames=(120, 100, 150), speech_at=((6.0, "We never spoke of it again."),))
     p = studio.new_project(d / "projects" / "Reel 4", cut, seed=4)
-    for name, role in (("Dana", "director"), ("Kofi", "composer"), ("Vic", "viewer")):
+    for name, role in (("Dana", "director"), ("Kofi", "composer"), ("Vic", "viewer"), ("Mo", "music editor")):
         p.add_user(name, role, PASSWORDS[name])
     from ui.app import launch
 
@@ -253,4 +253,23 @@ def test_director_composer_and_viewer_review_together_without_reloading(team):
         assert {("Dana", "noted"), ("Kofi", "replied"), ("Kofi", "made"), ("Kofi", "chose"),
                 ("Dana", "moved on to")} <= acts
         director.screenshot(path=str(ARTIFACTS / "review-director.png"), full_page=True)
+        # Two people edit the same cue: the second, whose fields are stale, is told who
+        # changed it and sees the change; nothing is lost.
+        editor = _logged_in(browser, url, "Mo")
+        editor.get_by_role("tab", name="Edit cue").click()
+        start_tc = s_to_smpte(cue.start_s, src.fps, start_frame=src.start_frame)
+        playwright.expect(editor.get_by_label("in (timecode or s)")).to_have_value(start_tc, timeout=180_000)
+        composer.get_by_role("tab", name="Edit cue").click()
+        new_out = s_to_smpte(cue.end_s - 1.0, src.fps, start_frame=src.start_frame)
+        composer.get_by_label("out (timecode or s)").fill(new_out)
+        composer.get_by_role("button", name="Move in/out").click()
+        composer.get_by_text("Cue sheet saved.").first.wait_for(timeout=180_000)
+        moved_end = p.cue_sheet().cues[0].end_s
+        editor.get_by_role("button", name="Set preset and intensity").click()
+        editor.get_by_text("was changed by Kofi").first.wait_for(timeout=180_000)
+        assert p.cue_sheet().cues[0].end_s == moved_end                       # Kofi's edit stands
+        playwright.expect(editor.get_by_label("out (timecode or s)")).to_have_value(
+            s_to_smpte(moved_end, src.fps, start_frame=src.start_frame), timeout=180_000)
+        editor.get_by_role("button", name="Set preset and intensity").click()      # looked at again: saved
+        editor.get_by_text("Cue sheet saved.").first.wait_for(timeout=180_000)
         browser.close()

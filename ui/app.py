@@ -545,6 +545,7 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                     changes_text = gr.Textbox(label="what should change", scale=3, max_length=NOTE_MAX_CHARS)
                     changes_btn = gr.Button("Request changes (director)", elem_id="request-changes")
             with gr.Tab("Edit cue"):
+                edit_seen = gr.State({})        # the cue as these fields were filled from it
                 with gr.Row():
                     # Times as timecode (the picture's, as the cue table shows) or seconds;
                     # filled from the cue when it is picked.
@@ -837,25 +838,31 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
             """A handler for an edit of the cue sheet: fn(sheet, cue_id, *values) → (sheet,
             touched cue ids, the cue to show). Its inputs are spelled out (Gradio maps them
             by position and passes the request by its annotation)."""
-            def run(f, cue_id, args, request):
+            def run(f, cue_id, args, seen, request):
                 try:
                     p = _open(f)
                     sheet, touched, cue_after = fn(p.cue_sheet(), cue_id, *args)
-                    studio.save_edit(p, sheet, touched=touched, by=who(f, request))
-                    return (*refresh(f, cue_after), "Cue sheet saved.")
+                    try:
+                        # seen: the cue as this page last showed it; changed since by
+                        # someone else, the edit is not saved and the fields show the change.
+                        studio.save_edit(p, sheet, touched=touched, by=who(f, request), seen=seen or {})
+                        said = "Cue sheet saved."
+                    except studio.EditConflict as exc:
+                        cue_after, said = cue_id, f"Not saved: {exc}"
+                    return (*refresh(f, cue_after), said, *fill_edit(f, cue_after))
                 except (ScorerError, TypeError, ValueError) as exc:
                     raise _gr_error(exc)
 
             n = fn.__code__.co_argcount - 2
             if n == 0:
-                def handler(f, cue_id, request: gr.Request = None):
-                    return run(f, cue_id, (), request)
+                def handler(f, cue_id, seen=None, request: gr.Request = None):
+                    return run(f, cue_id, (), seen, request)
             elif n == 1:
-                def handler(f, cue_id, a, request: gr.Request = None):
-                    return run(f, cue_id, (a,), request)
+                def handler(f, cue_id, a, seen=None, request: gr.Request = None):
+                    return run(f, cue_id, (a,), seen, request)
             else:
-                def handler(f, cue_id, a, b, request: gr.Request = None):
-                    return run(f, cue_id, (a, b), request)
+                def handler(f, cue_id, a, b, seen=None, request: gr.Request = None):
+                    return run(f, cue_id, (a, b), seen, request)
             return _as_person(handler)
 
         def _time(sheet, x, what):
@@ -881,29 +888,30 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
         def fill_edit(f, cue_id):
             """The Edit cue fields as the picked cue has them."""
             if not f or not cue_id:
-                return ("",) * 5 + (gr.update(), gr.update())
+                return ("",) * 5 + (gr.update(), gr.update(), {})
             from scorer.timebase import s_to_smpte
 
             sheet = _open(f).cue_sheet()
             cue = next((c for c in sheet.cues if c.id == cue_id), None)
             if cue is None:
-                return ("",) * 5 + (gr.update(), gr.update())
+                return ("",) * 5 + (gr.update(), gr.update(), {})
             src = sheet.source
             tc = lambda t: s_to_smpte(t, src.fps, start_frame=src.start_frame)  # noqa: E731
             first_hit = tc(cue.hits[0].t_s) if cue.hits else ""
             return (tc(cue.start_s), tc(cue.end_s), tc((cue.start_s + cue.end_s) / 2), first_hit, first_hit,
-                    gr.update(value=cue.preset), gr.update(value=round(min(max(mean_intensity(cue), 0.0), 1.0), 2)))
+                    gr.update(value=cue.preset), gr.update(value=round(min(max(mean_intensity(cue), 0.0), 1.0), 2)),
+                    {cue_id: studio.cue_version(sheet, cue_id)})
 
         do_move = edit(lambda s, c, a, b: (studio.move_cue(s, c, start_s=_time(s, a, "the cue's in"),
                                                            end_s=_time(s, b, "the cue's out")), [c], c))
         @_as_person
-        def do_set(f, cue_id, pr, it, request: gr.Request = None):
+        def do_set(f, cue_id, pr, it, seen=None, request: gr.Request = None):
             try:
                 presets = studio.project_presets(_open(f))      # a user preset the project keeps, too
             except (ScorerError, TypeError, ValueError) as exc:
                 raise _gr_error(exc)
             return edit(lambda s, c, pr, it: (studio.set_cue(s, c, preset=pr, intensity=it, presets=presets),
-                                              [c], c))(f, cue_id, pr, it, request)
+                                              [c], c))(f, cue_id, pr, it, seen, request)
         do_split = edit(lambda s, c, at: (studio.split_cue(s, c, _time(s, at, "where to split")), [c], c))
 
         def _merge(s, c):
@@ -1058,9 +1066,8 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
         review.change(_closing(from_player), [folder, review, cue_pick, take_a, take_b], [*views, review_cfg],
                       api_name=False, **light)
         cue_table.select(_closing(pick_row), [folder], views, api_name=False, **light)
-        cue_pick.change(_closing(fill_edit), [folder, cue_pick],
-                        [edit_in, edit_out, split_at, hit_at, hit_to, edit_preset, edit_intensity],
-                        api_name=False, **light)
+        edit_fields = [edit_in, edit_out, split_at, hit_at, hit_to, edit_preset, edit_intensity, edit_seen]
+        cue_pick.change(_closing(fill_edit), [folder, cue_pick], edit_fields, api_name=False, **light)
         regen_ev = regen_btn.click(_heavy(regen), [folder, cue_pick, n_takes], [*views, message], api_name="regenerate", **heavy)
         neural_ev = regen_neural_btn.click(_heavy(regen_neural), [folder, cue_pick], [*views, message],
                                            api_name="regenerate_musicgen", concurrency_limit=NEURAL_LIMIT,
@@ -1094,13 +1101,13 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
         for changed in (notes_cue, notes_author, notes_open, cue_pick):
             changed.change(_closing(notes_of), notes_inputs, notes_views, api_name=False, **light)
         seen_btn.click(_closing(mark_seen), [folder], [since_view], api_name="mark_seen", **light)
-        move_btn.click(_closing(do_move), [folder, cue_pick, edit_in, edit_out], [*views, message], api_name="move_cue", **light)
-        set_btn.click(_closing(do_set), [folder, cue_pick, edit_preset, edit_intensity], [*views, message], api_name="set_cue", **light)
-        split_btn.click(_closing(do_split), [folder, cue_pick, split_at], [*views, message], api_name="split_cue", **light)
-        merge_btn.click(_closing(do_merge), [folder, cue_pick], [*views, message], api_name="merge_cue", **light)
-        add_hit_btn.click(_closing(do_add_hit), [folder, cue_pick, hit_at], [*views, message], api_name="add_hit", **light)
-        remove_hit_btn.click(_closing(do_remove_hit), [folder, cue_pick, hit_at], [*views, message], api_name="remove_hit", **light)
-        move_hit_btn.click(_closing(do_move_hit), [folder, cue_pick, hit_at, hit_to], [*views, message], api_name="move_hit", **light)
+        move_btn.click(_closing(do_move), [folder, cue_pick, edit_in, edit_out, edit_seen], [*views, message, *edit_fields], api_name="move_cue", **light)
+        set_btn.click(_closing(do_set), [folder, cue_pick, edit_preset, edit_intensity, edit_seen], [*views, message, *edit_fields], api_name="set_cue", **light)
+        split_btn.click(_closing(do_split), [folder, cue_pick, split_at, edit_seen], [*views, message, *edit_fields], api_name="split_cue", **light)
+        merge_btn.click(_closing(do_merge), [folder, cue_pick, edit_seen], [*views, message, *edit_fields], api_name="merge_cue", **light)
+        add_hit_btn.click(_closing(do_add_hit), [folder, cue_pick, hit_at, edit_seen], [*views, message, *edit_fields], api_name="add_hit", **light)
+        remove_hit_btn.click(_closing(do_remove_hit), [folder, cue_pick, hit_at, edit_seen], [*views, message, *edit_fields], api_name="remove_hit", **light)
+        move_hit_btn.click(_closing(do_move_hit), [folder, cue_pick, hit_at, hit_to, edit_seen], [*views, message, *edit_fields], api_name="move_hit", **light)
         del header
     return demo
 
