@@ -90,3 +90,44 @@ def test_the_tune_on_the_grid_never_overlaps(score):
         tune = melody_beats(cs)
         for (a, la, _), (b, _, _) in zip(tune, tune[1:]):
             assert la >= Fraction(1, 4) and a + la <= b
+
+
+def test_the_notation_reads_as_a_composer_writes_it(score, tmp_path):
+    """A tune around middle C and above in the treble clef; signs only where the key does
+    not already say it (a diatonic theme has none, a minor key's leading tone is a sharp);
+    each part names its instrument (MuseScore asks for one); the theme carries a tempo."""
+    import re
+
+    import music21
+
+    motif = Motif(4, (MotifNote(0, 1, 0), MotifNote(1, 1, 2), MotifNote(2, 1, 4), MotifNote(3, 1, 6)),
+                  (MotifNote(0, 2, 5), MotifNote(2, 2, 3)))
+    theme = theme_musicxml(motif, tonic="F", mode="major", tempo_bpm=92.4).decode()
+    assert "<accidental>" not in theme                              # every note is in F major
+    assert "<score-instrument" in theme and "<sign>G</sign>" in theme
+    assert re.search(r"<per-minute>92</per-minute>", theme)
+    lead = leadsheet_musicxml(score).decode()
+    assert "<score-instrument" in lead
+    pitches = [p for cs in score.cues for _, _, p in melody_beats(cs)]
+    if sorted(pitches)[len(pitches) // 2] >= 57:
+        assert re.findall(r"<sign>(\w)</sign>", lead)[0] == "G"
+    parsed = _parse(lead.encode(), tmp_path, "lead.musicxml")
+    assert [n.pitch.midi for n in parsed.recurse().notes if hasattr(n, "pitch")] == pitches
+    # No redundant natural: a natural is shown only on a step the key signature alters, one
+    # a note before it in the bar altered, or (a courtesy) one the key before a change did.
+    key_steps, before = set(), set()
+    for measure in parsed.recurse().getElementsByClass(music21.stream.Measure):
+        if measure.keySignature is not None:
+            before, key_steps = key_steps, {p.step for p in measure.keySignature.alteredPitches}
+        altered = set()
+        for n in measure.notes:
+            if not hasattr(n, "pitch"):
+                continue
+            acc = n.pitch.accidental
+            if acc is not None and acc.displayStatus and acc.name == "natural":
+                assert n.pitch.step in key_steps | altered | before, (measure.number, n.pitch)
+            if acc is not None and acc.name != "natural":
+                altered.add(n.pitch.step)
+    from scorer.deliver.notation import _key_signature, _note
+    d_minor = _key_signature(music21, "D minor")
+    assert _note(music21, 61, d_minor).pitch.name == "C#" and _note(music21, 70, d_minor).pitch.name == "B-"

@@ -242,3 +242,32 @@ def test_bad_render_options_are_refused():
         get_backend("soundfont").render(hand_score(), workers=0)
     with pytest.raises(InputError, match="unknown options"):
         get_backend("soundfont").render(hand_score(), reverb=True)
+
+
+@pytest.mark.parametrize("fps, start_tc, want", [
+    (Fraction(24000, 1001), "01:00:00:00", (24, 1, 0, 0, 0)),
+    (Fraction(25), "10:00:00:00", (25, 10, 0, 0, 0)),
+    (Fraction(30000, 1001), "00:59:58;00", (29.97, 0, 59, 58, 0)),
+    (Fraction(60000, 1001), "01:00:00;10", (29.97, 1, 0, 0, 5)),
+])
+def test_score_mid_says_where_picture_starts_and_marks_every_hit_in_its_timecode(fps, start_tc, want):
+    """An SMPTE offset event at tick 0 carries the picture's start timecode; markers print
+    the picture's own timecode, as the cue sheet does; unscored hits are marked too."""
+    from dataclasses import replace
+
+    from scorer.timebase import s_to_smpte, smpte_to_frame
+
+    score = hand_score()
+    start = smpte_to_frame(start_tc, fps)
+    score = replace(score, source=replace(score.source, fps=fps, start_timecode=start_tc))
+    mid = mido.MidiFile(file=io.BytesIO(midi_bytes(score)))
+    conductor = list(mid.tracks[0])
+    (offset,) = [m for m in conductor if m.type == "smpte_offset"]
+    assert sum(m.time for m in conductor[:conductor.index(offset) + 1]) == 0
+    assert (offset.frame_rate, offset.hours, offset.minutes, offset.seconds, offset.frames) == want
+    texts = [m.text for m in conductor if m.type == "marker"]
+    for cs in score.cues:
+        assert f"{cs.cue.id} {cs.cue.preset} {s_to_smpte(cs.cue.start_s, fps, start_frame=start)}" in texts
+        for h in cs.cue.hits:
+            label = "HIT" if h.scored else "hit (not scored)"
+            assert f"{label} {cs.cue.id} {h.kind} {s_to_smpte(h.t_s, fps, start_frame=start)}" in texts

@@ -256,6 +256,12 @@ def test_the_api_regenerates_selects_and_exports_on_loopback(app, project):
     zip_path, _, msg = c.predict("ebu", ["click"], api_name="/export")
     assert msg.startswith("Exported: ") and zipfile.ZipFile(zip_path).testzip() is None
     assert any(re.search(r"_Click_v\d\d\.wav$", n) for n in zipfile.ZipFile(zip_path).namelist())   # "also deliver"
+    # The delivery is named after the project and its number, and handed out again on asking
+    # (a link from long ago may have been retired): the same bytes under the same name.
+    assert re.fullmatch(r"Reel-2 temp score v\d\d\.zip", Path(zip_path).name), zip_path
+    again, _, said = c.predict(api_name="/latest_delivery")
+    assert Path(again).name == Path(zip_path).name and said.startswith("Handed out again")
+    assert Path(again).read_bytes() == Path(zip_path).read_bytes()
 
 
 def test_the_api_edits_a_cue_by_timecode(app, cut):

@@ -594,7 +594,11 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                 extras = gr.CheckboxGroup([("click track with count-ins", "click"), ("each cue's stems", "per_cue_stems"),
                                            ("timecode and cue names burnt into the preview", "burn_in")], value=[],
                                           label="also deliver")
-                export_btn = gr.Button("Export the delivery (zip)", variant="primary", elem_id="export")
+                with gr.Row():
+                    export_btn = gr.Button("Export the delivery (zip)", variant="primary", elem_id="export")
+                    # A link handed out long ago may be gone (the studio keeps a few): this
+                    # hands out the project's newest delivery again, from its exports/.
+                    latest_btn = gr.Button("Hand out the latest delivery again", elem_id="latest-delivery")
                 export_file = gr.File(label="delivery", interactive=False)
                 player = gr.Video(label="the delivery's preview: the cut with the whole temp score", interactive=False)
         message = gr.Markdown("")
@@ -979,6 +983,21 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                 p.mark_seen(by)
             return since_markdown(p, by)
 
+        def latest_delivery(f):
+            try:
+                p = _open(f)
+                zips = sorted((p.folder / "exports").glob("*.zip"), key=lambda z: z.stat().st_mtime)
+                if not zips:
+                    raise InputError("no delivery yet: export one first")
+                z = zips[-1]
+                made = [d for d in (p.folder / "exports").iterdir() if d.is_dir() and (d / "report.json").is_file()]
+                newest = max(made, key=lambda d: d.stat().st_mtime) if made else None
+                preview = newest / "preview.mp4" if newest is not None else None
+                return (serve(z), serve(preview) if preview is not None and preview.exists() else None,
+                        f"Handed out again: {z.name}")
+            except ScorerError as exc:
+                raise _gr_error(exc)
+
         @_as_person
         def do_export(f, spec_name, also=(), request: gr.Request = None, progress=gr.Progress()):
             try:
@@ -1076,6 +1095,8 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
         refine_ev = refine_btn.click(_heavy(refine), [folder, cue_pick, refine_what, refine_preset, refine_value],
                                      [*views, message], api_name="refine", **heavy)
         export_ev = export_btn.click(_heavy(do_export), [folder, spec, extras], [export_file, player, message], api_name="export", **heavy)
+        latest_btn.click(_closing(latest_delivery), [folder], [export_file, player, message], api_name="latest_delivery",
+                         **light)
         # Cancel: the batches of takes stop before their next take (they do not stop when a
         # page closes); a MusicGen take, a refine and an export in progress are cancelled.
         cancel_btn.click(_closing(cancel_takes), [folder], [message], api_name="cancel_takes",

@@ -194,7 +194,8 @@ def _write_notation(score: Score, out: Path) -> None:
     from scorer.deliver.notation import leadsheet_musicxml, theme_musicxml
     from scorer.music import parse_key
     tonic, mode = parse_key(score.cues[0].key)
-    write_bytes(out / "theme.musicxml", theme_musicxml(score.theme, tonic=tonic, mode=mode))
+    write_bytes(out / "theme.musicxml", theme_musicxml(score.theme, tonic=tonic, mode=mode,
+                                                       tempo_bpm=score.cues[0].tempo_map.segments[0].tempo_bpm))
     write_bytes(out / "leadsheet.musicxml", leadsheet_musicxml(score))
 
 

@@ -1,6 +1,7 @@
-"""Score → Standard MIDI File (type 1): a conductor track with the tempo map, meters and
-named markers (cue starts, hits, cue ends), then one track per stem group with each
-part's program, controller changes (dynamics, pedal) and notes.
+"""Score → Standard MIDI File (type 1): a conductor track with the picture's start (SMPTE
+offset), the tempo map, meters and named markers (cue starts, every hit, cue ends, review
+notes, in the picture's own timecode), then one track per stem group with each part's
+program, controller changes (dynamics, pedal) and notes.
 
 The conductor's bars are one grid from tick 0 (conductor_grid): every time signature
 stands on a bar line of the meters before it, and every cue's first downbeat is a bar line.
@@ -292,6 +293,10 @@ def build_midi(score: Score, *, title: str = "scorer temp score", notes: tuple =
     conductor.append((0, 0, mido.MetaMessage("track_name", name=f"{title} - TEMP, not final")))
     conductor.append((0, 0, mido.MetaMessage(
         "text", text=f"scorer temp score; picture {fps_str(fps)} fps; seed {score.seed}")))
+    # Where picture starts: tick 0 is the cut's first frame, whose timecode this is (a DAW
+    # or sequencer that syncs to picture lines the file up by it).
+    conductor.append((0, 0, smpte_offset(score.source.start_frame, fps)))
+    tc = lambda t_s: s_to_smpte(t_s, fps, start_frame=score.source.start_frame)  # noqa: E731 - the picture's own
     for seg in tmap.segments:
         conductor.append((seg.tick, 1, mido.MetaMessage("set_tempo", tempo=seg.tempo_us)))
     # A meter at tick 0, where a bar's length changes, and at every cue's pickup and first
@@ -312,13 +317,15 @@ def build_midi(score: Score, *, title: str = "scorer temp score", notes: tuple =
         tick = tmap.s_to_tick(cue.start_s)
         conductor.append((tick, 2, mido.MetaMessage("key_signature", key=key_signature(cs.key))))
         conductor.append((tick, 3, mido.MetaMessage(
-            "marker", text=f"{cue.id} {cue.preset} {s_to_smpte(cue.start_s, fps)}")))
+            "marker", text=f"{cue.id} {cue.preset} {tc(cue.start_s)}")))
+        # Every hit the spotting found, as the cue sheet lists them: "HIT" where the music
+        # lands it, "hit (not scored)" where it does not (an editor still wants to see it).
         for h in cue.hits:
-            if h.scored:
-                conductor.append((tmap.s_to_tick(h.t_s), 4, mido.MetaMessage(
-                    "marker", text=f"HIT {cue.id} {h.kind} {s_to_smpte(h.t_s, fps)}")))
+            label = "HIT" if h.scored else "hit (not scored)"
+            conductor.append((tmap.s_to_tick(h.t_s), 4, mido.MetaMessage(
+                "marker", text=f"{label} {cue.id} {h.kind} {tc(h.t_s)}")))
         conductor.append((tmap.s_to_tick(cue.end_s), 0, mido.MetaMessage(
-            "marker", text=f"END {cue.id} {s_to_smpte(cue.end_s, fps)}")))
+            "marker", text=f"END {cue.id} {tc(cue.end_s)}")))
     # Review notes (scorer.types.ReviewNote) as markers, so the composer finds them in the DAW.
     for n in notes:
         conductor.append((tmap.s_to_tick(n.t_s), 5, mido.MetaMessage(
@@ -404,6 +411,23 @@ def build_midi(score: Score, *, title: str = "scorer temp score", notes: tuple =
                 events.append((off, _OFF, mido.Message("note_off", channel=chan, note=pitch, velocity=0)))
         mid.tracks.append(_track(events))
     return mid
+
+
+def smpte_offset(start_frame: int, fps: Fraction):
+    """The SMPTE offset meta event of a picture starting at frame start_frame (its
+    timecode): MIDI's rate code is 24 for 23.976 and 24, 25, 29.97 for drop-frame 29.97
+    (and 59.94, counted as its 29.97 frame pairs), 30 for the others."""
+    import mido
+
+    from scorer.timebase import frame_to_smpte, is_drop_frame_rate, nominal_fps
+
+    nominal = nominal_fps(fps)
+    drop = is_drop_frame_rate(fps)
+    frames_per_code = 2 if nominal in (48, 50, 60) else 1
+    rate = {24: 24, 25: 25}.get(nominal // frames_per_code, 29.97 if drop else 30)
+    h, m, sec, ff = (int(x) for x in frame_to_smpte(start_frame, fps).replace(";", ":").split(":"))
+    return mido.MetaMessage("smpte_offset", frame_rate=rate, hours=h, minutes=m, seconds=sec,
+                            frames=ff // frames_per_code, sub_frames=0)
 
 
 def _track(events):

@@ -48,6 +48,52 @@ def _key_signature(m21, key: str):
     return m21.key.Key(tonic, "minor" if minor else "major")
 
 
+def _note(m21, midi: int, key) -> "object":
+    """A note of this MIDI pitch spelled as the key writes it: the key's own name for a
+    pitch it holds (B♭ in F major) and for its leading tone (C♯ in D minor), otherwise a
+    black key as a flat in a flat key and a
+    sharp in the others; no accidental of its own, so that a sign shows only where the key
+    signature or the bar asks for one (music21's makeNotation decides)."""
+    note = m21.note.Note(midi)
+    by_class = {q.pitchClass: q for q in key.pitches}
+    leading = key.getLeadingTone()          # a minor key's raised seventh: C♯ in D minor, not D♭
+    by_class.setdefault(leading.pitchClass, leading)
+    if midi % 12 in by_class:
+        pitch = m21.pitch.Pitch(by_class[midi % 12].name)
+        pitch.octave = 4
+        pitch.octave += (midi - pitch.midi) // 12
+    else:
+        pitch = note.pitch
+        name = pitch.accidental.name if pitch.accidental is not None else "natural"
+        if key.sharps < 0 and name == "sharp":
+            pitch = pitch.getHigherEnharmonic()          # C♯ → D♭
+        elif key.sharps >= 0 and name == "flat":
+            pitch = pitch.getLowerEnharmonic()           # D♭ → C♯
+    if pitch.accidental is not None and pitch.accidental.name == "natural":
+        pitch.accidental = None
+    note.pitch = pitch
+    return note
+
+
+def _clef(m21, pitches: list[int]):
+    """The clef the tune reads best in: treble from about G3 up (a tune around middle C
+    and above), the octave-down treble for a tenor range, bass below."""
+    if not pitches:
+        return m21.clef.TrebleClef()
+    mid = sorted(pitches)[len(pitches) // 2]
+    if mid >= 57:
+        return m21.clef.TrebleClef()
+    return m21.clef.Treble8vbClef() if mid >= 48 else m21.clef.BassClef()
+
+
+def _instrument(m21, name: str):
+    """A part's instrument, so score editors (MuseScore) know what plays it."""
+    inst = m21.instrument.Piano()
+    inst.partName = name
+    inst.instrumentName = name
+    return inst
+
+
 def _exporter_bytes(m21, stream) -> bytes:
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
@@ -57,24 +103,34 @@ def _exporter_bytes(m21, stream) -> bytes:
     # music21 names parts with random ids: number them in order instead.
     ids: dict[str, str] = {}
     text = re.sub(r'id="(P[0-9a-f]{32})"', lambda m: f'id="{ids.setdefault(m.group(1), f"P{len(ids) + 1}")}"', text)
+    # … and its instruments too (an instrument's id is its part's, then I1, I2 …).
+    inst: dict[str, str] = {}
+    text = re.sub(r'id="(I[0-9a-f]{32})"', lambda m: f'id="{inst.setdefault(m.group(1), f"I{len(inst) + 1}")}"', text)
     return text.encode("utf-8")
 
 
 def theme_musicxml(motif: Motif, *, tonic: str = "C", mode: str = "major",
-                   title: str = "Theme") -> bytes:
-    """The theme as MusicXML in a key: statement, then answer from the next bar line."""
+                   title: str = "Theme", tempo_bpm: float | None = None) -> bytes:
+    """The theme as MusicXML in a key: statement, then answer from the next bar line;
+    tempo_bpm: its metronome mark (the first cue's tempo, where it is first heard)."""
     import music21 as m21
 
     bpb = motif.beats_per_bar
     part = m21.stream.Part(id="theme")
     part.partName = "Theme"
+    part.insert(0, _instrument(m21, "Theme"))
     part.append(m21.meter.TimeSignature(f"{bpb}/4"))
-    part.insert(0, _key_signature(m21, f"{tonic} {mode.replace('_', ' ')}"))
+    key = _key_signature(m21, f"{tonic} {mode.replace('_', ' ')}")
+    part.insert(0, key)
+    if tempo_bpm is not None:
+        part.insert(0, m21.tempo.MetronomeMark(number=round(tempo_bpm)))
+    pitches = [_pitch_of_degree(n.degree, tonic=tonic, mode=mode) for n in (*motif.statement, *motif.answer)]
+    part.insert(0, _clef(m21, pitches))
     start = Fraction(0)
     for phrase in (motif.statement, motif.answer):
         end = Fraction(0)
         for n in phrase:
-            note = m21.note.Note(_pitch_of_degree(n.degree, tonic=tonic, mode=mode))
+            note = _note(m21, _pitch_of_degree(n.degree, tonic=tonic, mode=mode), key)
             note.quarterLength = Fraction(n.length_beats).limit_denominator(16)
             onset = start + Fraction(n.onset_beats).limit_denominator(16)
             part.insert(float(onset), note)
@@ -130,6 +186,8 @@ def leadsheet_musicxml(score: Score, *, title: str = "Temp score — lead sheet"
 
     part = m21.stream.Part(id="leadsheet")
     part.partName = "Tune"
+    part.insert(0, _instrument(m21, "Tune"))
+    part.insert(0, _clef(m21, [pitch for cs in score.cues for _, _, pitch in melody_beats(cs)]))
     offset = Fraction(0)
     for cs in score.cues:
         bpb = cs.tempo_map.beats_per_bar
@@ -137,7 +195,8 @@ def leadsheet_musicxml(score: Score, *, title: str = "Temp score — lead sheet"
         if pickup:        # a pickup bar of its own length, then the cue's meter
             part.insert(float(offset), m21.meter.TimeSignature(f"{pickup}/4"))
         part.insert(float(offset + pickup), m21.meter.TimeSignature(f"{bpb}/4"))
-        part.insert(float(offset), _key_signature(m21, cs.key))
+        key = _key_signature(m21, cs.key)
+        part.insert(float(offset), key)
         mark = m21.expressions.RehearsalMark(f"{cs.cue.id} {cs.cue.preset}")
         part.insert(float(offset), mark)
         at = lambda beat: float(offset + pickup + beat)  # noqa: E731 - beat 0: the first downbeat
@@ -150,7 +209,7 @@ def leadsheet_musicxml(score: Score, *, title: str = "Temp score — lead sheet"
                 continue                  # the button sounds at the cue end, past its last bar
             part.insert(at(beat), m21.harmony.ChordSymbol(_m21_symbol(symbol)))
         for on, length, pitch in melody_beats(cs):
-            note = m21.note.Note(pitch)
+            note = _note(m21, pitch, key)
             note.quarterLength = length      # a beat is a quarter note (meters are n/4)
             part.insert(at(on), note)
         offset += pickup + _cue_bars(cs) * bpb
