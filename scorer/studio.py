@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import time
 import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -677,8 +675,8 @@ def export(p: Project, out_zip: str | os.PathLike | None = None, *, composer: Co
            options: dict[str, dict] | None = None, progress: ProgressFn | None = None, by: str | None = None,
            **changes) -> Path:
     """The whole delivery (stems, mix, MIDI, cue sheet, timeline, preview, report) of the
-    chosen takes, in `exports/<timestamp>/` inside the project and zipped beside it as
-    "<project> temp score v<NN>.zip" (NN: the project's deliveries in order), by the
+    chosen takes, in `exports/<project> temp score v<NN>/` inside the project (NN: the
+    project's deliveries in order) and zipped beside it, by the
     project's settings with `changes` to their mix and delivery fields (EXPORT_FIELDS:
     spec, ducking, crossfade_s, click, per_cue_stems, burn_in, preview …).
     options: backend name → render options (the soundfont's workers; the neural cues' model,
@@ -706,15 +704,17 @@ def export(p: Project, out_zip: str | os.PathLike | None = None, *, composer: Co
     # (The timeline and notes did their work when the project was spotted.)
     check(settings.with_(timeline=None, notes=None), presets=composer.presets, render_options=options)
     score = chosen_score(p, composer)
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + f"-{secrets.token_hex(2)}"
-    folder = p.folder / "exports" / stamp
-    # The project's deliveries are numbered in order (v01, v02 …: in the stems' names,
-    # the WAV headers and the zip's name), counted from the ones already made.
+    # The project's deliveries are numbered in order (v01, v02 …: in the stems' names, the
+    # WAV headers, the folder and the zip), each number handed out once.
+    from scorer.deliver import project_name
+
     version = export_version(p)
+    stamp = f"{project_name(settings.project)} temp score v{version:02d}"
+    folder = p.folder / "exports" / stamp
     try:
-        report = render_mix_deliver(score, sheet, p.cut_path, folder, settings, recorded=recorded or None,
-                                    progress=progress, backend_options=options, presets=composer.presets,
-                                    notes=tuple(p.notes()), version=version)
+        render_mix_deliver(score, sheet, p.cut_path, folder, settings, recorded=recorded or None,
+                           progress=progress, backend_options=options, presets=composer.presets,
+                           notes=tuple(p.notes()), version=version)
     except BaseException:
         import shutil
         shutil.rmtree(folder, ignore_errors=True)        # this export's own folder: no half delivery stays
@@ -722,9 +722,8 @@ def export(p: Project, out_zip: str | os.PathLike | None = None, *, composer: Co
     from scorer.io.files import write_json
     write_json(folder / "chosen_takes.json", sources)
     write_json(folder / "settings.json", settings.resolved().to_dict())
-    p.log(by, "exported", None, f"v{version:02d} ({stamp})")
-    name = f"{report['files']['project']} temp score v{version:02d}"
-    target = Path(out_zip) if out_zip is not None else p.folder / "exports" / f"{name}.zip"
+    p.log(by, "exported", None, f"v{version:02d}")
+    target = Path(out_zip) if out_zip is not None else p.folder / "exports" / f"{stamp}.zip"
     with atomic_path(target, suffix=".zip") as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
             for f in sorted(folder.rglob("*")):

@@ -105,7 +105,7 @@ def test_one_actor_on_the_gpu_node_serves_every_cue_with_one_load(cluster, tiny_
 
 
 def _stem(folder, group):
-    (path,) = (folder / "stems").glob(f"*_ALL_{group[:1].upper() + group[1:]}_v01.wav")
+    (path,) = (folder / "stems").glob(f"*_ALL_{group[:1].upper() + group[1:]}_v[0-9][0-9].wav")
     y, _ = sf.read(path, dtype="float32", always_2d=True)
     return y.T
 

@@ -90,6 +90,26 @@ def _malloc_trim():
     return getattr(libc, "malloc_trim", None)
 
 
+# Arrays at least this big (bytes) are given their own mapping by glibc and returned to the
+# system the moment they are freed. glibc's default threshold adapts upwards (to 32 MB) as
+# big blocks are freed, after which a render's, mix's or export's working arrays come from
+# the thread arenas and stay resident between jobs; a fixed threshold stops that creep.
+MMAP_THRESHOLD_BYTES = 1 << 20
+
+
+def hold_mmap_threshold() -> None:
+    """Fix glibc's mmap threshold at MMAP_THRESHOLD_BYTES for this (long-lived) process;
+    nothing where the C library is not glibc."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    mallopt = getattr(ctypes.CDLL(name), "mallopt", None) if name else None
+    if mallopt is not None:
+        M_MMAP_THRESHOLD = -3
+        mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+
+
 def release_freed_memory() -> None:
     """Hand memory freed by a finished job back to the system. A mix or an export frees
     hundreds of MB of arrays, but glibc keeps freed blocks below its (adaptive, up to
@@ -1146,6 +1166,7 @@ def launch(project: str | None = None, *, host: str = "127.0.0.1", port: int = 7
         from scorer.project import Project
         Project.open(project)                    # a clear error now, not in the browser
     Path(projects_dir).mkdir(parents=True, exist_ok=True)
+    hold_mmap_threshold()            # a studio runs for days: its resident size must not creep
     demo = build_app(project, projects_dir=projects_dir)
     demo.queue(default_concurrency_limit=HEAVY_LIMIT, max_size=64)
     login = tuple(auth.split(":", 1)) if auth else people_login(project, projects_dir)

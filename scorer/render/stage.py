@@ -167,11 +167,14 @@ class Convolver:
         return np.ascontiguousarray(acc[:, :b])
 
 
-@functools.lru_cache(maxsize=8)
+# A transformed response is 16 bytes per frequency bin and path pair: ~25 MB for a 30 s
+# block. A few are kept (cues of one length class share one; computing one costs about a
+# stem's hall), not one per size a long-lived process (the studio) ever met.
+@functools.lru_cache(maxsize=3)
 def hall_convolver_spectrum(hall: Hall, block: int, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """The hall's response transformed for blocks of `block` samples: the same for every
     stem of a cue (and of cues whose blocks round to the same size), so computed once per
-    process and block size."""
+    block size while it is among the last few used."""
     import scipy.fft
 
     ir = hall_ir(hall, sample_rate)
