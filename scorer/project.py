@@ -667,12 +667,22 @@ class Project:
         (they were never done, so nothing refers to them). Returns their ids."""
         import shutil
 
-        stale = [self._take(r) for r in self._db().execute("SELECT * FROM takes WHERE status = 'running'")]
-        dead = [t for t in stale if not pid_alive(self._db().execute(
-            "SELECT pid FROM takes WHERE id = ?", (t.id,)).fetchone()[0])]
-        for t in dead:
-            self.fail_take(t.id, "the process writing it stopped before it finished")
-            folder = self.take_dir(t.id, t.cue_id)
+        # A take's state and writer are read together, and it is failed only if it is
+        # still running under that writer: a take finished meanwhile (its pid cleared by
+        # finish_take) must not be taken for a dead one and lose its files.
+        stale = self._db().execute("SELECT id, cue_id, pid FROM takes WHERE status = 'running'").fetchall()
+        dead = []
+        for take_id, cue_id, pid in stale:
+            if pid_alive(pid):
+                continue
+            failed = self._write(lambda c: c.execute(
+                "UPDATE takes SET status = 'failed', error = ?, pid = NULL "
+                "WHERE id = ? AND status = 'running' AND pid IS ?",
+                ("the process writing it stopped before it finished", take_id, pid)).rowcount)
+            if not failed:
+                continue
+            dead.append(take_id)
+            folder = self.take_dir(take_id, cue_id)
             if folder.exists():
                 shutil.rmtree(folder)
         # Only dead takes' folders go: a live writer's temp files (another process or
@@ -680,7 +690,7 @@ class Project:
         # process was rendering into.
         from scorer.io.clipstore import remove_stale
         remove_stale(self.folder / "cache")
-        return [t.id for t in dead]
+        return dead
 
     def verify(self) -> list[str]:
         """Problems found: SQLite's integrity check, and every done take's files against

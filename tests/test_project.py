@@ -161,3 +161,20 @@ def test_opening_nothing_or_twice_is_a_clear_error(tmp_path, project):
         Project.open(tmp_path / "nowhere")
     with pytest.raises(InputError, match="already exists"):
         Project.create(project.folder, cut_path="x.mp4", cue_sheet=project.cue_sheet())
+
+
+def test_recovery_never_takes_a_take_finishing_meanwhile_for_a_dead_one(project, monkeypatch):
+    """Opening a project checks takes left running; one that finishes while it looks (its
+    writer alive a moment ago, done now) keeps its files and its status."""
+    import scorer.project as project_module
+
+    t = project.start_take("1M2", seed=4242, params={}, backend="soundfont")
+
+    def finishes_meanwhile(pid):
+        project.finish_take(t, {"take.mid": b"MIDI done", "strings.wav": b"RIFF"})
+        return False                      # by the time anyone looks, nobody holds it
+
+    monkeypatch.setattr(project_module, "pid_alive", finishes_meanwhile)
+    assert t not in project.recover()
+    monkeypatch.undo()
+    assert project.take(t).status == "done" and project.verify() == []
