@@ -13,16 +13,7 @@ file hand-out included). Measured:
   take's MIDI (what a composer would otherwise do to hear a MIDI sketch) — its time and
   our ratio to it.
 
-In Debian's chromium (Playwright), two people logged in to the same page — the review
-room of issue 18:
-
-- click Regenerate → the new take playable in the review player (its audio loaded as
-  take A): median and worst;
-- a note added by one person → shown on the other's page, without a reload;
-- seek by one frame (→) → the picture there (the video's `seeked`);
-
-Targets: a take in under 3 s on 2 cores (issue 7); light actions under 1 s; a note
-reaching the other page in under 2 s (issue 18).
+Targets (issue 7): a take in under 3 s on 2 cores; light actions under 1 s.
 """
 from __future__ import annotations
 
@@ -109,7 +100,6 @@ def main() -> None:
             for name, xs in light.items():
                 print(f"{name:>7} while 4 regenerations queued: median {statistics.median(xs) * 1000:.0f} ms, "
                       f"worst {max(xs) * 1000:.0f} ms over {len(xs)} calls (target < 1 s)")
-            browser_figures(f"http://127.0.0.1:{port}/", p, cue)
         finally:
             demo.close()
 
@@ -125,67 +115,6 @@ def main() -> None:
         fs_s = time.perf_counter() - t
         print(f"peer: fluidsynth CLI renders the same take's MIDI in {fs_s:.2f} s; a studio take "
               f"(compose + render + level + hand-out) takes {statistics.median(times) / fs_s:.2f}x that")
-
-
-def browser_figures(url: str, p, cue) -> None:
-    """The review room's latencies, measured in the page (performance.now()), as the people
-    using it would feel them."""
-    chromium = Path("/usr/bin/chromium")
-    if not chromium.exists():
-        print("chromium not installed (apt-get install chromium): no browser figures")
-        return
-    import playwright.sync_api as pw_api
-
-    from scorer.timebase import s_to_smpte
-
-    src = p.cue_sheet().source
-    with pw_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(chromium),
-                                     args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"])
-        pages = []
-        for _ in range(2):
-            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-            page.goto(url)
-            page.wait_for_function("window.scorerReview && window.scorerReview.state().cue", timeout=180_000)
-            pages.append(page)
-        me, other = pages
-        playable = []
-        for k in range(4):
-            before = max(t.id for t in p.takes(cue.id))
-            t0 = me.evaluate("performance.now()")
-            me.locator("#regenerate").click()
-            me.wait_for_function("(n) => { const s = window.scorerReview.state(); const a = "
-                                 "document.querySelector('#review audio[data-take=A]');"
-                                 " return s.a > n && a.readyState >= 3; }", arg=before, timeout=600_000)
-            if k:                                          # the first is the warm-up
-                playable.append((me.evaluate("performance.now()") - t0) / 1000)
-        print(f"click Regenerate → new take playable in the review player (30 s cue, 2 takes): "
-              f"median {statistics.median(playable):.2f} s, worst {max(playable):.2f} s")
-        me.get_by_role("tab", name="Notes").click()
-        reach = []
-        for k in range(4):
-            text = f"bench note {k} {time.time_ns()}"
-            me.get_by_label("timecode").fill(s_to_smpte(cue.start_s + 1.0 + k, src.fps, start_frame=src.start_frame))
-            me.get_by_label("your name").fill("bench")
-            me.get_by_label("note", exact=True).fill(text)
-            t0 = time.perf_counter()
-            me.get_by_role("button", name="Add note").click()
-            other.wait_for_function("(t) => document.body.innerText.includes(t)", arg=text, timeout=60_000)
-            reach.append(time.perf_counter() - t0)
-        print(f"a note → on the other person's page (no reload): median {statistics.median(reach):.2f} s, "
-              f"worst {max(reach):.2f} s (target < 2 s)")
-        me.wait_for_function("document.querySelector('#review video').readyState >= 2", timeout=60_000)
-        seeks = []
-        for _ in range(10):
-            ms = me.evaluate("""() => new Promise((done) => {
-                const v = document.querySelector('#review video'); const t0 = performance.now();
-                v.addEventListener('seeked', () => done(performance.now() - t0), {once: true});
-                document.dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowRight', bubbles: true}));
-            })""")
-            seeks.append(ms / 1000)
-        print(f"→ one frame → the picture there: median {statistics.median(seeks) * 1000:.0f} ms, "
-              f"worst {max(seeks) * 1000:.0f} ms")
-        browser.close()
 
 
 if __name__ == "__main__":
