@@ -80,14 +80,18 @@ def _open(folder: str):
 
 
 @functools.cache
-def _malloc_trim():
-    """glibc's malloc_trim, or None where the C library has none (musl, macOS)."""
+def _libc_function(name: str):
+    """A function of the C library (glibc's malloc_trim, mallopt), or None where it has
+    none (musl, macOS)."""
     import ctypes
     import ctypes.util
 
-    name = ctypes.util.find_library("c")
-    libc = ctypes.CDLL(name) if name else None
-    return getattr(libc, "malloc_trim", None)
+    found = ctypes.util.find_library("c")
+    return getattr(ctypes.CDLL(found), name, None) if found else None
+
+
+def _malloc_trim():
+    return _libc_function("malloc_trim")
 
 
 # Arrays at least this big (bytes) are given their own mapping by glibc and returned to the
@@ -100,11 +104,7 @@ MMAP_THRESHOLD_BYTES = 1 << 20
 def hold_mmap_threshold() -> None:
     """Fix glibc's mmap threshold at MMAP_THRESHOLD_BYTES for this (long-lived) process;
     nothing where the C library is not glibc."""
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    mallopt = getattr(ctypes.CDLL(name), "mallopt", None) if name else None
+    mallopt = _libc_function("mallopt")
     if mallopt is not None:
         M_MMAP_THRESHOLD = -3
         mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
@@ -1010,11 +1010,8 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                 if not zips:
                     raise InputError("no delivery yet: export one first")
                 z = zips[-1]
-                made = [d for d in (p.folder / "exports").iterdir() if d.is_dir() and (d / "report.json").is_file()]
-                newest = max(made, key=lambda d: d.stat().st_mtime) if made else None
-                preview = newest / "preview.mp4" if newest is not None else None
-                return (serve(z), serve(preview) if preview is not None and preview.exists() else None,
-                        f"Handed out again: {z.name}")
+                preview = z.with_suffix("") / "preview.mp4"      # a delivery's folder is named as its zip
+                return (serve(z), serve(preview) if preview.exists() else None, f"Handed out again: {z.name}")
             except ScorerError as exc:
                 raise _gr_error(exc)
 
