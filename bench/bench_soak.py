@@ -8,7 +8,6 @@ The test suite runs 5 cycles (tests/reliability/test_load.py); this is the long 
 """
 from __future__ import annotations
 
-import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -19,26 +18,19 @@ sys.path[:0] = [str(HERE.parent / "tests"), str(HERE.parent / "tests" / "reliabi
 
 def main() -> None:
     from media import make_cut
-    from test_load import soak
-
-    from ui.app import launch
+    from test_load import soak, studio_server
 
     cycles = int(sys.argv[1]) if len(sys.argv) > 1 else 100
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
         cut = d / "cut.mp4"
         make_cut(cut, shot_frames=(120, 100, 30, 26, 34, 28, 150), clicks_s=(10.4,))
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        demo = launch(None, port=port, projects_dir=d / "projects", block=False)
-        try:
-            rows = soak(f"http://127.0.0.1:{port}/", cut, d / "projects", cycles,
+        (d / "projects").mkdir()
+        with studio_server(d / "projects") as (url, pid):
+            rows = soak(url, cut, d / "projects", cycles, pid,
                         report=lambda r: print(f"cycle {r['cycle']:3d}: {r['rss_mb']:.0f} MB resident, "
                                                f"{r['fds']} open files, {r['temp_mb']:.0f} MB temporary",
                                                flush=True))
-        finally:
-            demo.close()
     first, last = rows[1] if len(rows) > 1 else rows[0], rows[-1]
     for key, unit in (("rss_mb", "MB"), ("fds", "open files"), ("temp_mb", "MB temp")):
         worst = max(r[key] for r in rows)

@@ -2,8 +2,11 @@
 short soak of analyse → regenerate → export cycles (bench/bench_soak.py runs 100)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -23,20 +26,51 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _serving(url: str, server: subprocess.Popen, log: Path) -> bool:
+    import urllib.request
+
+    if server.poll() is not None:
+        raise AssertionError(f"the studio exited with {server.returncode}: {log.read_text()[-2000:]}")
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def studio_server(projects: Path):
+    """The studio as people run it, `scorer ui` in a process of its own, on a free
+    loopback port: (url, pid). What the soak measures is the server's memory and open
+    files, not those of the clients beside it."""
+    port = _free_port()
+    log = projects.parent / f"studio-{port}.log"    # a file, not a pipe: a full pipe would stall it
+    with open(log, "w") as sink:
+        server = subprocess.Popen([sys.executable, "-c", "from scorer.cli import main; main()", "ui",
+                                   "--projects", str(projects), "--port", str(port)],
+                                  stdout=sink, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 300          # a limit for a stuck start, not a timing
+        while not _serving(url, server, log):
+            assert time.monotonic() < deadline, "the studio did not start serving"
+            time.sleep(0.5)
+        yield url, server.pid
+    finally:
+        server.terminate()
+        server.wait(60)
+
+
 @pytest.fixture(scope="module")
 def studio_app(tmp_path_factory):
-    from ui.app import launch
-
     d = tmp_path_factory.mktemp("load")
     cut = d / "cut.mp4"
     make_cut(cut, shot_frames=(120, 100, 30, 26, 34, 28, 150), clicks_s=(10.4,))
     projects = d / "projects"
     for name in ("Film A", "Film B"):
         studio.new_project(projects / name, cut, seed=1)
-    port = _free_port()
-    demo = launch(None, port=port, projects_dir=projects, block=False)
-    yield f"http://127.0.0.1:{port}/", projects, cut
-    demo.close()
+    with studio_server(projects) as (url, pid):
+        yield url, projects, cut, pid
 
 
 def test_twenty_concurrent_regenerations_respect_the_limit_and_lose_nothing(studio_app):
@@ -44,7 +78,7 @@ def test_twenty_concurrent_regenerations_respect_the_limit_and_lose_nothing(stud
 
     from ui.app import HEAVY_LIMIT
 
-    url, projects, _ = studio_app
+    url, projects, _, _ = studio_app
     a, b = Project.open(projects / "Film A"), Project.open(projects / "Film B")
     before = {p.folder.name: len(p.takes()) for p in (a, b)}
     clients = []
@@ -90,12 +124,12 @@ def test_twenty_concurrent_regenerations_respect_the_limit_and_lose_nothing(stud
         assert int(table[0][takes_col]) <= len([t for t in own.takes(cue) if t.status == "done"])
 
 
-def _fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
+def _fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
 
 
-def _rss_mb() -> float:
-    for line in open("/proc/self/status"):
+def _rss_mb(pid: int) -> float:
+    for line in open(f"/proc/{pid}/status"):
         if line.startswith("VmRSS"):
             return int(line.split()[1]) / 1024
     return 0.0
@@ -110,9 +144,9 @@ def _gradio_cache() -> Path:
     return Path(get_upload_folder())
 
 
-def soak(url: str, cut: Path, projects: Path, cycles: int, report=None) -> list[dict]:
-    """cycles × (create a project from the cut, regenerate a cue, export); the server's
-    memory, open files and temporary space after each."""
+def soak(url: str, cut: Path, projects: Path, cycles: int, pid: int, report=None) -> list[dict]:
+    """cycles × (create a project from the cut, regenerate a cue, export); the memory and
+    open files of the server (process `pid`) and the temporary space after each."""
     from gradio_client import Client, handle_file
 
     rows = []
@@ -126,15 +160,15 @@ def soak(url: str, cut: Path, projects: Path, cycles: int, report=None) -> list[
         assert msg.startswith("Exported: ") and out[-1].startswith("Created")
         Path(zip_path).unlink()          # the client's own download copy
         c.close()
-        rows.append({"cycle": k + 1, "rss_mb": _rss_mb(), "fds": _fds(), "temp_mb": _tree_mb(_gradio_cache())})
+        rows.append({"cycle": k + 1, "rss_mb": _rss_mb(pid), "fds": _fds(pid), "temp_mb": _tree_mb(_gradio_cache())})
         if report:
             report(rows[-1])
     return rows
 
 
 def test_a_short_soak_keeps_memory_files_and_temp_space_bounded(studio_app):
-    url, projects, cut = studio_app
-    rows = soak(url, cut, projects, cycles=5)
+    url, projects, cut, pid = studio_app
+    rows = soak(url, cut, projects, cycles=5, pid=pid)
     first, last = rows[1], rows[-1]               # after the first cycle's warm-up
     assert last["fds"] - first["fds"] <= 8, rows
     assert last["rss_mb"] - first["rss_mb"] < 150, rows
