@@ -35,7 +35,8 @@ HEAVY_LIMIT = 2              # analyses, takes and exports at once (2 cores)
 NEURAL_LIMIT = 1             # neural takes at once (one model in memory)
 MAX_UPLOAD = "4gb"
 SERVE_KEEP = 16              # files handed out (takes, previews, zips) kept for the browser
-LIVE_S = 3.0          # how often an open page shows what others did (notes, statuses, takes)
+WORKER_NICE = 10      # how much lower the take-making processes' priority is than the server's
+LIVE_S = 1.0          # how often an open page asks whether others did something (notes, statuses, takes)
 PROJECT_NAME = re.compile(r"^[^\W_][\w -]{0,63}$")        # letters of any script, digits, space, - and _
 STATUS_STEPS = ("sketch", "approved", "locked")
 NOTE_MAX_CHARS = 2000        # as scorer.project keeps them (checked there too)
@@ -405,7 +406,10 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
         with workers_lock:
             if "pool" not in workers:
                 ctx = multiprocessing.get_context("spawn")
-                workers["pool"] = concurrent.futures.ProcessPoolExecutor(HEAVY_LIMIT, mp_context=ctx)
+                # Takes are made at a lower priority than the server and the pages: with
+                # both cores making takes, a click still gets the processor first.
+                workers["pool"] = concurrent.futures.ProcessPoolExecutor(HEAVY_LIMIT, mp_context=ctx,
+                                                                         initializer=os.nice, initargs=(WORKER_NICE,))
                 atexit.register(workers["pool"].shutdown, wait=False, cancel_futures=True)
             pool = workers["pool"]
         try:
@@ -452,7 +456,9 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
             os.utime(target.parent)
             return target
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.partial")
+        # Its own partial name per thread: two pages asking for the same file at once
+        # (two people opening the project) each link or copy, and the last replace wins.
+        partial = target.with_name(f".{target.name}.{threading.get_ident()}.partial")
         try:
             os.link(path, partial)
         except OSError:
@@ -962,13 +968,15 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                                                                _time(s, b, "where to move it")), [c], c))
 
         @_as_person
-        def add_note(f, cue_id, tc, author, text, request: gr.Request = None):
+        def add_note(f, cue_id, tc, author, text, which, author_filter, open_only, request: gr.Request = None):
             try:
                 # Pinned to the cue that plays at the timecode, whichever cue is picked; by
-                # the person logged in, where the project has people.
+                # the person logged in, where the project has people. The notes list comes
+                # in the same answer: the writer sees the note at once.
                 by = who(f, request)
                 note = _open(f).add_note(None, tc or "", author=by or author or "", text=text or "", by=by)
-                return (*refresh(f, cue_id), f"Note added to {note.cue_id} at {note.timecode}.")
+                return (*refresh(f, cue_id), f"Note added to {note.cue_id} at {note.timecode}.",
+                        *notes_of(f, cue_id, which, author_filter, open_only, request))
             except ScorerError as exc:
                 raise _gr_error(exc)
 
@@ -1063,13 +1071,31 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
         # What others do shows without a reload: every few seconds the page reads the
         # project again for the views that never hold a choice of this person's (the
         # timeline, the cue table, the notes, the cue's detail) — the pickers are left alone.
+        def change_token(f: str) -> str:
+            """What an open page last showed of the project: project.db and its write-ahead
+            log as the file system sees them (every commit touches one) and the running
+            batches' lines. Cheap enough to ask every LIVE_S; the views are rebuilt only
+            when it moved."""
+            db = Path(f) / "project.db"
+            stats = []
+            for path in (db, db.with_name(db.name + "-wal")):
+                try:
+                    st = path.stat()
+                    stats.append(f"{st.st_mtime_ns}:{st.st_size}")
+                except FileNotFoundError:
+                    stats.append("-")
+            return "|".join([*stats, batch_lines(f)])
+
         @_as_person
-        def others(f, cue_id, which, author, open_only, request: gr.Request = None):
+        def others(f, cue_id, which, author, open_only, shown, request: gr.Request = None):
             if not f:
-                return (gr.skip(),) * 7
+                return (gr.skip(),) * 8
+            token = f"{f}|{cue_id}|{which}|{author}|{open_only}|{change_token(f)}"
+            if token == shown:
+                return (gr.skip(),) * 8
             p = _open(f)
             return (timeline_html(p, cue_id), gr.update(value=cue_rows(p)), detail_of(p, f, cue_id),
-                    *notes_of(f, cue_id, which, author, open_only, request))
+                    *notes_of(f, cue_id, which, author, open_only, request), token)
 
         # The review player: what it plays follows the picked cue and takes A and B; what it
         # asks (a cue clicked on the timeline, files handed out again) comes as its value.
@@ -1092,7 +1118,11 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
             if not f:
                 return (*(gr.skip(),) * len(views), gr.skip())
             if what.get("pick"):
-                return (*refresh(f, str(what["pick"])), gr.skip())     # takes A/B change: the config follows
+                # The player's new config in the same answer: waiting for takes A/B to
+                # change (another round trip) would hold the picked cue back.
+                views_now = refresh(f, str(what["pick"]))
+                picked, a_now, b_now = views_now[2]["value"], views_now[3]["value"], views_now[4]["value"]
+                return (*views_now, config_of(f, picked, a_now, b_now))
             return (*(gr.skip(),) * len(views), config_of(f, cue_id, a, b))
 
         def pick_row(f, evt: gr.SelectData):
@@ -1104,7 +1134,9 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
         pick_row.__annotations__["evt"] = gr.SelectData
 
         live = gr.Timer(LIVE_S)
-        live.tick(_closing(others), notes_inputs, [timeline, cue_table, detail, *notes_views], api_name=False,
+        live_shown = gr.State("")
+        live.tick(_closing(others), [*notes_inputs, live_shown], [timeline, cue_table, detail, *notes_views, live_shown],
+                  api_name=False,
                   concurrency_limit=None, show_progress="hidden", queue=False)
         # Whenever the picked cue changes (picked, or shown again after an edit or a load).
         for changed in (cue_pick, take_a, take_b):
@@ -1139,8 +1171,9 @@ def build_app(project: str | None = None, *, projects_dir: str | os.PathLike = "
                                            api_name=what, **light))
         status_events.append(changes_btn.click(_closing(request_changes), [folder, cue_pick, changes_text],
                                                [*views, message], api_name="request_changes", **light))
-        note_events = [note_btn.click(_closing(add_note), [folder, cue_pick, note_tc, note_author, note_text],
-                                      [*views, message], api_name="add_note", **light)]
+        note_events = [note_btn.click(_closing(add_note), [folder, cue_pick, note_tc, note_author, note_text,
+                                                           notes_cue, notes_author, notes_open],
+                                      [*views, message, *notes_views], api_name="add_note", **light)]
         for btn, what in ((reply_btn, "reply"), (resolve_btn, "resolve"), (reopen_btn, "reopen")):
             note_events.append(btn.click(_closing(_thread_action(what)),
                                          [folder, cue_pick, thread, reply_text, note_author], [*views, message],
