@@ -95,6 +95,8 @@ def _bext_by_struct(path) -> dict:
     lo, hi = struct.unpack("<II", b[338:346])
     fmt = struct.unpack("<HHIIHH", chunks[b"fmt "][:16])
     return {"description": b[:256].rstrip(b"\0").decode(), "originator": b[256:288].rstrip(b"\0").decode(),
+            "reference": b[288:320].rstrip(b"\0").decode(),
+            "ixml": _ixml_fields(chunks[b"iXML"]) if b"iXML" in chunks else None,
             "date": b[320:330].decode(), "time": b[330:338].decode(), "time_reference": lo + (hi << 32),
             "version": struct.unpack("<H", b[346:348])[0], "fmt": fmt, "data_bytes": len(chunks[b"data"])}
 
@@ -158,6 +160,28 @@ def test_per_cue_stems_sit_at_their_cue_and_match_the_full_length_stems(delivere
                 assert np.max(np.abs(piece[a:b] - whole[a:b])) < 4 * 2 ** -23
                 compared += 1
     assert compared
+
+
+def test_every_wav_names_its_tracks_and_rate_in_ixml_and_a_cues_stems_share_one_span(delivered):
+    out, files = delivered.out, delivered.report["files"]
+    names = [*files["stems"].values(), "mix.wav", files["click"],
+             *(n for stems in files["cue_stems"].values() for n in stems.values())]
+    references = set()
+    for name in names:
+        raw = _bext_by_struct(out / name)
+        ixml = raw["ixml"]
+        assert ixml is not None, name
+        assert ixml["rate"] == f"{FPS.numerator}/{FPS.denominator}" and ixml["flag"] == "NDF"
+        assert ixml["timestamp"] == raw["time_reference"] and ixml["project"] == "Reel-1-v3"
+        assert len(ixml["tracks"]) == 2 and ixml["tracks"][0].endswith(" L"), ixml
+        references.add(raw["reference"])
+    assert len(references) == len(names)                 # each file its own OriginatorReference
+    for group, name in files["stems"].items():
+        assert _bext_by_struct(out / name)["ixml"]["tracks"] == [f"{group} L", f"{group} R"]
+    # Every group of a cue starts and ends together (a bed without a tail is padded).
+    for cue, stems in files["cue_stems"].items():
+        spans = {(_bext_by_struct(out / n)["time_reference"], sf.info(out / n).frames) for n in stems.values()}
+        assert len(spans) == 1, (cue, spans)
 
 
 def test_stems_null_against_the_mix_and_the_click_stays_out(delivered):
@@ -556,8 +580,29 @@ def test_bext_refuses_a_time_before_midnight():
 ])
 def test_the_stamp_is_the_start_timecode_in_samples_since_midnight(tc, fps, samples):
     stamp = _stamp("x", start_sample=480, source_start_frame=smpte_to_frame(tc, fps), fps=fps, seed=1,
-                   date="2000-01-01")
+                   date="2000-01-01", clock="12:34:56", project="P", scene="1M1", take="v01", tracks="strings")
     assert stamp.time_reference_samples == samples + 480
+    # The iXML beside it carries what bext cannot: the rate, drop-frame or not, track names.
+    chunk = stamp.chunk()
+    at = chunk.index(b"iXML")
+    size = struct.unpack("<I", chunk[at + 4:at + 8])[0]
+    ixml = _ixml_fields(chunk[at + 8:at + 8 + size])
+    assert ixml["rate"] == f"{fps.numerator}/{fps.denominator}"
+    assert ixml["flag"] == ("DF" if ";" in tc else "NDF")
+    assert ixml["timestamp"] == samples + 480 and ixml["tracks"] == ["strings L", "strings R"]
+    assert (ixml["scene"], ixml["take"]) == ("1M1", "v01")
+
+
+def _ixml_fields(xml: bytes) -> dict:
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(xml.rstrip(b"\0"))
+    speed = root.find("SPEED")
+    return {"rate": speed.findtext("TIMECODE_RATE"), "flag": speed.findtext("TIMECODE_FLAG"),
+            "timestamp": int(speed.findtext("TIMESTAMP_SAMPLES_SINCE_MIDNIGHT_HI")) << 32
+            | int(speed.findtext("TIMESTAMP_SAMPLES_SINCE_MIDNIGHT_LO")),
+            "tracks": [t.findtext("NAME") for t in root.find("TRACK_LIST").findall("TRACK")],
+            "scene": root.findtext("SCENE"), "take": root.findtext("TAKE"), "project": root.findtext("PROJECT")}
 
 
 def test_measuring_in_blocks_equals_measuring_the_whole():

@@ -45,23 +45,38 @@ REPORT_SCHEMA = tag(REPORT, REPORT_VERSION)
 
 
 def _write_cue_stems(mix: Mix, out: Path, *, project: str, version: int, stamp) -> dict[str, dict[str, str]]:
-    """Each cue's stems on their own, from the cue's first sample to the end of its tail."""
+    """Each cue's stems on their own, every group of a cue over the same span: from the
+    cue's first sample to the end of its longest tail (a bed that ends sooner is padded
+    with silence), so a music editor lines them up by their time stamp alone."""
     from scorer.io.audio import write_wav
 
     # The clips as the mix holds them (tails faded, ducked) at the gain every stem plays at,
     # so a cue's stem is exactly its share of the full-length stem.
     gain = np.float32(db_to_gain(mix.music_gain_db))
+    span: dict[str, tuple[int, int]] = {}
+    for clips in mix.stems.groups.values():
+        for clip in clips:
+            # Nothing can sit before the cut's first frame (nor before 00:00:00:00).
+            a, b = max(clip.start_sample, 0), clip.start_sample + clip.samples.shape[1]
+            lo, hi = span.get(clip.label, (a, b))
+            span[clip.label] = (min(lo, a), max(hi, b))
     files: dict[str, dict[str, str]] = {}
     for group, clips in sorted(mix.stems.groups.items()):
         for clip in clips:
             name = f"stems/{stem_file_name(project, clip.label, group, version)}"
-            # Nothing can sit before the cut's first frame (nor before 00:00:00:00).
-            skip = max(-clip.start_sample, 0)
-            n = clip.samples.shape[1]
-            blocks = (clip.samples[:, i:i + SAMPLE_RATE] * gain for i in range(skip, n, SAMPLE_RATE))
-            write_wav(out / name, blocks,
-                      bext=stamp(f"{project} {clip.label} {group} v{version:02d} - TEMP score",
-                                 clip.start_sample + skip))
+            first, end = span[clip.label]
+
+            def blocks(clip=clip, first=first, end=end):
+                for at in range(first, end, SAMPLE_RATE):
+                    block = np.zeros((clip.samples.shape[0], min(SAMPLE_RATE, end - at)), np.float32)
+                    i, j = max(at - clip.start_sample, 0), min(at + block.shape[1] - clip.start_sample,
+                                                               clip.samples.shape[1])
+                    if j > i:
+                        block[:, i + clip.start_sample - at:j + clip.start_sample - at] = clip.samples[:, i:j] * gain
+                    yield block
+            write_wav(out / name, blocks(),
+                      bext=stamp(f"{project} {clip.label} {group} v{version:02d} - TEMP score", first,
+                                 scene=clip.label, tracks=group))
             files.setdefault(clip.label, {})[group] = name
     return files
 
@@ -141,14 +156,26 @@ def stem_file_name(project: str, cue: str, group: str, version: int) -> str:
 
 
 def _stamp(description: str, *, start_sample: int, source_start_frame: int, fps, seed: int,
-           date: str) -> Bext:
+           date: str, clock: str, project: str, scene: str, take: str, tracks: str) -> Bext:
     """A bext chunk placing a file whose first sample is `start_sample` on the cut's
-    timeline (sample 0 = the cut's first frame, at its start timecode)."""
+    timeline (sample 0 = the cut's first frame, at its start timecode), with an iXML chunk
+    naming its tracks ("<tracks> L", "<tracks> R") and the cut's timecode rate.
+    OriginatorReference is unique to the file (its description and seed, hashed), so the
+    same file delivered again has the same reference."""
+    import hashlib
+
+    from scorer.io.audio import Ixml
+    from scorer.timebase import is_drop_frame_rate
+
     midnight_offset = s_to_sample(frame_to_s(source_start_frame, fps))
-    return Bext(description=description[:256], originator="scorer", originator_reference=f"seed {seed}",
-                origination_date=date, origination_time="00:00:00",
+    reference = "scorer" + hashlib.sha256(f"{description}|{seed}".encode()).hexdigest()[:26]
+    ixml = Ixml(project=project, scene=scene, take=take, note=f"{description} (seed {seed})",
+                timecode_rate=fps_str(fps), drop_frame=bool(is_drop_frame_rate(fps)),
+                track_names=(f"{tracks} L", f"{tracks} R"))
+    return Bext(description=description[:256], originator="scorer", originator_reference=reference,
+                origination_date=date, origination_time=clock,
                 time_reference_samples=midnight_offset + start_sample,
-                coding_history=f"A=PCM,F={SAMPLE_RATE},W=24,M=stereo,T=scorer temp score\r\n")
+                coding_history=f"A=PCM,F={SAMPLE_RATE},W=24,M=stereo,T=scorer temp score\r\n", ixml=ixml)
 
 
 def dialogue_levels(cue_sheet: CueSheet, meter: Meter, mix: Mix) -> list[dict]:
@@ -221,11 +248,15 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
     project = project_name(project if project is not None else Path(score.source.path).stem)
     version = next_version(out / "stems", project) if version is None else version
     source = score.source
-    date = "2000-01-01"
+    date, clock = "2000-01-01", "00:00:00"
     if cut_path is not None and Path(cut_path).exists():   # the cut's own date: same cut, same bytes
-        date = time.strftime("%Y-%m-%d", time.gmtime(Path(cut_path).stat().st_mtime))
-    stamp = lambda text, start: _stamp(text, start_sample=start, source_start_frame=source.start_frame,  # noqa: E731
-                                       fps=source.fps, seed=score.seed, date=date)
+        made = time.gmtime(Path(cut_path).stat().st_mtime)
+        date, clock = time.strftime("%Y-%m-%d", made), time.strftime("%H:%M:%S", made)
+
+    def stamp(text: str, start: int, *, scene: str, tracks: str) -> Bext:
+        return _stamp(text, start_sample=start, source_start_frame=source.start_frame, fps=source.fps,
+                      seed=score.seed, date=date, clock=clock, project=project, scene=scene,
+                      take=f"v{version:02d}", tracks=tracks)
     steps = ("cue sheets", "midi, notation, stems and mix", "preview", "report")
     done = 0
 
@@ -283,16 +314,18 @@ def deliver(score: Score, mix: Mix, cue_sheet: CueSheet, out_dir: str | os.PathL
         notation = pool.submit(_write_notation, score, out)
         stem_files = {g: f"stems/{stem_file_name(project, 'ALL', g, version)}" for g in sorted(mix.stems.groups)}
         write_wavs_and_sum({out / f: mix.stem_blocks(g) for g, f in stem_files.items()}, out / "mix.wav",
-                           bext={str(out / f): stamp(f"{project} ALL {g} v{version:02d} - TEMP score", 0)
+                           bext={str(out / f): stamp(f"{project} ALL {g} v{version:02d} - TEMP score", 0,
+                                                     scene="ALL", tracks=g)
                                  for g, f in stem_files.items()},
-                           sum_bext=stamp(f"{project} mix v{version:02d} - TEMP score", 0))
+                           sum_bext=stamp(f"{project} mix v{version:02d} - TEMP score", 0, scene="ALL", tracks="mix"))
         click_file = None
         if click:
             from scorer.deliver.click import click_blocks
             from scorer.io.audio import write_wav
             click_file = f"stems/{stem_file_name(project, 'ALL', 'click', version)}"
             write_wav(out / click_file, click_blocks(score, n_total=mix.n_samples),
-                      bext=stamp(f"{project} click v{version:02d} - TEMP score click, count-ins, downbeats high", 0))
+                      bext=stamp(f"{project} click v{version:02d} - TEMP score click, count-ins, downbeats high", 0,
+                                 scene="ALL", tracks="click"))
         cue_files: dict[str, dict[str, str]] = {}
         if per_cue_stems:
             cue_files = _write_cue_stems(mix, out, project=project, version=version, stamp=stamp)

@@ -16,6 +16,49 @@ from scorer.timebase import SAMPLE_RATE
 
 
 @dataclass(frozen=True)
+class Ixml:
+    """An iXML chunk (ixml.info, version 2.10): what production sound and post tools read
+    to name a file's tracks and know its timecode rate — the bext chunk has no rate, so
+    a DAW cannot tell 23.976 from 24 or drop-frame from non-drop without it.
+
+    timecode_rate: "24000/1001"-style; track_names: one per channel.
+    """
+    project: str
+    scene: str
+    take: str
+    note: str
+    timecode_rate: str
+    drop_frame: bool
+    track_names: tuple[str, ...]
+    sample_rate: int = SAMPLE_RATE
+    bit_depth: int = 24
+
+    def xml(self, time_reference_samples: int) -> str:
+        from xml.sax.saxutils import escape
+
+        tracks = "".join(f"<TRACK><CHANNEL_INDEX>{i}</CHANNEL_INDEX><INTERLEAVE_INDEX>{i}</INTERLEAVE_INDEX>"
+                         f"<NAME>{escape(name)}</NAME></TRACK>"
+                         for i, name in enumerate(self.track_names, 1))
+        rate = f"{self.sample_rate}"
+        return ('<?xml version="1.0" encoding="UTF-8"?>\n<BWFXML><IXML_VERSION>2.10</IXML_VERSION>'
+                f"<PROJECT>{escape(self.project)}</PROJECT><SCENE>{escape(self.scene)}</SCENE>"
+                f"<TAKE>{escape(self.take)}</TAKE><NOTE>{escape(self.note)}</NOTE>"
+                f"<SPEED><MASTER_SPEED>{self.timecode_rate}</MASTER_SPEED>"
+                f"<CURRENT_SPEED>{self.timecode_rate}</CURRENT_SPEED>"
+                f"<TIMECODE_RATE>{self.timecode_rate}</TIMECODE_RATE>"
+                f"<TIMECODE_FLAG>{'DF' if self.drop_frame else 'NDF'}</TIMECODE_FLAG>"
+                f"<FILE_SAMPLE_RATE>{rate}</FILE_SAMPLE_RATE><AUDIO_BIT_DEPTH>{self.bit_depth}</AUDIO_BIT_DEPTH>"
+                f"<DIGITIZER_SAMPLE_RATE>{rate}</DIGITIZER_SAMPLE_RATE>"
+                f"<TIMESTAMP_SAMPLE_RATE>{rate}</TIMESTAMP_SAMPLE_RATE>"
+                f"<TIMESTAMP_SAMPLES_SINCE_MIDNIGHT_HI>{time_reference_samples >> 32}"
+                "</TIMESTAMP_SAMPLES_SINCE_MIDNIGHT_HI>"
+                f"<TIMESTAMP_SAMPLES_SINCE_MIDNIGHT_LO>{time_reference_samples & 0xFFFFFFFF}"
+                "</TIMESTAMP_SAMPLES_SINCE_MIDNIGHT_LO></SPEED>"
+                f"<TRACK_LIST><TRACK_COUNT>{len(self.track_names)}</TRACK_COUNT>{tracks}</TRACK_LIST>"
+                "</BWFXML>\n")
+
+
+@dataclass(frozen=True)
 class Bext:
     """A Broadcast WAV (EBU Tech 3285) bext chunk: what a DAW reads to place a file.
 
@@ -30,6 +73,7 @@ class Bext:
     origination_time: str = "00:00:00"
     time_reference_samples: int = 0
     coding_history: str = ""
+    ixml: Ixml | None = None          # written beside the bext chunk, with the same time stamp
 
     def __post_init__(self):
         if not 0 <= self.time_reference_samples < 1 << 64:
@@ -50,7 +94,11 @@ class Bext:
                 + self.coding_history.encode("ascii", "replace"))
         if len(body) % 2:
             body += b"\0"
-        return b"bext" + struct.pack("<I", len(body)) + body
+        chunk = b"bext" + struct.pack("<I", len(body)) + body
+        if self.ixml is not None:
+            xml = self.ixml.xml(self.time_reference_samples).encode("utf-8")
+            chunk += b"iXML" + struct.pack("<I", len(xml)) + xml + (b"\0" if len(xml) % 2 else b"")
+        return chunk
 
 
 def to_pcm24(block: np.ndarray) -> memoryview:
@@ -71,7 +119,7 @@ def to_pcm24(block: np.ndarray) -> memoryview:
 
 
 class WavWriter:
-    """A 24-bit PCM WAV written block by block, with an optional bext chunk before the
+    """A 24-bit PCM WAV written block by block, with an optional bext (and iXML) chunk before the
     data (the file is RIFF/WAVE; sizes are filled in when it is closed)."""
 
     def __init__(self, f, *, sample_rate: int, channels: int, bext: Bext | None = None):
